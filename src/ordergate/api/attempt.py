@@ -1,0 +1,87 @@
+"""One audited API call: request id, latency, upstream trace, envelope rendering and the audit row."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ordergate.api import envelope
+from ordergate.domain.errors import ErrorType, GatewayError
+from ordergate.store.audit import AuditLog, AuditRecord
+from ordergate.venues.transport import UpstreamTrace, current_trace
+
+log = logging.getLogger("ordergate.api")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id_of(request: Request) -> str:
+    given = request.headers.get(envelope.REQUEST_ID_HEADER, "")
+    return given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+class Attempt:
+    def __init__(self, request: Request, audit: AuditLog, endpoint: str) -> None:
+        self.request_id = request_id_of(request)
+        self.endpoint = endpoint
+        self.client_id: str | None = None
+        self.integration_type: str | None = None
+        self.order_id: str | None = None
+        self._audit = audit
+        self._started = time.perf_counter()
+        self._trace = UpstreamTrace()
+
+    async def run(self, work: Callable[[Attempt], Awaitable[Response]]) -> Response:
+        token = current_trace.set(self._trace)
+        try:
+            response = await work(self)
+            error_type = ""
+        except GatewayError as exc:
+            response = envelope.error(exc, request_id=self.request_id)
+            error_type = exc.error_type.value
+            if exc.upstream_status is not None:
+                # The venue answer that decided the outcome, rather than a later lookup's.
+                self._trace.last_status = exc.upstream_status
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": self.request_id})
+            response = envelope.internal_error(self.request_id)
+            error_type = ErrorType.internalError.value
+        finally:
+            current_trace.reset(token)
+        return await self._audited(response, error_type)
+
+    async def _audited(self, response: Response, error_type: str) -> Response:
+        status = ErrorType(error_type).info.status.value if error_type else "ok"
+        record = AuditRecord(
+            request_id=self.request_id,
+            endpoint=self.endpoint,
+            client_id=self.client_id,
+            integration_type=self.integration_type,
+            order_id=self.order_id[:256] if self.order_id else None,
+            status=status,
+            error_type=error_type,
+            http_status=response.status_code,
+            upstream_status=self._trace.last_status,
+            upstream_requests=self._trace.requests,
+            latency_ms=round((time.perf_counter() - self._started) * 1000, 3),
+        )
+        try:
+            await self._audit.record(record)
+        except Exception:
+            log.exception("audit row could not be written", extra={"request_id": self.request_id})
+            # The client still learns what happened at the venue; the 500 says the record is missing.
+            return envelope.error(
+                GatewayError(
+                    ErrorType.internalError,
+                    f"The request was processed but its audit row could not be written (request id "
+                    f"{self.request_id}).",
+                    error_data={"unaudited": {"status": status, "errorType": error_type}},
+                ),
+                request_id=self.request_id,
+            )
+        return response

@@ -1,0 +1,56 @@
+"""Request models, field for field as Mesh's OpenAPI document defines them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ordergate.domain.errors import ErrorType, GatewayError
+from ordergate.domain.integrations import IntegrationType, OrderSide
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+Optional = Annotated[str, StringConstraints(max_length=4096)]
+
+
+class _Strict(BaseModel):
+    # Mesh's server (ASP.NET) ignores unknown properties; we do too, so existing clients keep working.
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class TransactionsB2BBrokerOrderRequest(_Strict):
+    authToken: NonEmpty
+    type: IntegrationType = Field(strict=False)
+    id: NonEmpty
+    isCryptocurrency: bool
+    side: OrderSide | None = Field(default=None, strict=False)
+    symbolPair: Optional | None = None
+    mfaCode: Optional | None = None
+
+
+class B2BBrokerAuthRequest(_Strict):
+    type: IntegrationType = Field(strict=False)
+    username: Optional | None = None
+    password: Optional | None = None
+    authToken: Optional | None = None
+    mfaCode: Optional | None = None
+    isSensitiveFieldsEncrypted: bool | None = None
+
+    def decoded(self) -> B2BBrokerAuthRequest:
+        """Mesh's "encrypted" sensitive fields are Base64; decode them when the flag says so."""
+        if not self.isSensitiveFieldsEncrypted:
+            return self
+        decoded: dict[str, str | None] = {}
+        for name in ("username", "password", "mfaCode"):
+            value = getattr(self, name)
+            try:
+                decoded[name] = base64.b64decode(value, validate=True).decode() if value else value
+            except (binascii.Error, UnicodeDecodeError):
+                raise GatewayError(
+                    ErrorType.invalidField,
+                    f"{name} is not Base64 although isSensitiveFieldsEncrypted is true.",
+                    error_data={"fields": {name: "not Base64"}},
+                ) from None
+        return self.model_copy(update=decoded)

@@ -1,0 +1,150 @@
+"""The served OpenAPI document (3.0.1, like Mesh's): Mesh's own schemas for what we share, plus our envelope
+content and the errorType catalogue. tests/test_openapi.py checks it against Mesh's published document and
+against the request models that actually validate requests."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ordergate import __version__
+from ordergate.domain.errors import CATALOGUE
+from ordergate.domain.integrations import OrderStatus
+
+_CONTRACT = Path(__file__).with_name("mesh_contract.json")
+
+
+def error_catalogue_markdown() -> str:
+    lines = ["| errorType | status | HTTP | meaning |", "|---|---|---|---|"]
+    for error_type, info in CATALOGUE.items():
+        lines.append(
+            f"| `{error_type.value}` | `{info.status.value}` | {info.http_status} | {info.meaning} |"
+        )
+    return "\n".join(lines)
+
+
+def _envelope(ref_content: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "allOf": [{"$ref": "#/components/schemas/ApiResult"}],
+        "type": "object",
+        "properties": {"content": ref_content or {"nullable": True}},
+    }
+
+
+def _error_responses(codes: dict[str, str]) -> dict[str, Any]:
+    return {
+        code: {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiResult"}}},
+        }
+        for code, text in codes.items()
+    }
+
+
+_COMMON_ERRORS = {
+    "400": "Validation failure (`missingField` / `invalidField`, `errorData.fields` names each field) or an "
+    "unsupported integration.",
+    "401": "`invalidClientCredentials`, `invalidAuthToken` or `institutionAuthFailed`.",
+    "403": "`insufficientScope`, `institutionPermissionDenied` or `mfaInvalid`.",
+    "429": "`rateLimited`; see the `Retry-After` header.",
+    "423": "`institutionLocked`; see the `Retry-After` header.",
+    "451": "`institutionRestricted`.",
+    "500": "`internalError`.",
+    "502": "`institutionUnavailable`.",
+    "504": "`cancelOutcomeUnknown`.",
+}
+
+
+@lru_cache(maxsize=1)
+def build_openapi() -> dict[str, Any]:
+    contract = json.loads(_CONTRACT.read_text())
+    schemas: dict[str, Any] = copy.deepcopy(contract["schemas"])
+    # ordergate extension: the envelope may carry `content` (Mesh's ApiResult subclasses do the same).
+    schemas["ApiResult"]["properties"]["content"] = {
+        "nullable": True,
+        "description": "Payload of a successful call (ordergate also fills it for cancel).",
+    }
+    schemas["ApiResult"]["properties"]["errorType"]["description"] += (
+        "\n\nordergate's catalogue:\n\n" + error_catalogue_markdown()
+    )
+    schemas["BrokerOrderStatus"] = {"enum": [s.value for s in OrderStatus], "type": "string"}
+    schemas["CancelOrderResult"] = {
+        "type": "object",
+        "properties": {
+            "orderId": {"type": "string"},
+            "status": {
+                "allOf": [{"$ref": "#/components/schemas/BrokerOrderStatus"}],
+                "description": "`cancelled` when the venue confirmed it, `inProgress` when it only acknowledged.",
+            },
+        },
+        "additionalProperties": False,
+    }
+    schemas["B2BBrokerAuthResponse"] = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["succeeded", "failed", "mfaRequired"]},
+            "mfaType": {"type": "string", "nullable": True},
+            "errorMessage": {"type": "string", "nullable": True},
+            "brokerType": {"allOf": [{"$ref": "#/components/schemas/BrokerType"}]},
+            "accountTokens": {"type": "array", "nullable": True, "items": {"type": "object"}},
+            "expiresInSeconds": {"type": "integer", "nullable": True},
+            "refreshTokenExpiresInSeconds": {"type": "integer", "nullable": True},
+            "requiresReauthentication": {"type": "boolean"},
+        },
+    }
+    cancel = copy.deepcopy(contract["cancel"])
+    cancel["operationId"] = "cancelOrder"
+    cancel["responses"] = {
+        "200": {
+            "description": "Order cancelled (or, with `content.status` `inProgress`, the cancel was accepted).",
+            "content": {
+                "application/json": {"schema": _envelope({"$ref": "#/components/schemas/CancelOrderResult"})}
+            },
+        },
+        **_error_responses(
+            {
+                **_COMMON_ERRORS,
+                "404": "`orderNotFound` (confirmed by an order lookup).",
+                "409": "`orderNotCancelable`: the order is final; `errorData.orderStatus` says why.",
+            }
+        ),
+    }
+    authenticate = copy.deepcopy(contract["authenticate"])
+    authenticate["operationId"] = "authenticate"
+    authenticate["description"] = (
+        "Connects an API-key account: `username` = API key, `password` = API secret, `authToken` = "
+        "passphrase where the venue has one. The credentials are verified with one cheap authenticated call "
+        "to the venue, then sealed into `content.accountTokens[0].accessToken`."
+    )
+    authenticate["requestBody"] = {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/B2BBrokerAuthRequest"}}}
+    }
+    authenticate["responses"] = {
+        "200": {
+            "description": "Credentials verified (`succeeded`) or a one-time code is needed (`mfaRequired`).",
+            "content": {
+                "application/json": {
+                    "schema": _envelope({"$ref": "#/components/schemas/B2BBrokerAuthResponse"})
+                }
+            },
+        },
+        **_error_responses(_COMMON_ERRORS),
+    }
+    return {
+        "openapi": "3.0.1",
+        "info": {
+            "title": "ordergate — Mesh Connect compatible Integration API",
+            "version": __version__,
+            "description": "A self-hosted gateway serving Mesh Connect's trading endpoints.\n\n"
+            "## errorType catalogue\n\n" + error_catalogue_markdown(),
+        },
+        "paths": {
+            "/api/v1/transactions/cancel": {"post": cancel},
+            "/api/v1/authenticate": {"post": authenticate},
+        },
+        "components": {"schemas": schemas, "securitySchemes": contract["securitySchemes"]},
+        "security": contract["security"],
+    }

@@ -1,0 +1,130 @@
+"""ASGI app factory: settings → lifespan (database, token keys, HTTP pool, venues) → routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from ordergate import __version__
+from ordergate.api import authenticate, envelope, transactions
+from ordergate.api.attempt import request_id_of
+from ordergate.api.openapi import build_openapi
+from ordergate.domain.cancel import CancelService
+from ordergate.domain.errors import ErrorType, GatewayError
+from ordergate.gateway import Gateway
+from ordergate.settings import Settings
+from ordergate.store.audit import AuditLog
+from ordergate.store.clients import ClientStore
+from ordergate.store.db import make_engine, migrate, sessions
+from ordergate.tokens import TokenKeyError, TokenSealer, parse_token_keys
+from ordergate.venues.registry import VenueRegistry
+from ordergate.venues.transport import Transport
+
+log = logging.getLogger("ordergate")
+
+
+def load_sealer(settings: Settings) -> TokenSealer:
+    if settings.token_keys:
+        return TokenSealer(parse_token_keys(settings.token_keys))
+    if settings.sandbox:
+        from ordergate.sandbox import dev_token_keys
+
+        return TokenSealer(parse_token_keys(dev_token_keys()))
+    raise TokenKeyError(
+        "ORDERGATE_TOKEN_KEYS is required outside sandbox mode (e.g. `k1:<base64 of 32 random bytes>`; "
+        "`ordergate tokens new-key` prints one)"
+    )
+
+
+async def build_gateway(settings: Settings) -> Gateway:
+    sealer = load_sealer(settings)
+    engine = make_engine(settings.effective_database_url())
+    await migrate(engine)
+    session_factory = sessions(engine)
+    transport = Transport(timeout_s=settings.upstream_timeout_s)
+    await transport.start()
+    registry = VenueRegistry(transport, base_urls=settings.base_urls, testnet=settings.testnet)
+    audit = AuditLog(session_factory)
+    await audit.start()
+    return Gateway(
+        settings=settings,
+        engine=engine,
+        clients=ClientStore(session_factory, cache_ttl_s=settings.client_cache_ttl_s),
+        audit=audit,
+        sealer=sealer,
+        transport=transport,
+        registry=registry,
+        cancels=CancelService(registry, sealer),
+    )
+
+
+async def close_gateway(gateway: Gateway) -> None:
+    await gateway.audit.stop()
+    await gateway.transport.close()
+    await gateway.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = await build_gateway(settings)
+        app.state.gateway = gateway
+        if settings.sandbox:
+            from ordergate.sandbox import seed
+
+            app.state.sandbox_demo = await seed(app, gateway)
+        try:
+            yield
+        finally:
+            await close_gateway(gateway)
+
+    app = FastAPI(
+        title="ordergate",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.include_router(transactions.router)
+    app.include_router(authenticate.router)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(build_openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="ordergate API")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        error_type = {404: ErrorType.routeNotFound, 405: ErrorType.methodNotAllowed}.get(
+            exc.status_code, ErrorType.invalidField
+        )
+        return envelope.error(GatewayError(error_type, str(exc.detail)), request_id=request_id_of(request))
+
+    @app.exception_handler(Exception)
+    async def unhandled(request: Request, exc: Exception) -> Response:
+        rid = request_id_of(request)
+        log.exception("unhandled error outside a route", extra={"request_id": rid})
+        return envelope.internal_error(rid)
+
+    if settings.sandbox:
+        from ordergate.sandbox import mount_simulators
+
+        mount_simulators(app)
+    return app

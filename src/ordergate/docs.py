@@ -1,0 +1,51 @@
+"""Generated README sections: the venue table and the errorType catalogue come from data, not by hand.
+
+`python -m ordergate.docs` rewrites the marked blocks in README.md; tests/test_docs.py fails when they drift.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from ordergate.api.openapi import error_catalogue_markdown
+from ordergate.venues.catalog import SPECS
+
+
+def venue_table() -> str:
+    lines = [
+        "| integration `type` | venue | cancel in ordergate | Mesh lists cancel | required fields | credentials |",
+        "|---|---|---|---|---|---|",
+    ]
+    ordered = sorted(SPECS.values(), key=lambda s: (not s.cancel_supported, not s.mesh_cancel, s.type.value))
+    for spec in ordered:
+        required = ", ".join(f"`{f.value}`" for f in sorted(spec.required_fields)) or "—"
+        creds = ", ".join(spec.credential_fields) or "—"
+        lines.append(
+            f"| `{spec.type.value}` | {spec.name} | {'**yes**' if spec.cancel_supported else 'no'} | "
+            f"{'yes' if spec.mesh_cancel else 'no'} | {required} | {creds} |"
+        )
+    return "\n".join(lines)
+
+
+BLOCKS = {"venues": venue_table, "errors": error_catalogue_markdown}
+
+
+def render(readme: str) -> str:
+    for name, make in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.S)
+        if not pattern.search(readme):
+            raise ValueError(f"README lacks the <!-- generated:{name} --> block")
+        readme = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(2), readme)
+    return readme
+
+
+def main() -> int:
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    path.write_text(render(path.read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

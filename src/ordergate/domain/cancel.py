@@ -1,0 +1,193 @@
+"""The cancel use-case: open the token, cancel once, and turn every ambiguous answer into a definite one.
+
+Rules (ordergate's promise to clients):
+- `ok` only when the venue accepted or confirmed the cancel, or a lookup shows the order cancelled after we
+  sent ours;
+- `orderNotFound` only after a lookup that shows the venue has no such order;
+- when the answer was lost (read timeout, dropped connection), look the order up: cancelled → ok; still open
+  → one more cancel (cancelling an open order twice is harmless); anything else → a definite error, and
+  `cancelOutcomeUnknown` only when even the lookup cannot tell.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
+from ordergate.domain.integrations import IntegrationType, OrderStatus
+from ordergate.domain.orders import CancelAck, Credentials, OrderRef, OrderSnapshot
+from ordergate.tokens import InvalidToken, TokenSealer
+from ordergate.venues.base import Adapter, RequestField, VenueSpec
+from ordergate.venues.registry import VenueRegistry
+from ordergate.venues.transport import NotDelivered, OutcomeUnknown
+
+log = logging.getLogger("ordergate.cancel")
+
+_OPEN = frozenset({OrderStatus.inProgress, OrderStatus.partiallyFilled, OrderStatus.unknown})
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequest:
+    auth_token: str
+    type: IntegrationType
+    order: OrderRef
+
+
+def open_credentials(
+    sealer: TokenSealer, client_id: str, integration: IntegrationType, token: str
+) -> Credentials:
+    try:
+        return sealer.open(client_id, integration, token)
+    except InvalidToken:
+        raise GatewayError(
+            ErrorType.invalidAuthToken,
+            "The authToken is not valid for this API client and integration type.",
+            display_message="Please reconnect the account.",
+        ) from None
+
+
+def supported_adapter(registry: VenueRegistry, integration: IntegrationType) -> tuple[VenueSpec, Adapter]:
+    spec = registry.spec(integration)
+    adapter = registry.adapter(integration)
+    if adapter is None:
+        raise GatewayError(
+            ErrorType.cancelNotSupported,
+            f"Order cancellation is not supported for integration '{integration.value}'.",
+            error_data={"type": integration.value},
+        )
+    return spec, adapter
+
+
+def _require_fields(spec: VenueSpec, order: OrderRef) -> None:
+    present = {
+        RequestField.symbolPair: bool(order.symbol_pair),
+        RequestField.side: order.side is not None,
+        RequestField.mfaCode: bool(order.mfa_code),
+    }
+    missing = sorted(f.value for f in spec.required_fields if not present[f])
+    if missing:
+        raise GatewayError(
+            ErrorType.missingField,
+            f"{', '.join(missing)} must be provided to cancel orders at {spec.name}.",
+            error_data={"fields": {name: f"required for {spec.type.value}" for name in missing}},
+        )
+
+
+def _not_cancelable(snapshot: OrderSnapshot) -> GatewayError:
+    return GatewayError(
+        ErrorType.orderNotCancelable,
+        f"The order cannot be cancelled: its status is '{snapshot.status.value}'.",
+        error_data={"orderStatus": snapshot.status.value, "orderId": snapshot.order_id},
+    )
+
+
+def _not_found(order: OrderRef) -> GatewayError:
+    return GatewayError(
+        ErrorType.orderNotFound,
+        "The institution has no order with this id for this account.",
+        error_data={"orderId": order.id},
+    )
+
+
+def _unknown_outcome(order: OrderRef, why: str) -> GatewayError:
+    return GatewayError(
+        ErrorType.cancelOutcomeUnknown,
+        f"The cancel was sent but its outcome is unknown ({why}). Check the order before acting on it.",
+        error_data={"orderId": order.id},
+    )
+
+
+class CancelService:
+    def __init__(self, registry: VenueRegistry, sealer: TokenSealer) -> None:
+        self.registry = registry
+        self.sealer = sealer
+
+    async def cancel(self, client_id: str, req: CancelRequest) -> CancelAck:
+        spec, adapter = supported_adapter(self.registry, req.type)
+        _require_fields(spec, req.order)
+        creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
+        return await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
+
+    async def _cancel(
+        self, adapter: Adapter, creds: Credentials, order: OrderRef, retries_left: int, sent_before: bool
+    ) -> CancelAck:
+        try:
+            return await adapter.cancel(creds, order)
+        except UnknownOrderAtVenue as exc:
+            return await self._after_unknown_order(adapter, creds, order, exc, retries_left, sent_before)
+        except OutcomeUnknown as exc:
+            return await self._after_lost_answer(adapter, creds, order, str(exc), retries_left)
+        except NotDelivered:
+            if sent_before:
+                raise _unknown_outcome(order, "an earlier attempt's answer was lost") from None
+            raise GatewayError(
+                ErrorType.institutionUnavailable,
+                "The institution could not be reached; the cancel was not delivered.",
+            ) from None
+        except GatewayError as exc:
+            if exc.error_type is ErrorType.institutionUnavailable:
+                # A failing venue may still have cancelled: only a lookup can rule an `ok` in.
+                snapshot = await self._lookup_quietly(adapter, creds, order)
+                if snapshot is not None and snapshot.status is OrderStatus.cancelled:
+                    return CancelAck(order.id, OrderStatus.cancelled, exc.upstream_status)
+            raise
+
+    async def _after_unknown_order(
+        self,
+        adapter: Adapter,
+        creds: Credentials,
+        order: OrderRef,
+        exc: UnknownOrderAtVenue,
+        retries_left: int,
+        sent_before: bool,
+    ) -> CancelAck:
+        try:
+            snapshot = await adapter.get_order(creds, order)
+        except (OutcomeUnknown, NotDelivered):
+            raise GatewayError(
+                ErrorType.institutionUnavailable,
+                "The institution reported the order unknown and the order lookup failed; the order was not "
+                "cancelled by this request.",
+                upstream_status=exc.upstream_status,
+            ) from None
+        if snapshot is None:
+            raise _not_found(order)
+        if snapshot.status is OrderStatus.cancelled and sent_before:
+            # Our earlier cancel in this request (whose answer was lost) is what cancelled it.
+            return CancelAck(order.id, OrderStatus.cancelled, exc.upstream_status)
+        if snapshot.status not in _OPEN:
+            raise _not_cancelable(snapshot)
+        # Listed as open yet "unknown" to the cancel: a replication lag right after creation. Retry once.
+        if retries_left > 0:
+            return await self._cancel(adapter, creds, order, retries_left - 1, sent_before=True)
+        raise GatewayError(
+            ErrorType.institutionUnavailable,
+            "The institution lists the order as open but refused to cancel it as unknown; it is still open.",
+            upstream_status=exc.upstream_status,
+        )
+
+    async def _after_lost_answer(
+        self, adapter: Adapter, creds: Credentials, order: OrderRef, why: str, retries_left: int
+    ) -> CancelAck:
+        try:
+            snapshot = await adapter.get_order(creds, order)
+        except (OutcomeUnknown, NotDelivered, GatewayError):
+            raise _unknown_outcome(order, f"{why}; the order lookup failed too") from None
+        if snapshot is None:
+            raise _not_found(order)
+        if snapshot.status is OrderStatus.cancelled:
+            return CancelAck(order.id, OrderStatus.cancelled)
+        if snapshot.status in _OPEN and retries_left > 0:
+            log.info("cancel answer lost, order still open: retrying once")
+            return await self._cancel(adapter, creds, order, retries_left - 1, sent_before=True)
+        if snapshot.status in _OPEN:
+            raise _unknown_outcome(order, f"{why}; the order is still open after a retry")
+        raise _not_cancelable(snapshot)
+
+    @staticmethod
+    async def _lookup_quietly(adapter: Adapter, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
+        try:
+            return await adapter.get_order(creds, order)
+        except (OutcomeUnknown, NotDelivered, GatewayError, UnknownOrderAtVenue):
+            return None

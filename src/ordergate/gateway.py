@@ -1,0 +1,27 @@
+"""The process-wide objects a request needs, built once in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ordergate.domain.cancel import CancelService
+from ordergate.settings import Settings
+from ordergate.store.audit import AuditLog
+from ordergate.store.clients import ClientStore
+from ordergate.tokens import TokenSealer
+from ordergate.venues.registry import VenueRegistry
+from ordergate.venues.transport import Transport
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    engine: AsyncEngine
+    clients: ClientStore
+    audit: AuditLog
+    sealer: TokenSealer
+    transport: Transport
+    registry: VenueRegistry
+    cancels: CancelService

@@ -1,0 +1,157 @@
+"""Sandbox mode: the venue simulators mounted in-process, a demo API client and demo venue accounts.
+
+Everything here is for a developer's machine: the demo client's secret and the venue keys are kept in
+`.ordergate/sandbox.json` so that restarts keep them, and `/sandbox/env` hands them out for the README's
+curl walk-through. None of it is mounted or created outside `--sandbox`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+import shlex
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from ordergate.domain.integrations import IntegrationType
+from ordergate.domain.orders import Credentials
+from ordergate.gateway import Gateway
+from ordergate.settings import SANDBOX_DIR, Settings
+from ordergate.store.clients import Scope
+from ordergate.tokens import generate_key_spec
+from ordergate.venues.kraken.simulator import KrakenSimulator
+
+log = logging.getLogger("ordergate.sandbox")
+KRAKEN_PATH = "/sandbox/kraken"
+DEMO_OTP = "123456"  # the one-time code of the 2FA demo key, as in Mesh's own sandbox
+
+
+def _private_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def dev_token_keys() -> str:
+    path = SANDBOX_DIR / "sandbox-token-key"
+    if not path.exists():
+        _private_file(path, generate_key_spec("sandbox") + "\n")
+    log.warning(
+        "sandbox mode: authTokens are sealed with the local dev key in %s (never use it in production)", path
+    )
+    return path.read_text().strip()
+
+
+def sandbox_settings(settings: Settings, self_url: str) -> Settings:
+    """Point the simulated venues at this very process unless the operator overrode them."""
+    urls = dict(settings.base_urls)
+    for integration in (IntegrationType.kraken, IntegrationType.krakenDirect):
+        urls.setdefault(integration, self_url.rstrip("/") + KRAKEN_PATH)
+    return settings.model_copy(update={"sandbox": True, "base_urls": urls})
+
+
+def _demo_secrets() -> dict[str, str]:
+    path = SANDBOX_DIR / "sandbox.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    demo = {
+        "clientId": "sandbox-" + secrets.token_hex(8),
+        "clientSecret": "ogs_" + secrets.token_urlsafe(32),
+        "krakenApiKey": "sandbox-kraken-" + secrets.token_hex(8),
+        "krakenSecret": base64.b64encode(secrets.token_bytes(64)).decode(),
+        "kraken2faApiKey": "sandbox-kraken-2fa-" + secrets.token_hex(8),
+        "kraken2faSecret": base64.b64encode(secrets.token_bytes(64)).decode(),
+    }
+    _private_file(path, json.dumps(demo, indent=2) + "\n")
+    return demo
+
+
+def mount_simulators(app: FastAPI) -> None:
+    kraken = KrakenSimulator()
+    app.state.kraken_simulator = kraken
+    app.mount(KRAKEN_PATH, kraken.app)
+
+    @app.get("/sandbox", include_in_schema=False)
+    async def sandbox_info(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.state.sandbox_demo)
+
+    @app.get("/sandbox/env", include_in_schema=False)
+    async def sandbox_env(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(_as_env(request.app.state.sandbox_demo))
+
+    @app.post("/sandbox/orders", include_in_schema=False)
+    async def sandbox_order(request: Request) -> Response:
+        """Place a resting limit order on the demo Kraken account (what a trading app would have done)."""
+        demo = request.app.state.sandbox_demo
+        account = "kraken2fa" if request.query_params.get("account") == "2fa" else "kraken"
+        txid = kraken.place_order(
+            demo[f"{account}ApiKey"], pair="XBTUSD", side="buy", volume="0.01", price="30000"
+        )
+        if request.query_params.get("format") == "env":
+            return PlainTextResponse(f"export TXID={shlex.quote(txid)}\n")
+        return JSONResponse({"txid": txid, "order": kraken.order(txid)})
+
+
+async def seed(app: FastAPI, gateway: Gateway) -> dict[str, Any]:
+    demo = _demo_secrets()
+    kraken: KrakenSimulator = app.state.kraken_simulator
+    kraken.add_account(demo["krakenApiKey"], demo["krakenSecret"])
+    kraken.add_account(demo["kraken2faApiKey"], demo["kraken2faSecret"], otp=DEMO_OTP)
+    client = await gateway.clients.ensure(
+        demo["clientId"], "sandbox demo client", demo["clientSecret"], frozenset({Scope.read, Scope.write})
+    )
+    token = gateway.sealer.seal(
+        client.id,
+        Credentials(
+            IntegrationType.kraken, demo["krakenApiKey"], demo["krakenSecret"], extras={"otp": False}
+        ),
+    )
+    token_2fa = gateway.sealer.seal(
+        client.id,
+        Credentials(
+            IntegrationType.kraken, demo["kraken2faApiKey"], demo["kraken2faSecret"], extras={"otp": True}
+        ),
+    )
+    info = {
+        "clientId": client.id,
+        "clientSecret": demo["clientSecret"],
+        "krakenApiKey": demo["krakenApiKey"],
+        "krakenSecret": demo["krakenSecret"],
+        "kraken2faApiKey": demo["kraken2faApiKey"],
+        "kraken2faSecret": demo["kraken2faSecret"],
+        "kraken2faOtp": DEMO_OTP,
+        "authToken": token,
+        "authToken2fa": token_2fa,
+        "krakenBaseUrl": gateway.registry.base_url(IntegrationType.kraken),
+    }
+    print(_banner(info), flush=True)  # noqa: T201 - the sandbox's whole point is to show these
+    return info
+
+
+def _as_env(info: dict[str, Any]) -> str:
+    names = {
+        "clientId": "CLIENT_ID",
+        "clientSecret": "CLIENT_SECRET",
+        "authToken": "AUTH_TOKEN",
+        "authToken2fa": "AUTH_TOKEN_2FA",
+        "kraken2faOtp": "KRAKEN_OTP",
+        "krakenApiKey": "KRAKEN_API_KEY",
+    }
+    return "".join(f"export {env}={shlex.quote(str(info[key]))}\n" for key, env in names.items())
+
+
+def _banner(info: dict[str, Any]) -> str:
+    return (
+        "\n=== ordergate sandbox ===\n"
+        "Demo data is for this machine only; GET /sandbox/env prints it as shell variables.\n"
+        + "".join(f"  {key:16} {value}\n" for key, value in info.items())
+        + "=========================\n"
+    )

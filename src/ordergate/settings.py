@@ -1,0 +1,50 @@
+"""All configuration, from `ORDERGATE_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ordergate.domain.integrations import IntegrationType
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ordergate.db"
+SANDBOX_DIR = Path(".ordergate")
+SANDBOX_DATABASE_URL = f"sqlite+aiosqlite:///./{SANDBOX_DIR}/sandbox.db"
+BASE_URL_PREFIX = "ORDERGATE_BASE_URL_"
+
+
+def base_url_overrides(environ: dict[str, str] | None = None) -> dict[IntegrationType, str]:
+    """`ORDERGATE_BASE_URL_KRAKEN_DIRECT=http://…` → {krakenDirect: "http://…"}."""
+    env = os.environ if environ is None else environ
+    by_name = {t.env_name: t for t in IntegrationType}
+    found: dict[IntegrationType, str] = {}
+    for key, value in env.items():
+        if key.startswith(BASE_URL_PREFIX) and value:
+            integration = by_name.get(key[len(BASE_URL_PREFIX) :])
+            if integration is not None:
+                found[integration] = value.rstrip("/")
+    return found
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERGATE_", extra="ignore")
+
+    database_url: str | None = None
+    # Ordered `kid:base64key` list (comma or whitespace separated); the first one seals, all open.
+    token_keys: str | None = Field(default=None, repr=False)
+    upstream_timeout_s: float = 10.0
+    testnet: bool = False
+    sandbox: bool = False
+    # How long a verified API client stays cached in memory (disable takes effect within this).
+    client_cache_ttl_s: float = 5.0
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "info"
+    base_urls: dict[IntegrationType, str] = Field(default_factory=base_url_overrides)
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return SANDBOX_DATABASE_URL if self.sandbox else DEFAULT_DATABASE_URL

@@ -1,0 +1,118 @@
+"""authTokens: venue credentials sealed with AES-256-GCM, bound to the API client and integration type.
+
+Format: `ogt1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>`. The associated data is the owning client id and
+the integration type, so a token replayed by another client, used with another `type`, or altered by one bit
+fails to open. Keys come from `ORDERGATE_TOKEN_KEYS` (`kid:base64key`, first seals, all open) for rotation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ordergate.domain.integrations import IntegrationType
+from ordergate.domain.orders import Credentials
+
+PREFIX = "ogt1"
+_KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_MAX_TOKEN_CHARS = 8192
+
+
+class TokenKeyError(ValueError):
+    """The configured key list is unusable (message never includes key material)."""
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def parse_token_keys(spec: str) -> list[tuple[str, bytes]]:
+    keys: list[tuple[str, bytes]] = []
+    for item in re.split(r"[\s,]+", spec.strip()):
+        if not item:
+            continue
+        kid, sep, material = item.partition(":")
+        if not sep or not _KID.match(kid):
+            raise TokenKeyError("each token key must look like kid:base64key (kid: letters, digits, _ or -)")
+        try:
+            raw = base64.b64decode(material + "=" * (-len(material) % 4), altchars=b"-_", validate=False)
+        except (binascii.Error, ValueError):
+            raise TokenKeyError(f"token key {kid!r} is not valid base64") from None
+        if len(raw) != 32:
+            raise TokenKeyError(f"token key {kid!r} must be 32 bytes (AES-256), got {len(raw)}")
+        if any(k == kid for k, _ in keys):
+            raise TokenKeyError(f"token key id {kid!r} is listed twice")
+        keys.append((kid, raw))
+    if not keys:
+        raise TokenKeyError("no token keys configured")
+    return keys
+
+
+def generate_key_spec(kid: str = "k1") -> str:
+    return f"{kid}:{base64.b64encode(os.urandom(32)).decode('ascii')}"
+
+
+def _aad(client_id: str, integration: IntegrationType) -> bytes:
+    return f"ordergate/authToken/v1\x00{client_id}\x00{integration.value}".encode()
+
+
+class TokenSealer:
+    def __init__(self, keys: Iterable[tuple[str, bytes]]) -> None:
+        self._keys = {kid: AESGCM(raw) for kid, raw in keys}
+        if not self._keys:
+            raise TokenKeyError("no token keys configured")
+        self._sealing_kid = next(iter(self._keys))
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def seal(self, client_id: str, creds: Credentials) -> str:
+        payload: dict[str, Any] = {"k": creds.api_key, "s": creds.secret}
+        if creds.passphrase is not None:
+            payload["p"] = creds.passphrase
+        if creds.extras:
+            payload["x"] = creds.extras
+        nonce = os.urandom(12)
+        plaintext = json.dumps(payload, separators=(",", ":")).encode()
+        sealed = self._keys[self._sealing_kid].encrypt(nonce, plaintext, _aad(client_id, creds.type))
+        return f"{PREFIX}.{self._sealing_kid}.{_b64url(nonce + sealed)}"
+
+    def open(self, client_id: str, integration: IntegrationType, token: str) -> Credentials:
+        if len(token) > _MAX_TOKEN_CHARS:
+            raise InvalidToken("token too long")
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != PREFIX:
+            raise InvalidToken("not an ordergate token")
+        aead = self._keys.get(parts[1])
+        if aead is None:
+            raise InvalidToken("token sealed with a key that is not configured")
+        try:
+            blob = _unb64url(parts[2])
+            plaintext = aead.decrypt(blob[:12], blob[12:], _aad(client_id, integration))
+            payload = json.loads(plaintext)
+            return Credentials(
+                type=integration,
+                api_key=payload["k"],
+                secret=payload["s"],
+                passphrase=payload.get("p"),
+                extras=payload.get("x") or {},
+            )
+        except (InvalidTag, ValueError, KeyError, TypeError, binascii.Error):
+            raise InvalidToken("token does not open") from None

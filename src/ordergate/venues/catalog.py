@@ -1,0 +1,135 @@
+"""Every Mesh integration type as data: what its cancel needs, where its API lives, whether we can cancel.
+
+`cancel_supported` is true only where ordergate has a real adapter (see registry.ADAPTERS); `mesh_cancel`
+records whether Mesh lists the integration as supporting cancel. README's venue table is generated from this.
+"""
+
+from __future__ import annotations
+
+from ordergate.domain.integrations import IntegrationType as T
+from ordergate.venues.base import RequestField as F
+from ordergate.venues.base import VenueSpec
+
+# Mesh's "Supported integrations" list on the transactions request models (client 2.0.28).
+MESH_CANCEL = frozenset(
+    {
+        T.robinhood, T.coinbase, T.kraken, T.cryptoCom, T.binanceUs, T.gemini, T.okCoin, T.kuCoin, T.cexIo,
+        T.binanceInternational, T.bitstamp, T.gateIo, T.okx, T.bitFlyer, T.coinlist, T.huobi, T.bitfinex,
+        T.krakenDirect, T.binanceInternationalDirect, T.bybit, T.coinbasePrime, T.robinhoodConnect,
+    }
+)  # fmt: skip
+
+_API_KEY = ("username=API key", "password=API secret")
+_API_KEY_PASSPHRASE = (*_API_KEY, "authToken=passphrase")
+
+# type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
+_ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
+    T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
+    T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
+    T.alpaca: ("Alpaca", None, frozenset(), _API_KEY, "https://api.alpaca.markets"),
+    T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
+    T.weBull: ("Webull", None, frozenset(), (), None),
+    T.stash: ("Stash", None, frozenset(), (), None),
+    T.interactiveBrokers: ("Interactive Brokers", None, frozenset(), (), None),
+    T.public: ("Public", None, frozenset(), (), None),
+    T.coinbase: ("Coinbase", None, frozenset({F.side}), (), "https://api.coinbase.com"),
+    T.kraken: ("Kraken", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
+    T.coinbasePro: (
+        "Coinbase Exchange",
+        None,
+        frozenset(),
+        _API_KEY_PASSPHRASE,
+        "https://api.exchange.coinbase.com",
+    ),
+    T.cryptoCom: ("Crypto.com Exchange", None, frozenset(), _API_KEY, "https://api.crypto.com/exchange/v1"),
+    T.openSea: ("OpenSea", None, frozenset(), (), None),
+    T.binanceUs: ("Binance.US", None, frozenset({F.symbolPair}), _API_KEY, "https://api.binance.us"),
+    T.gemini: ("Gemini", None, frozenset(), _API_KEY, "https://api.gemini.com"),
+    T.cryptocurrencyAddress: ("Crypto address", None, frozenset(), (), None),
+    T.cryptocurrencyWallet: ("Crypto wallet", None, frozenset(), (), None),
+    T.okCoin: ("OKCoin", None, frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okcoin.com"),
+    T.bittrex: ("Bittrex", None, frozenset(), (), None),
+    T.kuCoin: ("KuCoin", None, frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
+    T.etoro: ("eToro", None, frozenset(), (), None),
+    T.cexIo: ("CEX.IO", None, frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
+    T.binanceInternational: ("Binance", None, frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
+    T.bitstamp: ("Bitstamp", None, frozenset(), _API_KEY, "https://www.bitstamp.net"),
+    T.gateIo: ("Gate.io", None, frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
+    T.acorns: ("Acorns", None, frozenset(), (), None),
+    T.okx: ("OKX", None, frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
+    T.bitFlyer: ("bitFlyer", None, frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
+    T.coinlist: ("CoinList", None, frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
+    T.huobi: ("HTX (Huobi)", None, frozenset(), _API_KEY, "https://api.huobi.pro"),
+    T.bitfinex: ("Bitfinex", None, frozenset(), _API_KEY, "https://api.bitfinex.com"),
+    T.deFiWallet: ("DeFi wallet", None, frozenset(), (), None),
+    T.krakenDirect: ("Kraken (Direct)", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
+    T.vanguard: ("Vanguard", None, frozenset(), (), None),
+    T.binanceInternationalDirect: (
+        "Binance (Direct)",
+        None,
+        frozenset({F.symbolPair}),
+        _API_KEY,
+        "https://api.binance.com",
+    ),
+    T.bitfinexDirect: ("Bitfinex (Direct)", None, frozenset(), _API_KEY, "https://api.bitfinex.com"),
+    T.bybit: ("Bybit", None, frozenset(), _API_KEY, "https://api.bybit.com"),
+    T.paxos: ("Paxos", None, frozenset(), (), "https://api.paxos.com"),
+    T.coinbasePrime: (
+        "Coinbase Prime",
+        None,
+        frozenset(),
+        _API_KEY_PASSPHRASE,
+        "https://api.prime.coinbase.com",
+    ),
+    T.btcTurkDirect: ("BtcTurk (Direct)", None, frozenset(), _API_KEY, "https://api.btcturk.com"),
+    T.kuCoinDirect: ("KuCoin (Direct)", None, frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
+    T.okxOAuth: ("OKX (OAuth)", None, frozenset({F.symbolPair}), (), "https://www.okx.com"),
+    T.paribuDirect: ("Paribu (Direct)", None, frozenset(), (), None),
+    T.robinhoodConnect: ("Robinhood Connect", None, frozenset(), (), None),
+    T.blockchainCom: (
+        "Blockchain.com",
+        None,
+        frozenset(),
+        _API_KEY,
+        "https://api.blockchain.com/v3/exchange",
+    ),
+    T.bitsoDirect: ("Bitso (Direct)", None, frozenset(), _API_KEY, "https://bitso.com"),
+    T.binanceConnect: ("Binance Connect", None, frozenset(), (), None),
+    T.binanceOAuth: ("Binance (OAuth)", None, frozenset({F.symbolPair}), (), "https://api.binance.com"),
+    T.revolutConnect: ("Revolut Connect", None, frozenset(), (), None),
+    T.binancePay: ("Binance Pay", None, frozenset(), (), None),
+    T.bybitDirect: ("Bybit (Direct)", None, frozenset(), _API_KEY, "https://api.bybit.com"),
+    T.paribuOAuth: ("Paribu (OAuth)", None, frozenset(), (), None),
+    T.payPalConnect: ("PayPal Connect", None, frozenset(), (), None),
+    T.binanceTrDirect: ("Binance TR (Direct)", None, frozenset(), _API_KEY, None),
+    T.coinbaseRamp: ("Coinbase Ramp", None, frozenset(), (), None),
+    T.bybitDirectMobile: ("Bybit (Direct, mobile)", None, frozenset(), _API_KEY, "https://api.bybit.com"),
+    T.sandbox: ("Mesh sandbox", None, frozenset(), (), None),
+}
+
+_TESTNETS: dict[T, str] = {
+    T.binanceInternational: "https://testnet.binance.vision",
+    T.binanceInternationalDirect: "https://testnet.binance.vision",
+    T.bybit: "https://api-testnet.bybit.com",
+    T.alpaca: "https://paper-api.alpaca.markets",
+    T.gemini: "https://api.sandbox.gemini.com",
+    T.gateIo: "https://api-testnet.gateapi.io/api/v4",
+}
+
+
+def _spec(t: T) -> VenueSpec:
+    name, family, required, creds, url = _ROWS[t]
+    return VenueSpec(
+        type=t,
+        name=name,
+        family=family,
+        cancel_supported=family is not None,
+        mesh_cancel=t in MESH_CANCEL,
+        required_fields=required,
+        credential_fields=creds,
+        production_url=url,
+        testnet_url=_TESTNETS.get(t),
+    )
+
+
+SPECS: dict[T, VenueSpec] = {t: _spec(t) for t in T}

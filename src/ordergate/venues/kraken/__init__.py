@@ -1,0 +1,1 @@
+"""Kraken Spot: signing and nonces (auth), protocol facts as data (constants), the adapter, a simulator."""

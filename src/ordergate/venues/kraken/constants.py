@@ -1,0 +1,80 @@
+"""Kraken Spot REST facts as data: where to call, what each answer means, how long to back off.
+
+Sources (checked for this module, see the report that introduced it):
+- docs.kraken.com/api-reference/trading/cancel-order: CancelOrder takes `txid` (a txid *or a userref*) or
+  `cl_ord_id`; result `{"count": n, "pending": bool}`.
+- support.kraken.com/hc/en-us/articles/360001491786: error strings are
+  `<E|W><Category>:<Type>[:<extra info>]`, errors come back as `{"error": [...]}` and `result` "may not be
+  present if errors occur"; temporary lockouts last about 15 minutes.
+- docs.kraken.com/exchange/guides/rest/ratelimits: REST counter decays 0.33-1 per second, "restricted for a
+  few seconds"; `EService:Throttled:<unix ts>` says when to come back.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ordergate.domain.errors import ErrorType
+from ordergate.domain.integrations import OrderStatus
+
+PRODUCTION_URL = "https://api.kraken.com"
+
+CANCEL_PATH = "/0/private/CancelOrder"
+QUERY_ORDERS_PATH = "/0/private/QueryOrders"
+# Balance needs the "Funds - Query" permission, which cancelling never uses; OpenOrders would check a
+# permission the order lookup does need. Kept as one constant so the choice is easy to revisit.
+VERIFY_PATH = "/0/private/Balance"
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+class Ambiguous(StrEnum):
+    """Kraken errors whose meaning depends on the call that got them, resolved by the adapter."""
+
+    unknownOrder = "unknownOrder"  # cancel: let the service look the order up; lookup: no such order
+    invalidArguments = "invalidArguments"  # a malformed txid cannot name an order
+    outcomeUnknown = "outcomeUnknown"  # the engine may have acted before the deadline passed
+    permissionDenied = "permissionDenied"  # missing 2FA code, or a key without the permission
+    invalidSignature = "invalidSignature"  # a wrong otp looks exactly like a bad signature
+
+
+ERROR_MAP: dict[str, ErrorType | Ambiguous] = {
+    "EAPI:Invalid key": ErrorType.institutionAuthFailed,
+    "EAPI:Invalid signature": Ambiguous.invalidSignature,
+    "EAPI:Invalid nonce": ErrorType.institutionAuthFailed,
+    "EGeneral:Permission denied": Ambiguous.permissionDenied,
+    "EAPI:Rate limit exceeded": ErrorType.rateLimited,
+    "EOrder:Rate limit exceeded": ErrorType.rateLimited,
+    "EService:Throttled": ErrorType.rateLimited,
+    "EGeneral:Temporary lockout": ErrorType.institutionLocked,
+    "ETrade:User Locked": ErrorType.institutionLocked,
+    "EService:Unavailable": ErrorType.institutionUnavailable,
+    "EService:Busy": ErrorType.institutionUnavailable,
+    "EGeneral:Internal error": ErrorType.institutionUnavailable,
+    "EDatabase:Internal error": ErrorType.institutionUnavailable,
+    "EService:Deadline elapsed": Ambiguous.outcomeUnknown,
+    "EOrder:Unknown order": Ambiguous.unknownOrder,
+    # Observed for txids Kraken never minted and for malformed ones (freqtrade#8006, krakenex#110), while
+    # orders that did exist and are now final answer "Unknown order".
+    "EOrder:Invalid order": Ambiguous.unknownOrder,
+    "EGeneral:Invalid arguments": Ambiguous.invalidArguments,
+}
+
+# Kraken sends no Retry-After header; these are what its docs say to wait.
+RETRY_AFTER_S: dict[str, int] = {
+    "EAPI:Rate limit exceeded": 5,  # one counter point decays in 1-3 s depending on tier
+    "EOrder:Rate limit exceeded": 10,  # the trading counter penalises cancels of young orders (+8)
+    "EService:Throttled": 5,  # used only when the error carries no readable timestamp
+    "EGeneral:Temporary lockout": 900,  # "typically last approximately 15 minutes"
+    "ETrade:User Locked": 900,  # no documented duration: a reasonable time to look again
+}
+
+STATUS_MAP: dict[str, OrderStatus] = {
+    "pending": OrderStatus.inProgress,
+    "open": OrderStatus.inProgress,
+    "closed": OrderStatus.success,
+    "canceled": OrderStatus.cancelled,
+    "expired": OrderStatus.expired,
+}
+# Statuses that become partiallyFilled once vol_exec > 0.
+LIVE_STATUSES = frozenset({"pending", "open"})

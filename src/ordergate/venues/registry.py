@@ -1,0 +1,59 @@
+"""Integration type → (spec, adapter). Adapters are built once per process on the shared transport."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+from ordergate.domain.integrations import IntegrationType
+from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.catalog import SPECS
+from ordergate.venues.transport import Transport
+
+# family → "module:Class"; a venue folder is found here and nowhere else.
+ADAPTERS: dict[str, str] = {
+    "kraken": "ordergate.venues.kraken.adapter:KrakenAdapter",
+}
+
+
+def _load(path: str) -> type[Adapter]:
+    module, _, name = path.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert issubclass(cls, Adapter)
+    return cls
+
+
+class VenueRegistry:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        base_urls: Mapping[IntegrationType, str] | None = None,
+        testnet: bool = False,
+    ) -> None:
+        self.transport = transport
+        self._overrides = dict(base_urls or {})
+        self._testnet = testnet
+        self._adapters: dict[IntegrationType, Adapter] = {}
+
+    def spec(self, integration: IntegrationType) -> VenueSpec:
+        return SPECS[integration]
+
+    def base_url(self, integration: IntegrationType) -> str | None:
+        spec = SPECS[integration]
+        if integration in self._overrides:
+            return self._overrides[integration]
+        if self._testnet and spec.testnet_url:
+            return spec.testnet_url
+        return spec.production_url
+
+    def adapter(self, integration: IntegrationType) -> Adapter | None:
+        adapter = self._adapters.get(integration)
+        if adapter is None:
+            spec = SPECS[integration]
+            url = self.base_url(integration)
+            if spec.family is None or spec.family not in ADAPTERS or url is None:
+                return None
+            adapter = _load(ADAPTERS[spec.family])(spec, url, self.transport)
+            self._adapters[integration] = adapter
+        return adapter

@@ -1,0 +1,116 @@
+"""The one HTTP client every venue adapter uses: one pooled aiohttp session per process.
+
+Failures are split by what they mean for a cancel: `NotDelivered` (the request never reached the venue, so
+nothing happened there) versus `OutcomeUnknown` (the request may have been processed: read timeout, connection
+dropped after sending). The cancel service treats the second by looking the order up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import aiohttp
+
+
+class TransportError(Exception):
+    pass
+
+
+class NotDelivered(TransportError):
+    """Connection refused, DNS failure, TLS failure, connect timeout: the venue never saw the request."""
+
+
+class OutcomeUnknown(TransportError):
+    """The request was (or may have been) sent, but no complete answer came back."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed_ms: float
+
+
+@dataclass(slots=True)
+class UpstreamTrace:
+    """What one gateway request cost upstream; the audit row records it."""
+
+    requests: int = 0
+    last_status: int | None = None
+
+
+current_trace: ContextVar[UpstreamTrace | None] = ContextVar("ordergate_upstream_trace", default=None)
+
+
+class Transport:
+    def __init__(self, *, timeout_s: float, limit: int = 512, user_agent: str = "ordergate/0.1") -> None:
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=min(timeout_s, 5.0), sock_read=timeout_s)
+        self._limit = limit
+        self._user_agent = user_agent
+        self._session: aiohttp.ClientSession | None = None
+        self.requests_sent = 0
+
+    async def start(self) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                headers={"User-Agent": self._user_agent},
+                auto_decompress=True,
+                skip_auto_headers=("Content-Type",),
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float | None = None,
+    ) -> UpstreamResponse:
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        timeout = (
+            aiohttp.ClientTimeout(total=None, connect=min(timeout_s, 5.0), sock_read=timeout_s)
+            if timeout_s is not None
+            else self._timeout
+        )
+        started = time.perf_counter()
+        self.requests_sent += 1
+        trace = current_trace.get()
+        if trace is not None:
+            trace.requests += 1
+        try:
+            async with self._session.request(
+                method, url, headers=headers, data=body, timeout=timeout
+            ) as resp:
+                payload = await resp.read()
+                if trace is not None:
+                    trace.last_status = resp.status
+                return UpstreamResponse(
+                    resp.status, dict(resp.headers), payload, (time.perf_counter() - started) * 1000
+                )
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
+            raise NotDelivered(type(exc).__name__) from None
+        except (
+            TimeoutError,
+            aiohttp.SocketTimeoutError,
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ClientOSError,
+        ) as exc:
+            raise OutcomeUnknown(type(exc).__name__) from None
+        except aiohttp.ClientError as exc:
+            raise OutcomeUnknown(type(exc).__name__) from None
