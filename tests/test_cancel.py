@@ -97,9 +97,7 @@ async def test_partially_filled_order_is_cancelled(gw: GatewayHarness) -> None:
     ("make_final", "mesh_status"),
     [("fill", "success"), ("cancel", "cancelled"), ("expire", "expired")],
 )
-async def test_final_orders_are_409_with_their_status(
-    gw: GatewayHarness, make_final: str, mesh_status: str
-) -> None:
+async def test_final_orders_are_409_with_their_status(gw: GatewayHarness, make_final: str, mesh_status: str) -> None:
     headers, key, token, txid = await _setup(gw)
     if make_final == "fill":
         gw.sim.fill(txid)
@@ -295,9 +293,7 @@ async def test_unreachable_venue_is_502_not_delivered(tmp_path: Path, kraken) ->
 async def test_unsupported_integration_names_it(gw: GatewayHarness) -> None:
     headers = await gw.client()
     for integration in ("binanceUs", "robinhood", "sandbox"):
-        body = _error(
-            await gw.cancel(headers, **_body("t", "1", integration)), 400, "cancelNotSupported", "badRequest"
-        )
+        body = _error(await gw.cancel(headers, **_body("t", "1", integration)), 400, "cancelNotSupported", "badRequest")
         assert body["errorData"] == {"type": integration}
         assert integration in body["message"]
 

@@ -1,0 +1,151 @@
+"""The README's curl walk-through, run literally against `ordergate serve --sandbox` in a fresh directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).parents[1] / "README.md"
+ORDERGATE = [sys.executable, "-m", "ordergate.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    proc = subprocess.Popen(
+        [*ORDERGATE, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:  # noqa: S310
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+def _walkthrough() -> str:
+    match = re.search(r"<!-- walkthrough -->\n```bash\n(.*?)```", README.read_text(), re.S)
+    assert match, "README lost its walk-through block"
+    return match.group(1)
+
+
+def test_readme_walkthrough_cancels_a_sandbox_order(tmp_path: Path) -> None:
+    port = _free_port()
+    with running(["serve", "--sandbox", "--port", str(port)], tmp_path) as proc:
+        _wait_healthy(port, proc)
+        script = "set -euo pipefail\n" + _walkthrough().replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    placed, cancelled, after, again = lines
+    assert placed["order"]["status"] == "open"
+    assert cancelled["status"] == "ok" and cancelled["content"]["status"] == "cancelled"
+    assert cancelled["content"]["orderId"] == placed["txid"]
+    assert after["order"]["status"] == "canceled"
+    assert again["errorType"] == "orderNotCancelable" and again["errorData"]["orderStatus"] == "cancelled"
+    # The sandbox kept everything under the working directory, and audited both cancels.
+    assert (tmp_path / ".ordergate" / "sandbox.db").exists()
+    audit = subprocess.run(
+        [*ORDERGATE, "audit", "tail", "--sandbox", "--json"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    rows = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert [(r["endpoint"], r["http_status"]) for r in rows][-2:] == [
+        ("transactions/cancel", 200),
+        ("transactions/cancel", 409),
+    ]
+
+
+def test_production_mode_refuses_to_start_without_token_keys(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [*ORDERGATE, "serve", "--port", str(_free_port())], cwd=tmp_path, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 2
+    assert "ORDERGATE_TOKEN_KEYS" in out.stderr
+
+
+def test_production_mode_mounts_no_simulator_and_migrates(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {"ORDERGATE_TOKEN_KEYS": "k1:" + "A" * 43 + "="}
+    with running(["serve", "--port", str(port)], tmp_path, env) as proc:
+        _wait_healthy(port, proc)
+        for path in ("/sandbox/env", "/sandbox/kraken/_control/stats"):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2)  # noqa: S310
+            assert err.value.code == 404
+    assert (tmp_path / "ordergate.db").exists()
+    assert not (tmp_path / ".ordergate").exists()
+
+
+def test_cli_clients_tokens_and_audit(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ORDERGATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        "ORDERGATE_TOKEN_KEYS": "k1:" + "B" * 43 + "=",
+    }
+
+    def og(*args: str) -> str:
+        return subprocess.run([*ORDERGATE, *args], env=env, capture_output=True, text=True, check=True).stdout
+
+    created = json.loads(og("clients", "create", "--name", "ci", "--scopes", "read", "--json"))
+    assert set(created) == {"clientId", "clientSecret"} and len(created["clientSecret"]) > 40
+    listed = json.loads(og("clients", "list", "--json"))
+    assert [c["clientId"] for c in listed] == [created["clientId"]] and listed[0]["scopes"] == ["read"]
+    assert created["clientSecret"] not in json.dumps(listed)
+    og("clients", "disable", created["clientId"])
+    assert json.loads(og("clients", "list", "--json"))[0]["disabled"] is True
+    sealed = json.loads(
+        og(
+            "tokens",
+            "seal",
+            "--client-id",
+            created["clientId"],
+            "--type",
+            "kraken",
+            "--username",
+            "KEY",
+            "--password",
+            "c2VjcmV0",
+            "--json",
+        )
+    )
+    assert sealed["authToken"].startswith("ogt1.k1.") and "KEY" not in sealed["authToken"]
+    assert og("audit", "tail", "--json") == ""
+    assert re.fullmatch(r"k7:[A-Za-z0-9+/]{43}=\n", og("tokens", "new-key", "--kid", "k7"))
