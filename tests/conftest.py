@@ -59,9 +59,7 @@ class GatewayHarness:
         integration: IntegrationType = IntegrationType.kraken,
         **extras: object,
     ) -> str:
-        return self.gateway.sealer.seal(
-            headers["X-Client-Id"], Credentials(integration, key, secret, extras=extras)
-        )
+        return self.gateway.sealer.seal(headers["X-Client-Id"], Credentials(integration, key, secret, extras=extras))
 
     async def cancel(self, headers: dict[str, str], **body: object) -> httpx.Response:
         return await self.http.post(CANCEL, json=body, headers=headers)
@@ -75,9 +73,7 @@ async def gateway_harness(
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{db_path}",
         token_keys=overrides.pop("token_keys", generate_key_spec("t1")),
-        base_urls=overrides.pop(
-            "base_urls", {IntegrationType.kraken: sim_url, IntegrationType.krakenDirect: sim_url}
-        ),
+        base_urls=overrides.pop("base_urls", {IntegrationType.kraken: sim_url, IntegrationType.krakenDirect: sim_url}),
         upstream_timeout_s=overrides.pop("upstream_timeout_s", 0.5),
         **overrides,
     )

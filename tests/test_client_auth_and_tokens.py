@@ -101,9 +101,7 @@ async def test_key_rotation(tmp_path: Path, kraken) -> None:
         client_secret = headers
     # The new key seals, the old one still opens while listed.
     async with gateway_harness(tmp_path / "a", sim, url, token_keys=f"{new},{old}") as gw:
-        assert (
-            gw.gateway.sealer.seal("c", Credentials(IntegrationType.kraken, "k", "s")).split(".")[1] == "new"
-        )
+        assert gw.gateway.sealer.seal("c", Credentials(IntegrationType.kraken, "k", "s")).split(".")[1] == "new"
         resp = await gw.cancel(client_secret, **_body(old_token, _order(gw, key)))
         assert resp.status_code == 200, resp.text
     # Removed: the token no longer opens.

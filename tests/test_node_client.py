@@ -52,16 +52,12 @@ def _node_tooling() -> tuple[str, str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     missing = [name for name, path in (("node", node), ("npm", npm)) if path is None]
     if missing:
-        _unavailable(
-            f"{' and '.join(missing)} not on PATH; the Mesh Node client test needs Node.js >= 18 and npm"
-        )
+        _unavailable(f"{' and '.join(missing)} not on PATH; the Mesh Node client test needs Node.js >= 18 and npm")
     assert node is not None and npm is not None
     version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
     major = version.stdout.strip().lstrip("v").split(".")[0]
     if not major.isdigit() or int(major) < MIN_NODE_MAJOR:
-        _unavailable(
-            f"Node.js >= {MIN_NODE_MAJOR} is needed, found {version.stdout.strip() or version.stderr}"
-        )
+        _unavailable(f"Node.js >= {MIN_NODE_MAJOR} is needed, found {version.stdout.strip() or version.stderr}")
     return node, npm
 
 
@@ -173,9 +169,7 @@ def _assert_client_error(step: dict[str, Any], http_status: int, error_type: str
     assert step["data"]["status"] != "ok", _show(step)
 
 
-def test_official_node_client_cancels_through_ordergate(
-    tmp_path: Path, kraken: tuple[KrakenSimulator, str]
-) -> None:
+def test_official_node_client_cancels_through_ordergate(tmp_path: Path, kraken: tuple[KrakenSimulator, str]) -> None:
     node, npm = _node_tooling()
     _ensure_node_deps(npm)
     sim, sim_url = kraken
@@ -192,9 +186,7 @@ def test_official_node_client_cancels_through_ordergate(
         gateway: Gateway | None = getattr(app.state, "gateway", None)
         assert gateway is not None, "serve_asgi returned before the app's lifespan built the gateway"
 
-        client, client_secret = probe.run(
-            gateway.clients.create("node-client", frozenset({Scope.read, Scope.write}))
-        )
+        client, client_secret = probe.run(gateway.clients.create("node-client", frozenset({Scope.read, Scope.write})))
         key, secret = sim.new_credentials()  # Kraken-shaped key and base64 secret
         auth_token = gateway.sealer.seal(client.id, Credentials(IntegrationType.kraken, key, secret))
         cancel_txid, wrong_secret_txid, auth_txid = _place(sim, key), _place(sim, key), _place(sim, key)

@@ -36,9 +36,7 @@ async def served(gw: GatewayHarness) -> dict:
 
 
 def _resolve(doc: dict, schema: dict) -> dict:
-    while "$ref" in schema or (
-        "allOf" in schema and len(schema["allOf"]) == 1 and "$ref" in schema["allOf"][0]
-    ):
+    while "$ref" in schema or ("allOf" in schema and len(schema["allOf"]) == 1 and "$ref" in schema["allOf"][0]):
         ref = schema["$ref"] if "$ref" in schema else schema["allOf"][0]["$ref"]
         schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
     return schema
@@ -48,15 +46,11 @@ async def test_cancel_request_schema_matches_mesh(served: dict) -> None:
     mesh = _mesh()
     ours = _resolve(
         served,
-        served["paths"]["/api/v1/transactions/cancel"]["post"]["requestBody"]["content"]["application/json"][
-            "schema"
-        ],
+        served["paths"]["/api/v1/transactions/cancel"]["post"]["requestBody"]["content"]["application/json"]["schema"],
     )
     theirs = _resolve(
         mesh,
-        mesh["paths"]["/api/v1/transactions/cancel"]["post"]["requestBody"]["content"]["application/json"][
-            "schema"
-        ],
+        mesh["paths"]["/api/v1/transactions/cancel"]["post"]["requestBody"]["content"]["application/json"]["schema"],
     )
     assert ours["required"] == theirs["required"]
     assert set(ours["properties"]) == set(theirs["properties"])

@@ -72,9 +72,7 @@ async def test_wrong_types_and_unknown_enums(gw: GatewayHarness, field: str, val
 
 async def test_missing_and_invalid_together_reports_both(gw: GatewayHarness) -> None:
     headers = await gw.client()
-    body = _assert_envelope(
-        await gw.cancel(headers, type="nope", isCryptocurrency=True, authToken="t"), "missingField"
-    )
+    body = _assert_envelope(await gw.cancel(headers, type="nope", isCryptocurrency=True, authToken="t"), "missingField")
     assert set(body["errorData"]["fields"]) == {"id", "type"}
 
 

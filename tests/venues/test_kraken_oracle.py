@@ -113,9 +113,7 @@ def test_final_orders_answer_unknown_order(served: tuple[KrakenSimulator, str]) 
     sim.expire(expired)
     for txid in (filled, expired):
         assert api.query_private("CancelOrder", {"txid": txid}) == {"error": ["EOrder:Unknown order"]}
-    assert api.query_private("QueryOrders", {"txid": f"{filled},{expired}"})["result"][expired]["status"] == (
-        "expired"
-    )
+    assert api.query_private("QueryOrders", {"txid": f"{filled},{expired}"})["result"][expired]["status"] == ("expired")
 
 
 def test_integer_txid_is_a_userref_and_cancels_every_match(served: tuple[KrakenSimulator, str]) -> None:
