@@ -78,8 +78,7 @@ class Attempt:
             return envelope.error(
                 GatewayError(
                     ErrorType.internalError,
-                    f"The request was processed but its audit row could not be written (request id "
-                    f"{self.request_id}).",
+                    f"The request was processed but its audit row could not be written (request id {self.request_id}).",
                     error_data={"unaudited": {"status": status, "errorType": error_type}},
                 ),
                 request_id=self.request_id,

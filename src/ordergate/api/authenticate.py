@@ -99,9 +99,7 @@ async def authenticate(request: Request, gateway: GatewayDep) -> Response:
             "accountTokens": [
                 {
                     "account": {
-                        "meshAccountId": str(
-                            uuid.uuid5(uuid.NAMESPACE_URL, f"{body.type.value}:{account.account_id}")
-                        ),
+                        "meshAccountId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{body.type.value}:{account.account_id}")),
                         "accountId": account.account_id,
                         "accountName": account.account_name,
                     },

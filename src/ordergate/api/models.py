@@ -30,6 +30,11 @@ class TransactionsB2BBrokerOrderRequest(_Strict):
     mfaCode: Optional | None = None
 
 
+class TransactionsBrokerBaseRequest(_Strict):
+    authToken: NonEmpty
+    type: IntegrationType = Field(strict=False)
+
+
 class B2BBrokerAuthRequest(_Strict):
     type: IntegrationType = Field(strict=False)
     username: Optional | None = None

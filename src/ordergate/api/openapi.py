@@ -20,9 +20,7 @@ _CONTRACT = Path(__file__).with_name("mesh_contract.json")
 def error_catalogue_markdown() -> str:
     lines = ["| errorType | status | HTTP | meaning |", "|---|---|---|---|"]
     for error_type, info in CATALOGUE.items():
-        lines.append(
-            f"| `{error_type.value}` | `{info.status.value}` | {info.http_status} | {info.meaning} |"
-        )
+        lines.append(f"| `{error_type.value}` | `{info.status.value}` | {info.http_status} | {info.meaning} |")
     return "\n".join(lines)
 
 
@@ -70,7 +68,7 @@ def build_openapi() -> dict[str, Any]:
     schemas["ApiResult"]["properties"]["errorType"]["description"] += (
         "\n\nordergate's catalogue:\n\n" + error_catalogue_markdown()
     )
-    schemas["BrokerOrderStatus"] = {"enum": [s.value for s in OrderStatus], "type": "string"}
+    assert schemas["BrokerOrderStatus"]["enum"] == [s.value for s in OrderStatus]
     schemas["CancelOrderResult"] = {
         "type": "object",
         "properties": {
@@ -100,9 +98,7 @@ def build_openapi() -> dict[str, Any]:
     cancel["responses"] = {
         "200": {
             "description": "Order cancelled (or, with `content.status` `inProgress`, the cancel was accepted).",
-            "content": {
-                "application/json": {"schema": _envelope({"$ref": "#/components/schemas/CancelOrderResult"})}
-            },
+            "content": {"application/json": {"schema": _envelope({"$ref": "#/components/schemas/CancelOrderResult"})}},
         },
         **_error_responses(
             {
@@ -111,6 +107,26 @@ def build_openapi() -> dict[str, Any]:
                 "409": "`orderNotCancelable`: the order is final; `errorData.orderStatus` says why.",
             }
         ),
+    }
+    details = copy.deepcopy(contract["details"])
+    details["operationId"] = "orderDetails"
+    details["responses"] = {
+        "200": {
+            "description": "The order as the venue reports it now.",
+            "content": {"application/json": {"schema": _envelope({"$ref": "#/components/schemas/B2BBrokerOrder"})}},
+        },
+        **_error_responses({**_COMMON_ERRORS, "404": "`orderNotFound`: the venue has no such order."}),
+    }
+    feature_list = copy.deepcopy(contract["featureList"])
+    feature_list["operationId"] = "featureList"
+    feature_list["responses"] = {
+        "200": {
+            "description": "What ordergate supports for the integration.",
+            "content": {
+                "application/json": {"schema": _envelope({"$ref": "#/components/schemas/B2BBrokerTradingFeatureInfo"})}
+            },
+        },
+        **_error_responses(_COMMON_ERRORS),
     }
     authenticate = copy.deepcopy(contract["authenticate"])
     authenticate["operationId"] = "authenticate"
@@ -126,9 +142,7 @@ def build_openapi() -> dict[str, Any]:
         "200": {
             "description": "Credentials verified (`succeeded`) or a one-time code is needed (`mfaRequired`).",
             "content": {
-                "application/json": {
-                    "schema": _envelope({"$ref": "#/components/schemas/B2BBrokerAuthResponse"})
-                }
+                "application/json": {"schema": _envelope({"$ref": "#/components/schemas/B2BBrokerAuthResponse"})}
             },
         },
         **_error_responses(_COMMON_ERRORS),
@@ -143,6 +157,8 @@ def build_openapi() -> dict[str, Any]:
         },
         "paths": {
             "/api/v1/transactions/cancel": {"post": cancel},
+            "/api/v1/transactions/details": {"post": details},
+            "/api/v1/transactions/featureList": {"post": feature_list},
             "/api/v1/authenticate": {"post": authenticate},
         },
         "components": {"schemas": schemas, "securitySchemes": contract["securitySchemes"]},

@@ -31,9 +31,7 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         async for chunk in request.stream():
             body += chunk
             if len(body) > limit:
-                raise _invalid(
-                    {"body": f"larger than {limit} bytes"}, f"The request body exceeds {limit} bytes."
-                )
+                raise _invalid({"body": f"larger than {limit} bytes"}, f"The request body exceeds {limit} bytes.")
     except ClientDisconnect:
         raise _invalid({"body": "incomplete"}, "The request body was not received completely.") from None
     try:

@@ -35,13 +35,24 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class OrderSnapshot:
-    """An order as the venue reports it, in Mesh's status values."""
+    """An order as the venue reports it, in Mesh's status values (what /transactions/details renders)."""
 
     order_id: str
     status: OrderStatus
     venue_status: str
-    amount: float | None = None
-    filled: float | None = None
+    amount: float | None = None  # ordered quantity, in the base asset
+    filled: float | None = None  # executed quantity, in the base asset
+    side: OrderSide | None = None
+    symbol: str | None = None  # base asset, e.g. BTC
+    payment_symbol: str | None = None  # quote asset, e.g. USD
+    symbol_pair: str | None = None  # the venue's own pair name, as cancel/details take it back
+    price: float | None = None  # limit price, or average fill price when there is none
+    fee: float | None = None
+    value: float | None = None  # executed value, in the quote asset
+    order_type: str | None = None  # Mesh BrokerOrderPlaceType: market, limit, stopLoss, stopLimit, takeProfit
+    time_in_force: str | None = None  # Mesh BrokerOrderTimeInForceType
+    created_at: int | None = None  # Unix seconds
+    updated_at: int | None = None  # Unix seconds
 
 
 @dataclass(frozen=True, slots=True)

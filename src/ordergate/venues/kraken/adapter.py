@@ -119,7 +119,9 @@ class KrakenAdapter(Adapter):
 
         payload = _json_object(resp.body)
         if payload is not None:
-            errors = [e for e in payload.get("error") or [] if isinstance(e, str) and e.startswith("E")]
+            listed = payload.get("error")
+            # "W…" entries are warnings that accompany a successful result.
+            errors = [e for e in listed if isinstance(e, str) and e.startswith("E")] if isinstance(listed, list) else []
             if errors:
                 raise _venue_failure(op, resp.status, errors, creds, otp)
         if resp.status >= 400 or payload is None:
@@ -137,7 +139,7 @@ def _require_single_order_id(order_id: str) -> None:
         raise GatewayError(
             ErrorType.invalidField,
             "A Kraken order id is a txid such as OABCDE-FGHIJ-KLMNOP; numbers and lists name several orders",
-            error_data={"fields": ["id"]},
+            error_data={"fields": {"id": "one Kraken txid; an integer is a userref and a list names several"}},
         )
 
 
@@ -187,9 +189,7 @@ def _venue_failure(op: _Op, status: int, errors: list[str], creds: Credentials, 
     classified = next(((e, c) for e in errors if (c := _classify(e)) is not None), None)
     if classified is None:
         text = _scrub(errors[0], creds, otp)
-        return GatewayError(
-            ErrorType.institutionUnavailable, f"Kraken answered {text}", upstream_status=status
-        )
+        return GatewayError(ErrorType.institutionUnavailable, f"Kraken answered {text}", upstream_status=status)
     error, (key, kind) = classified
     text = _scrub(error, creds, otp)
     message = f"Kraken answered {text}"

@@ -43,6 +43,7 @@ import base64
 import hmac
 import json
 import os
+import random
 import re
 import secrets
 import threading
@@ -66,7 +67,7 @@ from ordergate.venues.kraken.auth import sign
 FaultKind = Literal["delay_before", "delay_after", "http_error", "kraken_error", "reset", "pending"]
 _TRADE_METHODS = frozenset({"AddOrder", "CancelOrder"})
 _LIVE = frozenset({"pending", "open"})
-_TXID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_TXID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # real txids use base32 letters, e.g. OG5IL4-6AR7I-ZAPZEZ
 _ABORT = "kraken_simulator.abort"
 _HTML = "<html><head><title>{0}</title></head><body><h1>{0}</h1><p>cloudflare</p></body></html>"
 
@@ -183,7 +184,11 @@ def _new_txid() -> str:
 
 
 class KrakenSimulator:
-    def __init__(self) -> None:
+    """`jitter_s`: each private request waits a random 0..jitter_s seconds before being processed, as network
+    paths do, so requests sent concurrently can reach the engine out of order (as they can at Kraken)."""
+
+    def __init__(self, *, jitter_s: float = 0.0) -> None:
+        self.jitter_s = jitter_s
         self._lock = threading.Lock()  # tests drive the Python API from another thread than the server's
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[str, _Order] = {}
@@ -192,6 +197,9 @@ class KrakenSimulator:
         self.total_requests = 0
         self.errors: Counter[str] = Counter()
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
+        # Kraken needs one key's nonces to arrive in order; overlapping requests on a key are how they don't.
+        self.max_in_flight: Counter[str] = Counter()
+        self._in_flight: Counter[str] = Counter()
         self._methods: dict[str, Callable[[_Account, dict[str, str], Fault | None], Any]] = {
             "AddOrder": self._add_order,
             "CancelOrder": self._cancel_order,
@@ -286,8 +294,7 @@ class KrakenSimulator:
             return {
                 "total": self.total_requests,
                 "byKeyMethod": [
-                    {"apiKey": key, "method": method, "count": count}
-                    for (key, method), count in self.requests.items()
+                    {"apiKey": key, "method": method, "count": count} for (key, method), count in self.requests.items()
                 ],
                 "errors": dict(self.errors),
                 "faultsQueued": len(self._faults),
@@ -306,9 +313,7 @@ class KrakenSimulator:
         return {"apiKey": api_key, "secret": secret}
 
     def _c_place(self, _path: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        options = {
-            name: str(body[name]) for name in ("pair", "side", "ordertype", "volume", "price") if name in body
-        }
+        options = {name: str(body[name]) for name in ("pair", "side", "ordertype", "volume", "price") if name in body}
         txid = self.place_order(_text(body, "apiKey"), **options)
         return {"txid": txid, "order": self.order(txid)}
 
@@ -352,6 +357,15 @@ class KrakenSimulator:
             self.requests[(api_key, method)] += 1
             self.total_requests += 1
             fault = self._take_fault(method, api_key)
+            self._in_flight[api_key] += 1
+            self.max_in_flight[api_key] = max(self.max_in_flight[api_key], self._in_flight[api_key])
+        try:
+            return await self._serve(request, method, api_key, fault)
+        finally:
+            with self._lock:
+                self._in_flight[api_key] -= 1
+
+    async def _serve(self, request: Request, method: str, api_key: str, fault: Fault | None) -> Response:
         kind = fault.kind if fault else None
         if kind == "reset":
             if not request.scope.get(_ABORT, lambda: False)():
@@ -364,6 +378,8 @@ class KrakenSimulator:
             if fault.process:
                 self._process(method, api_key, request.headers, body, None)
             return HTMLResponse(_HTML.format(f"{fault.status} Bad Gateway"), status_code=fault.status)
+        if self.jitter_s:
+            await asyncio.sleep(random.uniform(0, self.jitter_s))  # noqa: S311 - not security related
         if kind == "delay_before":
             await asyncio.sleep(fault.seconds)
         payload = self._process(method, api_key, request.headers, body, fault)
@@ -401,9 +417,7 @@ class KrakenSimulator:
             self.seen.append(SeenRequest(api_key, method, params, otp_verified, None))
             return {"error": [], "result": result}
 
-    def _authenticate(
-        self, method: str, api_key: str, signature: str, body: bytes, params: dict[str, str]
-    ) -> _Account:
+    def _authenticate(self, method: str, api_key: str, signature: str, body: bytes, params: dict[str, str]) -> _Account:
         account = self._accounts.get(api_key)
         if account is None:
             raise _Refusal("EAPI:Invalid key")

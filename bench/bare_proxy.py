@@ -1,0 +1,114 @@
+"""The thinnest honest baseline for the gateway: same server, same client library, same upstream request.
+
+    python bench/bare_proxy.py --port P --upstream http://127.0.0.1:U --keys keys.json
+
+A raw ASGI callable (no framework) served by uvicorn with the same options as `ordergate serve`. It receives
+the same cancel JSON, looks the `authToken` up in a table loaded at start (`keys.json`: `[{"authToken",
+"apiKey", "secret"}]`, so it uses the same Kraken keys as the gateway, without opening anything), builds
+`nonce=…&txid=…`, signs it exactly like Kraken wants (a strictly increasing nonce per key), forwards it with one
+pooled aiohttp session, reads Kraken's answer and replies with Mesh's envelope. No client auth, validation,
+token opening, per-key lock or audit row: everything the gateway adds on top is what the comparison measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import uvicorn
+
+CANCEL_PATH = "/0/private/CancelOrder"
+_JSON = [(b"content-type", b"application/json")]
+
+
+class BareProxy:
+    def __init__(self, upstream: str, keys_path: str) -> None:
+        self.url = upstream.rstrip("/") + CANCEL_PATH
+        with open(keys_path) as fh:
+            rows = json.load(fh)
+        self.keys = {r["authToken"]: (r["apiKey"], base64.b64decode(r["secret"])) for r in rows}
+        self.last_nonce: dict[str, int] = {}
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    connector = aiohttp.TCPConnector(limit=512, limit_per_host=512)
+                    self.session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("Content-Type",))
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    if self.session is not None:
+                        await self.session.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        status, payload = await self.cancel(body)
+        await send({"type": "http.response.start", "status": status, "headers": _JSON})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def cancel(self, raw: bytes) -> tuple[int, bytes]:
+        try:
+            data = json.loads(raw)
+            api_key, secret = self.keys[data["authToken"]]
+            order_id = data["id"]
+        except (ValueError, KeyError, TypeError):
+            return 400, b'{"status":"badRequest"}'
+        nonce = max(time.time_ns() // 1000, self.last_nonce.get(api_key, 0) + 1)
+        self.last_nonce[api_key] = nonce
+        form = urlencode([("nonce", str(nonce)), ("txid", order_id)]).encode()
+        digest = hashlib.sha256(str(nonce).encode() + form).digest()
+        sign = base64.b64encode(hmac.new(secret, CANCEL_PATH.encode() + digest, hashlib.sha512).digest()).decode()
+        headers = {"API-Key": api_key, "API-Sign": sign, "Content-Type": "application/x-www-form-urlencoded"}
+        assert self.session is not None
+        try:
+            async with self.session.post(self.url, data=form, headers=headers) as resp:
+                answer = json.loads(await resp.read())
+        except (aiohttp.ClientError, ValueError):
+            return 502, b'{"status":"serverFailure"}'
+        if answer.get("error") or (answer.get("result") or {}).get("count") != 1:
+            return 502, b'{"status":"serverFailure"}'
+        envelope = {
+            "status": "ok",
+            "message": "Order cancelled.",
+            "displayMessage": None,
+            "errorType": "",
+            "errorData": None,
+            "content": {"orderId": order_id, "status": "cancelled"},
+        }
+        return 200, json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--keys", required=True)
+    args = parser.parse_args()
+    # The same uvicorn options `ordergate serve` uses (loop and http left to uvicorn's "auto": uvloop, httptools).
+    uvicorn.run(
+        BareProxy(args.upstream, args.keys),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=15,
+    )
+
+
+if __name__ == "__main__":
+    main()

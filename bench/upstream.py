@@ -1,0 +1,176 @@
+"""A minimal Kraken-compatible upstream for the benchmark: verifies every signature, answers success.
+
+    python bench/upstream.py --port P --accounts accounts.json
+
+`accounts.json` is `[{"apiKey", "secret", "replay"?}, ...]`. For every `POST /0/private/CancelOrder` it
+checks what Kraken checks on the request itself: a known `API-Key`, `API-Sign` = base64(HMAC-SHA512(
+b64decode(secret), path + SHA256(nonce + body))) over the exact bytes received, and a nonce strictly greater
+than the key's last one. It then answers `{"error":[],"result":{"count":1}}` for any `txid`: every cancel
+cancels an open order, without the upstream having to hold orders. Any failed check answers Kraken's error
+(`EAPI:Invalid key|signature|nonce`) and is counted, so the benchmark can see it.
+
+Keys marked `"replay": true` skip only the nonce check (the signature is still verified): the `direct`
+variant replays precomputed signed requests on those keys, because wrk's Lua cannot compute HMAC-SHA512.
+
+Why not the simulator: it takes a lock, keeps every order and rebuilds the Kraken order object per call, which
+costs more CPU than a proxy on a 2-core machine; this server (raw asyncio protocol + httptools + uvloop)
+spends ~30 µs per request, so it does not dominate the cores the gateway runs on.
+
+    GET /_stats -> {"requests", "cancels", "errors": {error: n}, "byKey": {apiKey: cancels}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import socket
+from collections import Counter
+from urllib.parse import parse_qsl
+
+import httptools
+
+CANCEL_PATH = b"/0/private/CancelOrder"
+_OK = b'{"error":[],"result":{"count":1}}'
+
+
+def _response(status: str, body: bytes, keep_alive: bool) -> bytes:
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"{'' if keep_alive else 'Connection: close' + chr(13) + chr(10)}\r\n"
+    )
+    return head.encode() + body
+
+
+class State:
+    def __init__(self, accounts: list[dict[str, object]]) -> None:
+        self.secrets: dict[bytes, bytes] = {}
+        self.replay: set[bytes] = set()
+        self.last_nonce: dict[bytes, int] = {}
+        for acc in accounts:
+            key = str(acc["apiKey"]).encode()
+            self.secrets[key] = base64.b64decode(str(acc["secret"]))
+            if acc.get("replay"):
+                self.replay.add(key)
+        self.requests = 0
+        self.cancels = 0
+        self.errors: Counter[str] = Counter()
+        self.by_key: Counter[bytes] = Counter()
+
+    def handle(self, method: bytes, url: bytes, api_key: bytes, api_sign: bytes, body: bytes) -> tuple[str, bytes]:
+        if method == b"GET" and url == b"/_stats":
+            stats = {
+                "requests": self.requests,
+                "cancels": self.cancels,
+                "errors": dict(self.errors),
+                "byKey": {k.decode(): v for k, v in self.by_key.items()},
+            }
+            return "200 OK", json.dumps(stats).encode()
+        self.requests += 1
+        if method != b"POST" or url != CANCEL_PATH:
+            return self._refuse("EGeneral:Unknown method")
+        secret = self.secrets.get(api_key)
+        if secret is None:
+            return self._refuse("EAPI:Invalid key")
+        params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        nonce_text = params.get("nonce", "")
+        if not nonce_text.isdigit() or not params.get("txid"):
+            return self._refuse("EAPI:Invalid nonce" if not nonce_text.isdigit() else "EGeneral:Invalid arguments")
+        digest = hashlib.sha256(nonce_text.encode() + body).digest()
+        expected = base64.b64encode(hmac.new(secret, CANCEL_PATH + digest, hashlib.sha512).digest())
+        if not hmac.compare_digest(expected, api_sign):
+            return self._refuse("EAPI:Invalid signature")
+        if api_key not in self.replay:
+            nonce = int(nonce_text)
+            if nonce <= self.last_nonce.get(api_key, 0):
+                return self._refuse("EAPI:Invalid nonce")
+            self.last_nonce[api_key] = nonce
+        self.cancels += 1
+        self.by_key[api_key] += 1
+        return "200 OK", _OK
+
+    def _refuse(self, error: str) -> tuple[str, bytes]:
+        self.errors[error] += 1
+        return "200 OK", json.dumps({"error": [error]}).encode()
+
+
+class Protocol(asyncio.Protocol):
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.url = b""
+        self.api_key = b""
+        self.api_sign = b""
+        self.body: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            assert self.transport is not None
+            self.transport.write(_response("400 Bad Request", b"{}", False))
+            self.transport.close()
+
+    # httptools callbacks
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lname = name.lower()
+        if lname == b"api-key":
+            self.api_key = value
+        elif lname == b"api-sign":
+            self.api_sign = value
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        assert self.transport is not None
+        method = self.parser.get_method()
+        status, payload = self.state.handle(method, self.url, self.api_key, self.api_sign, b"".join(self.body))
+        keep_alive = self.parser.should_keep_alive()
+        self.transport.write(_response(status, payload, keep_alive))
+        if not keep_alive:
+            self.transport.close()
+        self._reset()
+
+
+async def serve(port: int, accounts_path: str, ready_fd: int | None) -> None:
+    with open(accounts_path) as fh:
+        state = State(json.load(fh))
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    server = await loop.create_server(lambda: Protocol(state), sock=sock, backlog=4096)
+    print(f"upstream listening on 127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--accounts", required=True)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.run(serve(args.port, args.accounts, None))
+    except ImportError:
+        asyncio.run(serve(args.port, args.accounts, None))
+
+
+if __name__ == "__main__":
+    main()
