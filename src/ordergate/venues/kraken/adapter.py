@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
-from ordergate.domain.integrations import OrderStatus
+from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter, VenueSpec
 from ordergate.venues.kraken.auth import NonceGate, sign
@@ -25,11 +25,13 @@ from ordergate.venues.kraken.constants import (
     ERROR_MAP,
     FORM_CONTENT_TYPE,
     LIVE_STATUSES,
+    ORDER_TYPE_MAP,
     QUERY_ORDERS_PATH,
     RETRY_AFTER_S,
     STATUS_MAP,
     VERIFY_PATH,
     Ambiguous,
+    split_pair,
 )
 from ordergate.venues.transport import OutcomeUnknown, Transport
 
@@ -249,4 +251,26 @@ def _snapshot(order_id: str, entry: dict[str, Any]) -> OrderSnapshot:
     status = STATUS_MAP.get(venue_status, OrderStatus.unknown)
     if venue_status in LIVE_STATUSES and filled:
         status = OrderStatus.partiallyFilled
-    return OrderSnapshot(order_id, status, venue_status, amount, filled)
+    descr = entry.get("descr") if isinstance(entry.get("descr"), dict) else {}
+    pair = str(descr.get("pair") or "")
+    base, quote = split_pair(pair)
+    side = str(descr.get("type") or "")
+    limit_price = _number(descr.get("price")) or None
+    opened, closed = _number(entry.get("opentm")), _number(entry.get("closetm"))
+    return OrderSnapshot(
+        order_id,
+        status,
+        venue_status,
+        amount,
+        filled,
+        side=OrderSide(side) if side in ("buy", "sell") else None,
+        symbol=base,
+        payment_symbol=quote,
+        symbol_pair=pair or None,
+        price=limit_price or _number(entry.get("price")),
+        fee=_number(entry.get("fee")),
+        value=_number(entry.get("cost")),
+        order_type=ORDER_TYPE_MAP.get(str(descr.get("ordertype") or "")),
+        created_at=int(opened) if opened else None,
+        updated_at=int(closed) if closed else (int(opened) if opened else None),
+    )

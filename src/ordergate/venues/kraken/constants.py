@@ -78,3 +78,60 @@ STATUS_MAP: dict[str, OrderStatus] = {
 }
 # Statuses that become partiallyFilled once vol_exec > 0.
 LIVE_STATUSES = frozenset({"pending", "open"})
+
+# Kraken `descr.ordertype` → Mesh BrokerOrderPlaceType.
+ORDER_TYPE_MAP: dict[str, str] = {
+    "market": "market",
+    "limit": "limit",
+    "stop-loss": "stopLoss",
+    "stop-loss-limit": "stopLimit",
+    "take-profit": "takeProfit",
+    "take-profit-limit": "takeProfit",
+}
+
+# Kraken's legacy asset codes (XXBT, ZUSD, XDG) → the symbols everyone else uses.
+_ASSET_ALIASES = {
+    "XBT": "BTC",
+    "XXBT": "BTC",
+    "XDG": "DOGE",
+    "XXDG": "DOGE",
+    "ZUSD": "USD",
+    "ZEUR": "EUR",
+    "ZGBP": "GBP",
+    "ZCAD": "CAD",
+    "ZJPY": "JPY",
+    "ZCHF": "CHF",
+    "ZAUD": "AUD",
+    "XETH": "ETH",
+}
+_QUOTES = (
+    "ZUSD",
+    "ZEUR",
+    "ZGBP",
+    "ZCAD",
+    "ZJPY",
+    "USDT",
+    "USDC",
+    "USD",
+    "EUR",
+    "GBP",
+    "CAD",
+    "JPY",
+    "CHF",
+    "AUD",
+    "XBT",
+    "ETH",
+    "DAI",
+)
+
+
+def split_pair(pair: str) -> tuple[str | None, str | None]:
+    """`XBTUSD` → (BTC, USD); `XXBTZEUR` → (BTC, EUR); `ETH/USDT` → (ETH, USDT); unknown shapes → (None, None)."""
+    if "/" in pair:
+        base, _, quote = pair.partition("/")
+    else:
+        quote = next((q for q in _QUOTES if pair.endswith(q) and len(pair) > len(q)), "")
+        base = pair[: -len(quote)] if quote else ""
+    if not base or not quote:
+        return None, None
+    return _ASSET_ALIASES.get(base, base), _ASSET_ALIASES.get(quote, quote)
