@@ -200,7 +200,7 @@ async def test_venue_errors(
     gw: GatewayHarness, error: str, http: int, error_type: str, status: str, retry_after: str | None
 ) -> None:
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="kraken_error", method="CancelOrder", api_key=key, error=error))
+    gw.sim.inject(Fault(kind="venue_error", op="CancelOrder", api_key=key, error=error))
     resp = await gw.cancel(headers, **_body(token, txid))
     _error(resp, http, error_type, status)
     assert resp.headers.get("retry-after") == retry_after
@@ -209,7 +209,7 @@ async def test_venue_errors(
 
 async def test_html_error_page_is_502(gw: GatewayHarness) -> None:
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="http_error", method="CancelOrder", api_key=key, status=500))
+    gw.sim.inject(Fault(kind="http_error", op="CancelOrder", api_key=key, status=500))
     _error(await gw.cancel(headers, **_body(token, txid)), 502, "institutionUnavailable", "serverFailure")
     assert gw.sim.order(txid)["status"] == "open"
     row = (await gw.gateway.audit.tail(1))[0]
@@ -219,7 +219,7 @@ async def test_html_error_page_is_502(gw: GatewayHarness) -> None:
 async def test_edge_502_that_did_cancel_is_ok(gw: GatewayHarness) -> None:
     """Kraken's edge can answer 502 after the engine acted; the lookup finds the order cancelled."""
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="http_error", method="CancelOrder", api_key=key, status=502, process=True))
+    gw.sim.inject(Fault(kind="http_error", op="CancelOrder", api_key=key, status=502, process=True))
     resp = await gw.cancel(headers, **_body(token, txid))
     assert resp.status_code == 200, resp.text
     assert gw.sim.order(txid)["status"] == "canceled"
@@ -227,7 +227,7 @@ async def test_edge_502_that_did_cancel_is_ok(gw: GatewayHarness) -> None:
 
 async def test_read_timeout_after_the_cancel_took_effect_is_ok(gw: GatewayHarness) -> None:
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="delay_after", method="CancelOrder", api_key=key, seconds=1.5))
+    gw.sim.inject(Fault(kind="delay_after", op="CancelOrder", api_key=key, seconds=1.5))
     resp = await gw.cancel(headers, **_body(token, txid))
     assert resp.status_code == 200, resp.text
     assert resp.json()["content"]["status"] == "cancelled"
@@ -237,7 +237,7 @@ async def test_read_timeout_after_the_cancel_took_effect_is_ok(gw: GatewayHarnes
 
 async def test_lost_answer_with_order_still_open_retries_once(gw: GatewayHarness) -> None:
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="reset", method="CancelOrder", api_key=key))
+    gw.sim.inject(Fault(kind="reset", op="CancelOrder", api_key=key))
     resp = await gw.cancel(headers, **_body(token, txid))
     assert resp.status_code == 200, resp.text
     assert gw.sim.order(txid)["status"] == "canceled"
@@ -247,7 +247,7 @@ async def test_lost_answer_with_order_still_open_retries_once(gw: GatewayHarness
 async def test_lost_answers_twice_is_504_outcome_unknown(gw: GatewayHarness) -> None:
     headers, key, token, txid = await _setup(gw)
     for _ in range(2):
-        gw.sim.inject(Fault(kind="reset", method="CancelOrder", api_key=key))
+        gw.sim.inject(Fault(kind="reset", op="CancelOrder", api_key=key))
     resp = await gw.cancel(headers, **_body(token, txid))
     _error(resp, 504, "cancelOutcomeUnknown", "serverFailure")
     assert gw.sim.order(txid)["status"] == "open"  # the truth: not cancelled, and we did not claim it was
@@ -255,14 +255,14 @@ async def test_lost_answers_twice_is_504_outcome_unknown(gw: GatewayHarness) -> 
 
 async def test_lost_answer_and_failed_lookup_is_504(gw: GatewayHarness) -> None:
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="reset", method="CancelOrder", api_key=key))
-    gw.sim.inject(Fault(kind="http_error", method="QueryOrders", api_key=key, status=503))
+    gw.sim.inject(Fault(kind="reset", op="CancelOrder", api_key=key))
+    gw.sim.inject(Fault(kind="http_error", op="QueryOrders", api_key=key, status=503))
     _error(await gw.cancel(headers, **_body(token, txid)), 504, "cancelOutcomeUnknown", "serverFailure")
 
 
 async def test_fill_racing_the_lost_answer_is_409_success(gw: GatewayHarness) -> None:
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="reset", method="CancelOrder", api_key=key))
+    gw.sim.inject(Fault(kind="reset", op="CancelOrder", api_key=key))
     gw.sim.fill(txid)
     body = _error(await gw.cancel(headers, **_body(token, txid)), 409, "orderNotCancelable", "conflict")
     assert body["errorData"]["orderStatus"] == "success"
@@ -270,7 +270,7 @@ async def test_fill_racing_the_lost_answer_is_409_success(gw: GatewayHarness) ->
 
 async def test_pending_cancel_is_in_progress(gw: GatewayHarness) -> None:
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="pending", method="CancelOrder", api_key=key, seconds=0.2))
+    gw.sim.inject(Fault(kind="pending", op="CancelOrder", api_key=key, seconds=0.2))
     resp = await gw.cancel(headers, **_body(token, txid))
     assert resp.status_code == 200
     assert resp.json()["content"]["status"] == "inProgress"

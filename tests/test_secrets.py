@@ -42,8 +42,8 @@ async def test_no_secret_leaks_anywhere(gw: GatewayHarness, caplog: pytest.LogCa
         cancel_body(type="krakenDirect", mfaCode=OTP),  # invalid token for the type
         cancel_body(isCryptocurrency="yes"),
     ]
-    for fault in ("kraken_error", "http_error", "reset"):
-        gw.sim.inject(Fault(kind=fault, method="CancelOrder", api_key=KEY))  # type: ignore[arg-type]
+    for fault in ("venue_error", "http_error", "reset"):
+        gw.sim.inject(Fault(kind=fault, op="CancelOrder", api_key=KEY))  # type: ignore[arg-type]
         scenarios.append(cancel_body(id=gw.sim.place_order(KEY), mfaCode=OTP))
     for body in scenarios:
         resp = await gw.cancel(headers, **body)

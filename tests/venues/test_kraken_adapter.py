@@ -246,7 +246,7 @@ async def test_each_kraken_error_on_cancel_maps_to_its_meaning(
 ) -> None:
     creds = account(sim)
     txid = sim.place_order(creds.api_key)
-    sim.inject(Fault("kraken_error", "CancelOrder", api_key=creds.api_key, error=error))
+    sim.inject(Fault("venue_error", "CancelOrder", api_key=creds.api_key, error=error))
 
     with pytest.raises((GatewayError, OutcomeUnknown, UnknownOrderAtVenue)) as caught:
         await adapter.cancel(creds, ref(txid))
@@ -265,7 +265,7 @@ async def test_each_kraken_error_on_cancel_maps_to_its_meaning(
 async def test_venue_text_echoing_credentials_is_redacted(sim: KrakenSimulator, adapter: KrakenAdapter) -> None:
     creds = account(sim, otp="8675309", known_2fa=True)
     echo = f"EGeneral:Odd:{creds.api_key}:{creds.secret}:8675309"
-    sim.inject(Fault("kraken_error", "CancelOrder", api_key=creds.api_key, error=echo))
+    sim.inject(Fault("venue_error", "CancelOrder", api_key=creds.api_key, error=echo))
     with pytest.raises(GatewayError) as caught:
         await adapter.cancel(creds, ref(sim.place_order(creds.api_key), "8675309"))
     assert caught.value.error_type is ErrorType.institutionUnavailable
@@ -276,7 +276,7 @@ async def test_venue_text_echoing_credentials_is_redacted(sim: KrakenSimulator, 
 async def test_throttled_uses_the_time_kraken_names(sim: KrakenSimulator, adapter: KrakenAdapter) -> None:
     creds = account(sim)
     until = int(time.time()) + 40
-    sim.inject(Fault("kraken_error", "CancelOrder", api_key=creds.api_key, error=f"EService: Throttled: {until}"))
+    sim.inject(Fault("venue_error", "CancelOrder", api_key=creds.api_key, error=f"EService: Throttled: {until}"))
     with pytest.raises(GatewayError) as caught:
         await adapter.cancel(creds, ref(sim.place_order(creds.api_key)))
     assert caught.value.error_type is ErrorType.rateLimited

@@ -208,26 +208,26 @@ def test_control_surface_over_plain_http(served: tuple[KrakenSimulator, str]) ->
         other = http.post("/_control/orders", json={"apiKey": account["apiKey"]}).json()["txid"]
         assert http.post(f"/_control/orders/{other}/expire").json()["order"]["status"] == "expired"
 
-        fault = {"kind": "kraken_error", "method": "Balance", "apiKey": account["apiKey"], "error": "EService:Busy"}
+        fault = {"kind": "venue_error", "op": "Balance", "apiKey": account["apiKey"], "error": "EService:Busy"}
         assert http.post("/_control/faults", json=fault).json() == {"queued": 1}
         api = krakenex_client(url, account["apiKey"], account["secret"])
         assert api.query_private("Balance", {"otp": "777"}) == {"error": ["EService:Busy"]}
         assert api.query_private("Balance", {"otp": "777"})["error"] == []
 
         stats = http.get("/_control/stats").json()
-        counts = {(r["apiKey"], r["method"]): r["count"] for r in stats["byKeyMethod"]}
+        counts = {(r["apiKey"], r["op"]): r["count"] for r in stats["byKeyOp"]}
         assert counts[(account["apiKey"], "Balance")] == 2
         assert stats["total"] == sim.total_requests
 
         assert http.get("/_control/orders/OZZZZZ-ZZZZZ-ZZZZZZ").status_code == 404
         assert http.post("/_control/orders", json={"volume": "1"}).status_code == 400
-        assert http.post("/_control/faults", json={"kind": "explode", "method": "Balance"}).status_code == 400
+        assert http.post("/_control/faults", json={"kind": "explode", "op": "Balance"}).status_code == 400
 
 
 @pytest.mark.parametrize(
     ("kind", "answer"),
     [
-        ("kraken_error", lambda r: r.json() == {"error": ["EService:Unavailable"]}),
+        ("venue_error", lambda r: r.json() == {"error": ["EService:Unavailable"]}),
         ("http_error", lambda r: r.status_code == 502 and "<html>" in r.text),
     ],
 )

@@ -26,14 +26,8 @@ Control surface (unsigned JSON, for tests, the sandbox and curl; never serve it 
                                  "faultsQueued"}
 Errors: 400 (bad input) or 404 (unknown txid) with {"error": "..."}.
 
-Faults are consumed once, by the first request whose method (and api key, when given) matches:
-    delay_before  sleep `seconds`, then process normally
-    delay_after   process, then sleep `seconds` before answering (a client timeout misses a done deed)
-    http_error    answer HTTP `status` with an HTML page; unprocessed unless `process` is true
-    kraken_error  answer `{"error": [error]}` without processing
-    reset         drop the TCP connection without answering or processing. Under uvicorn the socket is aborted
-                  through the server's transport; under other ASGI servers the app raises instead.
-    pending       CancelOrder only: answer `{"count": 1, "pending": true}`, cancel after `seconds`
+Faults (delay_before, delay_after, http_error, venue_error, reset, pending) and request accounting come from
+`ordergate.venues.simkit`; `venue_error` takes a Kraken error string or one of simkit's symbolic names.
 """
 
 from __future__ import annotations
@@ -43,44 +37,40 @@ import base64
 import hmac
 import json
 import os
-import random
 import re
 import secrets
-import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import formatdate
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
+from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.kraken.auth import sign
+from ordergate.venues.kraken.constants import STATUS_MAP
+from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, control_endpoint, required_text
 
-FaultKind = Literal["delay_before", "delay_after", "http_error", "kraken_error", "reset", "pending"]
+# simkit's symbolic errors in Kraken's words.
+_SYMBOLIC_ERRORS = {
+    "rate_limit": "EAPI:Rate limit exceeded",
+    "ban": "EGeneral:Temporary lockout",
+    "auth": "EAPI:Invalid key",
+    "permission": "EGeneral:Permission denied",
+    "unavailable": "EService:Unavailable",
+    "restricted": "EGeneral:Permission denied:Restricted location",
+}
+
 _TRADE_METHODS = frozenset({"AddOrder", "CancelOrder"})
 _LIVE = frozenset({"pending", "open"})
 _TXID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # real txids use base32 letters, e.g. OG5IL4-6AR7I-ZAPZEZ
-_ABORT = "kraken_simulator.abort"
-_HTML = "<html><head><title>{0}</title></head><body><h1>{0}</h1><p>cloudflare</p></body></html>"
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    kind: FaultKind
-    method: str
-    api_key: str | None = None
-    seconds: float = 0.0
-    status: int = 502
-    error: str = "EService:Unavailable"
-    process: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,23 +173,15 @@ def _new_txid() -> str:
     return f"O{part[:5]}-{part[5:10]}-{part[10:]}"
 
 
-class KrakenSimulator:
+class KrakenSimulator(SimulatorBase):
     """`jitter_s`: each private request waits a random 0..jitter_s seconds before being processed, as network
     paths do, so requests sent concurrently can reach the engine out of order (as they can at Kraken)."""
 
     def __init__(self, *, jitter_s: float = 0.0) -> None:
-        self.jitter_s = jitter_s
-        self._lock = threading.Lock()  # tests drive the Python API from another thread than the server's
+        super().__init__(jitter_s=jitter_s)
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[str, _Order] = {}
-        self._faults: deque[Fault] = deque()
-        self.requests: Counter[tuple[str, str]] = Counter()
-        self.total_requests = 0
-        self.errors: Counter[str] = Counter()
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
-        # Kraken needs one key's nonces to arrive in order; overlapping requests on a key are how they don't.
-        self.max_in_flight: Counter[str] = Counter()
-        self._in_flight: Counter[str] = Counter()
         self._methods: dict[str, Callable[[_Account, dict[str, str], Fault | None], Any]] = {
             "AddOrder": self._add_order,
             "CancelOrder": self._cancel_order,
@@ -211,16 +193,31 @@ class KrakenSimulator:
             routes=[
                 Route("/0/private/{method}", self._private, methods=["POST"]),
                 Route("/0/public/Time", self._time, methods=["GET", "POST"]),
-                Route("/_control/accounts", _control(self._c_account), methods=["POST"]),
-                Route("/_control/orders", _control(self._c_place), methods=["POST"]),
-                Route("/_control/orders/{txid}", _control(self._c_order), methods=["GET"]),
-                Route("/_control/orders/{txid}/fill", _control(self._c_fill), methods=["POST"]),
-                Route("/_control/orders/{txid}/expire", _control(self._c_expire), methods=["POST"]),
-                Route("/_control/faults", _control(self._c_fault), methods=["POST"]),
-                Route("/_control/stats", _control(lambda _path, _body: self.stats()), methods=["GET"]),
+                Route("/_control/orders/{order_id}/expire", control_endpoint(self._c_expire), methods=["POST"]),
+                *self.control_routes(),
             ]
         )
-        self.app = _WithAbort(starlette)
+        self.app = WithAbort(starlette)
+
+    # -- the conformance kit's view (simkit.SimulatorBase) ---------------------------------------------
+    def new_account(self, *, can_trade: bool = True) -> SimAccount:
+        api_key, secret = self.new_credentials(can_trade=can_trade)
+        return SimAccount(api_key, secret)
+
+    def place(self, account: SimAccount, *, volume: str = "1", price: str = "100") -> tuple[str, dict[str, Any]]:
+        return self.place_order(account.api_key, volume=volume, price=price), {}
+
+    def status(self, order_id: str) -> OrderStatus:
+        order = self.order(order_id)
+        if order["status"] in _LIVE and Decimal(order["vol_exec"]) > 0:
+            return OrderStatus.partiallyFilled
+        return STATUS_MAP[order["status"]]
+
+    def describe(self, order_id: str) -> dict[str, Any]:
+        return self.order(order_id)
+
+    def render_venue_error(self, error: str) -> Response:
+        return JSONResponse({"error": [_SYMBOLIC_ERRORS.get(error, error)]})
 
     def add_account(
         self,
@@ -285,21 +282,6 @@ class KrakenSimulator:
         with self._lock:
             return self._orders[txid].as_kraken()
 
-    def inject(self, fault: Fault) -> None:
-        with self._lock:
-            self._faults.append(fault)
-
-    def stats(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "total": self.total_requests,
-                "byKeyMethod": [
-                    {"apiKey": key, "method": method, "count": count} for (key, method), count in self.requests.items()
-                ],
-                "errors": dict(self.errors),
-                "faultsQueued": len(self._faults),
-            }
-
     def _c_account(self, _path: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         otp = body.get("otp")
         flags = {"can_trade": bool(body.get("canTrade", True)), "can_query": bool(body.get("canQuery", True))}
@@ -308,42 +290,26 @@ class KrakenSimulator:
         if "apiKey" not in body and "secret" not in body:
             api_key, secret = self.new_credentials(otp=otp, **flags)
         else:
-            api_key, secret = _text(body, "apiKey"), _text(body, "secret")
+            api_key, secret = required_text(body, "apiKey"), required_text(body, "secret")
             self.add_account(api_key, secret, otp=otp, **flags)
         return {"apiKey": api_key, "secret": secret}
 
     def _c_place(self, _path: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         options = {name: str(body[name]) for name in ("pair", "side", "ordertype", "volume", "price") if name in body}
-        txid = self.place_order(_text(body, "apiKey"), **options)
-        return {"txid": txid, "order": self.order(txid)}
+        txid = self.place_order(required_text(body, "apiKey"), **options)
+        return {"txid": txid, "orderId": txid, "order": self.order(txid)}
 
     def _c_order(self, path: dict[str, str], _body: dict[str, Any]) -> dict[str, Any]:
-        return {"txid": path["txid"], "order": self.order(path["txid"])}
+        return {"txid": path["order_id"], "orderId": path["order_id"], "order": self.order(path["order_id"])}
 
     def _c_fill(self, path: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         volume = body.get("volume")
-        self.fill(path["txid"], None if volume is None else str(volume))
+        self.fill(path["order_id"], None if volume is None else str(volume))
         return self._c_order(path, body)
 
     def _c_expire(self, path: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        self.expire(path["txid"])
+        self.expire(path["order_id"])
         return self._c_order(path, body)
-
-    def _c_fault(self, _path: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        kind = _text(body, "kind")
-        if kind not in ("delay_before", "delay_after", "http_error", "kraken_error", "reset", "pending"):
-            raise ValueError(f"unknown fault kind {kind!r}")
-        fault = Fault(
-            kind=kind,  # type: ignore[arg-type]
-            method=_text(body, "method"),
-            api_key=body.get("apiKey"),
-            seconds=float(body.get("seconds", 0.0)),
-            status=int(body.get("status", 502)),
-            error=str(body.get("error", "EService:Unavailable")),
-            process=bool(body.get("process", False)),
-        )
-        self.inject(fault)
-        return {"queued": self.stats()["faultsQueued"]}
 
     async def _time(self, _request: Request) -> Response:
         now = int(time.time())
@@ -353,46 +319,12 @@ class KrakenSimulator:
     async def _private(self, request: Request) -> Response:
         method = request.path_params["method"]
         api_key = request.headers.get("API-Key", "")
-        with self._lock:
-            self.requests[(api_key, method)] += 1
-            self.total_requests += 1
-            fault = self._take_fault(method, api_key)
-            self._in_flight[api_key] += 1
-            self.max_in_flight[api_key] = max(self.max_in_flight[api_key], self._in_flight[api_key])
-        try:
-            return await self._serve(request, method, api_key, fault)
-        finally:
-            with self._lock:
-                self._in_flight[api_key] -= 1
 
-    async def _serve(self, request: Request, method: str, api_key: str, fault: Fault | None) -> Response:
-        kind = fault.kind if fault else None
-        if kind == "reset":
-            if not request.scope.get(_ABORT, lambda: False)():
-                raise RuntimeError("simulated connection reset")
-            return Response(status_code=500)  # written to a dead socket: never seen
-        body = await request.body()
-        if kind == "kraken_error":
-            return JSONResponse({"error": [fault.error]})
-        if kind == "http_error":
-            if fault.process:
-                self._process(method, api_key, request.headers, body, None)
-            return HTMLResponse(_HTML.format(f"{fault.status} Bad Gateway"), status_code=fault.status)
-        if self.jitter_s:
-            await asyncio.sleep(random.uniform(0, self.jitter_s))  # noqa: S311 - not security related
-        if kind == "delay_before":
-            await asyncio.sleep(fault.seconds)
-        payload = self._process(method, api_key, request.headers, body, fault)
-        if kind == "delay_after":
-            await asyncio.sleep(fault.seconds)
-        return JSONResponse(payload)
+        async def process(fault: Fault | None) -> Response:
+            body = await request.body()
+            return JSONResponse(self._process(method, api_key, request.headers, body, fault))
 
-    def _take_fault(self, method: str, api_key: str) -> Fault | None:
-        for fault in self._faults:
-            if fault.method == method and fault.api_key in (None, api_key):
-                self._faults.remove(fault)
-                return fault
-        return None
+        return await self.serve_op(request, method, api_key, process)
 
     def _process(
         self, method: str, api_key: str, headers: Mapping[str, str], body: bytes, fault: Fault | None
@@ -526,28 +458,6 @@ class KrakenSimulator:
             order.close("closed")
 
 
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} is required and must be a string")
-    return value
-
-
-def _control(handler: Callable[[dict[str, str], dict[str, Any]], dict[str, Any]]) -> Callable[..., Any]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            body = await request.json() if request.method == "POST" and await request.body() else {}
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-            return JSONResponse(handler(dict(request.path_params), body))
-        except KeyError as exc:
-            return JSONResponse({"error": f"unknown {exc}"}, status_code=404)
-        except (ValueError, TypeError) as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-
-    return endpoint
-
-
 def _parse_body(body: bytes, content_type: str) -> dict[str, str]:
     try:
         text = body.decode("utf-8")
@@ -559,27 +469,3 @@ def _parse_body(body: bytes, content_type: str) -> dict[str, str]:
         return dict(parse_qsl(text, keep_blank_values=True))
     except ValueError:
         raise _Refusal("EGeneral:Invalid arguments") from None
-
-
-class _WithAbort:
-    """Gives handlers a way to drop the connection, which Starlette's `send` wrappers hide."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, _ABORT: _aborter(send)}
-        await self.app(scope, receive, send)
-
-
-def _aborter(send: Send) -> Callable[[], bool]:
-    def abort() -> bool:
-        # uvicorn's `send` is a bound method of its per-request cycle, which holds the socket transport.
-        transport = getattr(getattr(send, "__self__", None), "transport", None)
-        if transport is None:
-            return False
-        transport.abort()
-        return True
-
-    return abort
