@@ -65,7 +65,6 @@ _SYMBOLIC_ERRORS = {
     "auth": "EAPI:Invalid key",
     "permission": "EGeneral:Permission denied",
     "unavailable": "EService:Unavailable",
-    "restricted": "EGeneral:Permission denied:Restricted location",
 }
 
 _TRADE_METHODS = frozenset({"AddOrder", "CancelOrder"})

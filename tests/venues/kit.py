@@ -1,0 +1,268 @@
+"""The venue conformance kit: every venue's test module subclasses `VenueConformance` and fills a few hooks.
+
+Each scenario runs through the gateway's HTTP API (in-process) against the venue's simulator (a real socket) and
+asserts both the Mesh answer and the simulator's ground truth. To add a venue:
+
+    class TestMyVenue(VenueConformance):
+        integration = IntegrationType.myVenue
+        cancel_op = "cancel"            # the simulator's operation name for the venue's cancel request
+        lookup_op = "query"             # ... and for the order lookup
+        rate_limit_retry_after = "7"    # what Retry-After the gateway passes on for simkit's `rate_limit`
+        ban_retry_after = "120"         # ... and for `ban`
+
+        @classmethod
+        def make_simulator(cls) -> SimulatorBase:
+            return MyVenueSimulator()
+
+The simulator implements simkit.SimulatorBase's kit API (new_account, place, fill, status, render_venue_error).
+`place` returns the extra cancel-request fields the venue needs (e.g. {"symbolPair": "BTCUSDT"}); the kit checks
+that dropping each Mesh-required one gives 400 missingField naming it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from ordergate.domain.integrations import IntegrationType
+from ordergate.domain.orders import Credentials
+from ordergate.venues.catalog import SPECS
+from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase
+from tests.conftest import CANCEL, GatewayHarness, gateway_harness
+from tests.support.servers import serve_asgi
+
+DETAILS = "/api/v1/transactions/details"
+TIMEOUT_S = 0.5  # the gateway's upstream read timeout in these scenarios
+
+
+class VenueConformance:
+    integration: ClassVar[IntegrationType]
+    cancel_op: ClassVar[str]
+    lookup_op: ClassVar[str]
+    rate_limit_retry_after: ClassVar[str | None] = None
+    ban_retry_after: ClassVar[str | None] = None
+    # True when the venue only acknowledges a cancel (content.status `inProgress` on the happy path).
+    acknowledges_only: ClassVar[bool] = False
+    # False where the venue has no documented answer for a legal/regional block (the scenario is skipped).
+    has_restricted_answer: ClassVar[bool] = True
+
+    @classmethod
+    def make_simulator(cls) -> SimulatorBase:
+        raise NotImplementedError
+
+    def wrong_secret(self, account: SimAccount) -> SimAccount:
+        """The same key with a secret the venue will not accept."""
+        return SimAccount(account.api_key, base64.b64encode(secrets.token_bytes(64)).decode(), account.passphrase)
+
+    # -- fixtures --------------------------------------------------------------------------------------
+    @pytest.fixture(scope="class")
+    @classmethod
+    def venue(cls) -> Iterator[tuple[SimulatorBase, str]]:
+        sim = cls.make_simulator()
+        with serve_asgi(sim.app) as url:
+            yield sim, url
+
+    @pytest.fixture
+    async def kit(self, tmp_path: Path, venue: tuple[SimulatorBase, str]) -> AsyncIterator[_Kit]:
+        sim, url = venue
+        async with gateway_harness(
+            tmp_path,
+            sim,
+            url,
+            base_urls={self.integration: url},
+            upstream_timeout_s=TIMEOUT_S,  # type: ignore[arg-type]
+        ) as gw:
+            yield _Kit(self, gw, sim, await gw.client())
+
+    # -- scenarios -------------------------------------------------------------------------------------
+    async def test_cancel_open_order_with_one_upstream_request(self, kit: _Kit) -> None:
+        account = kit.sim.new_account()  # never seen by the gateway before
+        order_id, extra = kit.sim.place(account)
+        resp = await kit.cancel(account, order_id, extra)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert (body["status"], body["errorType"]) == ("ok", "")
+        expected = "inProgress" if self.acknowledges_only else "cancelled"
+        assert body["content"] == {"orderId": order_id, "status": expected}
+        if not self.acknowledges_only:
+            assert kit.sim.status(order_id).value == "cancelled"
+        assert kit.sim.count_key(account.api_key) == 1
+
+    async def test_partially_filled_order_is_cancelled_and_details_show_the_fill(self, kit: _Kit) -> None:
+        account = kit.sim.new_account()
+        order_id, extra = kit.sim.place(account, volume="2")
+        kit.sim.fill(order_id, "0.5")
+        details = await kit.details(account, order_id, extra)
+        assert details.status_code == 200, details.text
+        assert (details.json()["content"]["status"], details.json()["content"]["amount"]) == ("partiallyFilled", 0.5)
+        assert (await kit.cancel(account, order_id, extra)).status_code == 200
+        after = (await kit.details(account, order_id, extra)).json()["content"]
+        assert after["amount"] == 0.5
+        assert after["status"] in ({"cancelled", "inProgress"} if self.acknowledges_only else {"cancelled"})
+
+    async def test_filled_order_is_409_success(self, kit: _Kit) -> None:
+        account = kit.sim.new_account()
+        order_id, extra = kit.sim.place(account)
+        kit.sim.fill(order_id)
+        body = kit.expect(await kit.cancel(account, order_id, extra), 409, "orderNotCancelable")
+        assert body["errorData"]["orderStatus"] == "success"
+
+    async def test_already_cancelled_order_is_409_cancelled(self, kit: _Kit) -> None:
+        account = kit.sim.new_account()
+        order_id, extra = kit.sim.place(account)
+        assert (await kit.cancel(account, order_id, extra)).status_code == 200
+        await kit.settled(order_id)
+        body = kit.expect(await kit.cancel(account, order_id, extra), 409, "orderNotCancelable")
+        assert body["errorData"]["orderStatus"] == "cancelled"
+
+    async def test_unknown_order_is_404_after_a_lookup(self, kit: _Kit) -> None:
+        account = kit.sim.new_account()
+        real_id, extra = kit.sim.place(account)
+        other = kit.sim.new_account()
+        foreign_id, _ = kit.sim.place(other)
+        for order_id in (foreign_id, _unknown_like(real_id)):
+            kit.expect(await kit.cancel(account, order_id, extra), 404, "orderNotFound")
+        assert kit.sim.count(account.api_key, self.lookup_op) >= 1
+        assert kit.sim.status(foreign_id).value == "inProgress"
+
+    async def test_rejected_signature_is_institution_auth_failed(self, kit: _Kit) -> None:
+        account = kit.sim.new_account()
+        order_id, extra = kit.sim.place(account)
+        kit.expect(await kit.cancel(self.wrong_secret(account), order_id, extra), 401, "institutionAuthFailed")
+        assert kit.sim.status(order_id).value == "inProgress"
+
+    async def test_rejected_key_is_institution_auth_failed(self, kit: _Kit) -> None:
+        account, order_id, extra = kit.fault("venue_error", error="auth")
+        kit.expect(await kit.cancel(account, order_id, extra), 401, "institutionAuthFailed")
+
+    async def test_key_without_trade_permission(self, kit: _Kit) -> None:
+        trader = kit.sim.new_account(can_trade=False)
+        order_id, extra = kit.sim.place(trader)
+        kit.expect(await kit.cancel(trader, order_id, extra), 403, "institutionPermissionDenied")
+        assert kit.sim.status(order_id).value == "inProgress"
+
+    async def test_rate_limit_is_429_with_the_venues_retry_after(self, kit: _Kit) -> None:
+        account, order_id, extra = kit.fault("venue_error", error="rate_limit")
+        resp = await kit.cancel(account, order_id, extra)
+        kit.expect(resp, 429, "rateLimited")
+        assert resp.headers.get("retry-after") == self.rate_limit_retry_after
+        assert kit.sim.status(order_id).value == "inProgress"
+
+    async def test_ban_is_423_locked(self, kit: _Kit) -> None:
+        account, order_id, extra = kit.fault("venue_error", error="ban")
+        resp = await kit.cancel(account, order_id, extra)
+        kit.expect(resp, 423, "institutionLocked")
+        assert resp.headers.get("retry-after") == self.ban_retry_after
+
+    async def test_restricted_location_is_451(self, kit: _Kit) -> None:
+        if not self.has_restricted_answer:
+            pytest.skip(f"{self.integration.value} documents no legal/regional-block answer")
+        account, order_id, extra = kit.fault("venue_error", error="restricted")
+        kit.expect(await kit.cancel(account, order_id, extra), 451, "institutionRestricted")
+
+    @pytest.mark.parametrize("status", [500, 502, 503])
+    async def test_venue_error_page_is_502(self, kit: _Kit, status: int) -> None:
+        account, order_id, extra = kit.fault("http_error", status=status)
+        kit.expect(await kit.cancel(account, order_id, extra), 502, "institutionUnavailable")
+        assert kit.sim.status(order_id).value == "inProgress"
+
+    async def test_read_timeout_after_the_venue_cancelled_is_ok(self, kit: _Kit) -> None:
+        account, order_id, extra = kit.fault("delay_after", seconds=TIMEOUT_S * 3)
+        resp = await kit.cancel(account, order_id, extra)
+        assert resp.status_code == 200, resp.text
+        assert kit.sim.status(order_id).value == "cancelled"
+        assert kit.sim.count(account.api_key, self.cancel_op) == 1
+
+    async def test_lost_answer_with_the_order_still_open_is_retried_once(self, kit: _Kit) -> None:
+        account, order_id, extra = kit.fault("reset")
+        resp = await kit.cancel(account, order_id, extra)
+        assert resp.status_code == 200, resp.text
+        assert kit.sim.count(account.api_key, self.cancel_op) == 2
+
+    async def test_lost_answers_with_the_order_still_open_is_504(self, kit: _Kit) -> None:
+        account, order_id, extra = kit.fault("reset")
+        kit.sim.inject(Fault("reset", self.cancel_op, api_key=account.api_key))
+        kit.expect(await kit.cancel(account, order_id, extra), 504, "cancelOutcomeUnknown")
+        assert kit.sim.status(order_id).value == "inProgress"
+
+    async def test_each_required_field_is_named_when_missing(self, kit: _Kit) -> None:
+        required = {f.value for f in SPECS[self.integration].required_fields}
+        account = kit.sim.new_account()
+        order_id, extra = kit.sim.place(account)
+        assert required <= set(extra), "place() must return every field the venue requires"
+        for name in sorted(required):
+            body = kit.expect(
+                await kit.cancel(account, order_id, {k: v for k, v in extra.items() if k != name}), 400, "missingField"
+            )
+            assert set(body["errorData"]["fields"]) == {name}
+        assert kit.sim.count_key(account.api_key) == 0
+
+    async def test_concurrent_cancels_on_one_key_all_succeed(self, kit: _Kit) -> None:
+        account = kit.sim.new_account()
+        placed = [kit.sim.place(account) for _ in range(30)]
+        responses = await asyncio.gather(*(kit.cancel(account, oid, extra) for oid, extra in placed))
+        assert [r.status_code for r in responses] == [200] * 30
+        assert kit.sim.count(account.api_key, self.cancel_op) == 30
+
+
+class _Kit:
+    def __init__(self, case: VenueConformance, gw: GatewayHarness, sim: SimulatorBase, headers: dict[str, str]):
+        self.case, self.gw, self.sim, self.headers = case, gw, sim, headers
+
+    def token(self, account: SimAccount) -> str:
+        creds = Credentials(self.case.integration, account.api_key, account.secret, account.passphrase, account.extras)
+        return self.gw.gateway.sealer.seal(self.headers["X-Client-Id"], creds)
+
+    def _body(self, account: SimAccount, order_id: str, extra: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "authToken": self.token(account),
+            "type": self.case.integration.value,
+            "id": order_id,
+            "isCryptocurrency": True,
+            **extra,
+        }
+
+    async def cancel(self, account: SimAccount, order_id: str, extra: dict[str, Any]) -> httpx.Response:
+        return await self.gw.http.post(CANCEL, json=self._body(account, order_id, extra), headers=self.headers)
+
+    async def details(self, account: SimAccount, order_id: str, extra: dict[str, Any]) -> httpx.Response:
+        return await self.gw.http.post(DETAILS, json=self._body(account, order_id, extra), headers=self.headers)
+
+    def fault(self, kind: str, **options: Any) -> tuple[SimAccount, str, dict[str, Any]]:
+        """A fresh account with an open order and one fault queued on its next cancel request."""
+        account = self.sim.new_account()
+        order_id, extra = self.sim.place(account)
+        self.sim.inject(Fault(kind, self.case.cancel_op, api_key=account.api_key, **options))  # type: ignore[arg-type]
+        return account, order_id, extra
+
+    async def settled(self, order_id: str) -> None:
+        """Venues that only acknowledge finish the cancel shortly after; wait for the simulator to show it."""
+        for _ in range(200):
+            if self.sim.status(order_id).value == "cancelled":
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"order {order_id} never became cancelled")
+
+    @staticmethod
+    def expect(resp: httpx.Response, http: int, error_type: str) -> dict[str, Any]:
+        assert resp.status_code == http, resp.text
+        body = resp.json()
+        assert body["errorType"] == error_type, body
+        assert body["status"] != "ok" and body["content"] is None and body["message"]
+        return body
+
+
+def _unknown_like(order_id: str) -> str:
+    """An id of the venue's shape that it never issued: same length and alphabet class, other characters."""
+    swapped = "".join(
+        ("7" if c.isdigit() and c != "7" else "3") if c.isdigit() else ("Q" if c != "Q" else "R") if c.isalpha() else c
+        for c in order_id
+    )
+    return swapped if swapped != order_id else order_id + "9"
