@@ -15,8 +15,9 @@ from ordergate.venues.catalog import SPECS
 
 def venue_table() -> str:
     lines = [
-        "| integration `type` | venue | cancel in ordergate | Mesh lists cancel | required fields | credentials |",
-        "|---|---|---|---|---|---|",
+        "| integration `type` | venue | cancel in ordergate | upstream requests per cancel | oracle "
+        "| Mesh lists cancel | required fields | credentials |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     ordered = sorted(SPECS.values(), key=lambda s: (not s.cancel_supported, not s.mesh_cancel, s.type.value))
     for spec in ordered:
@@ -24,6 +25,7 @@ def venue_table() -> str:
         creds = ", ".join(spec.credential_fields) or "—"
         lines.append(
             f"| `{spec.type.value}` | {spec.name} | {'**yes**' if spec.cancel_supported else 'no'} | "
+            f"{spec.requests_per_cancel if spec.cancel_supported else '—'} | {spec.oracle or '—'} | "
             f"{'yes' if spec.mesh_cancel else 'no'} | {required} | {creds} |"
         )
     return "\n".join(lines)

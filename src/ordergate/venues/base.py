@@ -42,11 +42,15 @@ class VenueSpec:
     notes: str = ""
     # Upstream requests for a cancel of an open order when the required fields are present.
     requests_per_cancel: int = 1
+    oracle: str = ""  # the independent client that drives this venue's simulator in tests
     extra: dict[str, object] = field(default_factory=dict)
 
 
 class Adapter(ABC):
     """One instance per integration type per process; holds no per-request state."""
+
+    # Set by the registry: the deployment runs against venues' test environments (ORDERGATE_TESTNET).
+    testnet: bool = False
 
     def __init__(self, spec: VenueSpec, base_url: str, transport: Transport) -> None:
         self.spec = spec

@@ -107,6 +107,11 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.sandbox: ("Mesh sandbox", None, frozenset(), (), None),
 }
 
+# family → the independent client (official SDK or ccxt) that places and cancels orders on its simulator in tests.
+ORACLES: dict[str, str] = {
+    "kraken": "krakenex, python-kraken-sdk",
+}
+
 _TESTNETS: dict[T, str] = {
     T.binanceInternational: "https://testnet.binance.vision",
     T.binanceInternationalDirect: "https://testnet.binance.vision",
@@ -129,6 +134,7 @@ def _spec(t: T) -> VenueSpec:
         credential_fields=creds,
         production_url=url,
         testnet_url=_TESTNETS.get(t),
+        oracle=ORACLES.get(family or "", ""),
     )
 
 

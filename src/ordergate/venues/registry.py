@@ -55,5 +55,6 @@ class VenueRegistry:
             if spec.family is None or spec.family not in ADAPTERS or url is None:
                 return None
             adapter = _load(ADAPTERS[spec.family])(spec, url, self.transport)
+            adapter.testnet = self._testnet
             self._adapters[integration] = adapter
         return adapter
