@@ -19,10 +19,12 @@ from ordergate.api.openapi import build_openapi
 from ordergate.domain.cancel import CancelService
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.gateway import Gateway
+from ordergate.limits import TokenBuckets
 from ordergate.settings import Settings
 from ordergate.store.audit import AuditLog
 from ordergate.store.clients import ClientStore
 from ordergate.store.db import make_engine, migrate, sessions
+from ordergate.store.idempotency import IdempotencyStore
 from ordergate.tokens import TokenKeyError, TokenSealer, parse_token_keys
 from ordergate.venues.registry import VenueRegistry
 from ordergate.venues.transport import Transport
@@ -62,6 +64,8 @@ async def build_gateway(settings: Settings) -> Gateway:
         transport=transport,
         registry=registry,
         cancels=CancelService(registry, sealer),
+        idempotency=IdempotencyStore(session_factory, stale_after_s=settings.upstream_timeout_s * 4 + 30),
+        client_limits=TokenBuckets(settings.client_rate_per_s, settings.client_burst),
     )
 
 

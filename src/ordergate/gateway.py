@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ordergate.domain.cancel import CancelService
+from ordergate.limits import TokenBuckets
 from ordergate.settings import Settings
 from ordergate.store.audit import AuditLog
 from ordergate.store.clients import ClientStore
+from ordergate.store.idempotency import IdempotencyStore
 from ordergate.tokens import TokenSealer
 from ordergate.venues.registry import VenueRegistry
 from ordergate.venues.transport import Transport
@@ -25,3 +27,5 @@ class Gateway:
     transport: Transport
     registry: VenueRegistry
     cancels: CancelService
+    idempotency: IdempotencyStore
+    client_limits: TokenBuckets

@@ -40,7 +40,7 @@ class Attempt:
         token = current_trace.set(self._trace)
         try:
             response = await work(self)
-            error_type = ""
+            error_type = getattr(response, "error_type", "")
         except GatewayError as exc:
             response = envelope.error(exc, request_id=self.request_id)
             error_type = exc.error_type.value

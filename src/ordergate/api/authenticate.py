@@ -11,11 +11,13 @@ from starlette.responses import Response
 from ordergate.api import envelope
 from ordergate.api.attempt import Attempt
 from ordergate.api.auth import require_client
+from ordergate.api.idempotency import idempotent
 from ordergate.api.models import B2BBrokerAuthRequest
 from ordergate.api.parsing import read_json_object, validate
 from ordergate.api.transactions import GatewayDep
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import Credentials
+from ordergate.gateway import Gateway
 from ordergate.store.clients import Scope
 
 router = APIRouter()
@@ -39,79 +41,91 @@ def _user_id(request: Request) -> str:
     return user_id
 
 
+async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str) -> Response:
+    body = validate(B2BBrokerAuthRequest, data).decoded()
+    adapter = gateway.registry.adapter(body.type)
+    if adapter is None:
+        raise GatewayError(
+            ErrorType.authenticationNotSupported,
+            f"ordergate cannot connect '{body.type.value}' accounts by API key.",
+            error_data={"type": body.type.value},
+        )
+    missing = [name for name in ("username", "password") if not getattr(body, name)]
+    if missing:
+        raise GatewayError(
+            ErrorType.missingField,
+            "username (API key) and password (API secret) are required.",
+            error_data={"fields": {name: "required" for name in missing}},
+        )
+    creds = Credentials(
+        type=body.type,
+        api_key=body.username or "",
+        secret=body.password or "",
+        passphrase=body.authToken or None,
+    )
+    try:
+        account = await adapter.verify_credentials(creds, body.mfaCode)
+    except GatewayError as exc:
+        if exc.error_type is ErrorType.mfaRequired:
+            return envelope.ok(
+                {
+                    "status": "mfaRequired",
+                    "mfaType": "totp",
+                    "errorMessage": exc.message,
+                    "accountTokens": None,
+                },
+                request_id=request_id,
+            )
+        raise
+    sealed = gateway.sealer.seal(
+        client_id,
+        Credentials(
+            type=body.type,
+            api_key=creds.api_key,
+            secret=creds.secret,
+            passphrase=creds.passphrase,
+            extras=account.extras,
+        ),
+    )
+    content = {
+        "status": "succeeded",
+        "errorMessage": None,
+        "accountTokens": [
+            {
+                "account": {
+                    "meshAccountId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{body.type.value}:{account.account_id}")),
+                    "accountId": account.account_id,
+                    "accountName": account.account_name,
+                },
+                "accessToken": sealed,
+                "refreshToken": None,
+            }
+        ],
+        "brokerType": body.type.value,
+        "expiresInSeconds": None,
+        "refreshTokenExpiresInSeconds": None,
+        "requiresReauthentication": False,
+    }
+    return envelope.ok(content, request_id=request_id)
+
+
 @router.post("/api/v1/authenticate", include_in_schema=False)
 async def authenticate(request: Request, gateway: GatewayDep) -> Response:
     async def work(attempt: Attempt) -> Response:
-        client = await require_client(request, gateway.clients, Scope.read)
+        client = await require_client(request, gateway.clients, Scope.read, gateway.client_limits)
         attempt.client_id = client.id
-        _user_id(request)
         data = await read_json_object(request, gateway.settings.max_body_bytes)
         if isinstance(data.get("type"), str):
             attempt.integration_type = data["type"][:64]
-        body = validate(B2BBrokerAuthRequest, data).decoded()
-        adapter = gateway.registry.adapter(body.type)
-        if adapter is None:
-            raise GatewayError(
-                ErrorType.authenticationNotSupported,
-                f"ordergate cannot connect '{body.type.value}' accounts by API key.",
-                error_data={"type": body.type.value},
-            )
-        missing = [name for name in ("username", "password") if not getattr(body, name)]
-        if missing:
-            raise GatewayError(
-                ErrorType.missingField,
-                "username (API key) and password (API secret) are required.",
-                error_data={"fields": {name: "required" for name in missing}},
-            )
-        creds = Credentials(
-            type=body.type,
-            api_key=body.username or "",
-            secret=body.password or "",
-            passphrase=body.authToken or None,
-        )
-        try:
-            account = await adapter.verify_credentials(creds, body.mfaCode)
-        except GatewayError as exc:
-            if exc.error_type is ErrorType.mfaRequired:
-                return envelope.ok(
-                    {
-                        "status": "mfaRequired",
-                        "mfaType": "totp",
-                        "errorMessage": exc.message,
-                        "accountTokens": None,
-                    },
-                    request_id=attempt.request_id,
-                )
-            raise
-        sealed = gateway.sealer.seal(
+        user_id = _user_id(request)
+        return await idempotent(
+            request,
+            gateway.idempotency,
             client.id,
-            Credentials(
-                type=body.type,
-                api_key=creds.api_key,
-                secret=creds.secret,
-                passphrase=creds.passphrase,
-                extras=account.extras,
-            ),
+            "authenticate",
+            {**data, "userId": user_id},
+            attempt.request_id,
+            lambda: _connect(gateway, client.id, data, attempt.request_id),
         )
-        content = {
-            "status": "succeeded",
-            "errorMessage": None,
-            "accountTokens": [
-                {
-                    "account": {
-                        "meshAccountId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{body.type.value}:{account.account_id}")),
-                        "accountId": account.account_id,
-                        "accountName": account.account_name,
-                    },
-                    "accessToken": sealed,
-                    "refreshToken": None,
-                }
-            ],
-            "brokerType": body.type.value,
-            "expiresInSeconds": None,
-            "refreshTokenExpiresInSeconds": None,
-            "requiresReauthentication": False,
-        }
-        return envelope.ok(content, request_id=attempt.request_id)
 
     return await Attempt(request, gateway.audit, "authenticate").run(work)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.responses import Response
@@ -15,6 +16,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 
 class EnvelopeResponse(Response):
     media_type = "application/json"
+    error_type: str = ""  # what the audit row and idempotency store record; "" on success
 
 
 def _render(body: dict[str, Any]) -> bytes:
@@ -45,8 +47,10 @@ def error(exc: GatewayError, *, request_id: str | None = None) -> EnvelopeRespon
     }
     headers = _headers(request_id)
     if exc.retry_after is not None:
-        headers["Retry-After"] = str(max(1, int(exc.retry_after)))
-    return EnvelopeResponse(_render(body), status_code=info.http_status, headers=headers)
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    response = EnvelopeResponse(_render(body), status_code=info.http_status, headers=headers)
+    response.error_type = exc.error_type.value
+    return response
 
 
 def internal_error(request_id: str | None) -> EnvelopeResponse:

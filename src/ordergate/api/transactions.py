@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ordergate.api import envelope
 from ordergate.api.attempt import Attempt
 from ordergate.api.auth import require_client
+from ordergate.api.idempotency import idempotent
 from ordergate.api.models import TransactionsB2BBrokerOrderRequest, TransactionsBrokerBaseRequest
 from ordergate.api.parsing import read_json_object, validate
 from ordergate.domain.cancel import CancelRequest
@@ -34,7 +35,7 @@ def _order_ref(body: TransactionsB2BBrokerOrderRequest) -> OrderRef:
 
 async def _read(request: Request, gateway: Gateway, attempt: Attempt, scope: Scope) -> tuple[str, dict]:
     """Client auth first (as Mesh does), then the body; the audit row learns what it can as it goes."""
-    client = await require_client(request, gateway.clients, scope)
+    client = await require_client(request, gateway.clients, scope, gateway.client_limits)
     attempt.client_id = client.id
     data = await read_json_object(request, gateway.settings.max_body_bytes)
     if isinstance(data.get("type"), str):
@@ -55,12 +56,18 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 async def cancel(request: Request, gateway: GatewayDep) -> Response:
     async def work(attempt: Attempt) -> Response:
         client_id, data = await _read(request, gateway, attempt, Scope.write)
-        body = validate(TransactionsB2BBrokerOrderRequest, data)
-        ack = await gateway.cancels.cancel(client_id, CancelRequest(body.authToken, body.type, _order_ref(body)))
-        return envelope.ok(
-            {"orderId": ack.order_id, "status": ack.status.value},
-            message="Order cancelled." if ack.status.value == "cancelled" else "Cancel request accepted.",
-            request_id=attempt.request_id,
+
+        async def run() -> Response:
+            body = validate(TransactionsB2BBrokerOrderRequest, data)
+            ack = await gateway.cancels.cancel(client_id, CancelRequest(body.authToken, body.type, _order_ref(body)))
+            return envelope.ok(
+                {"orderId": ack.order_id, "status": ack.status.value},
+                message="Order cancelled." if ack.status.value == "cancelled" else "Cancel request accepted.",
+                request_id=attempt.request_id,
+            )
+
+        return await idempotent(
+            request, gateway.idempotency, client_id, "transactions/cancel", data, attempt.request_id, run
         )
 
     return await Attempt(request, gateway.audit, "transactions/cancel").run(work)

@@ -11,12 +11,14 @@ Rules (ordergate's promise to clients):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import IntegrationType, OrderStatus
 from ordergate.domain.orders import CancelAck, Credentials, OrderRef, OrderSnapshot
+from ordergate.limits import Cooldowns
 from ordergate.tokens import InvalidToken, TokenSealer
 from ordergate.venues.base import Adapter, RequestField, VenueSpec
 from ordergate.venues.registry import VenueRegistry
@@ -34,9 +36,7 @@ class CancelRequest:
     order: OrderRef
 
 
-def open_credentials(
-    sealer: TokenSealer, client_id: str, integration: IntegrationType, token: str
-) -> Credentials:
+def open_credentials(sealer: TokenSealer, client_id: str, integration: IntegrationType, token: str) -> Credentials:
     try:
         return sealer.open(client_id, integration, token)
     except InvalidToken:
@@ -98,16 +98,45 @@ def _unknown_outcome(order: OrderRef, why: str) -> GatewayError:
     )
 
 
+_BACK_OFF = frozenset({ErrorType.rateLimited, ErrorType.institutionLocked})
+
+
+def venue_key_id(spec: VenueSpec, creds: Credentials) -> str:
+    """Identifies a venue key for rate-limit state without keeping the key itself."""
+    return hashlib.sha256(f"{spec.family}\x00{creds.api_key}".encode()).hexdigest()[:32]
+
+
 class CancelService:
-    def __init__(self, registry: VenueRegistry, sealer: TokenSealer) -> None:
+    def __init__(self, registry: VenueRegistry, sealer: TokenSealer, cooldowns: Cooldowns | None = None) -> None:
         self.registry = registry
         self.sealer = sealer
+        # Once a venue says "slow down" or "locked" for a key, ordergate answers for it until Retry-After passes:
+        # calling again would only deepen the user's ban.
+        self.cooldowns = cooldowns or Cooldowns()
 
     async def cancel(self, client_id: str, req: CancelRequest) -> CancelAck:
         spec, adapter = supported_adapter(self.registry, req.type)
         _require_fields(spec, req.order)
         creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
-        return await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
+        key_id = venue_key_id(spec, creds)
+        self.raise_if_cooling_down(spec, key_id)
+        try:
+            return await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
+        except GatewayError as exc:
+            if exc.error_type in _BACK_OFF and exc.retry_after:
+                self.cooldowns.block(key_id, exc.retry_after, exc.error_type.value)
+            raise
+
+    def raise_if_cooling_down(self, spec: VenueSpec, key_id: str) -> None:
+        blocked = self.cooldowns.check(key_id)
+        if blocked is not None:
+            remaining, reason = blocked
+            raise GatewayError(
+                ErrorType(reason),
+                f"{spec.name} asked to back off with this key; not contacting it again for {remaining:.0f} s.",
+                retry_after=remaining,
+                error_data={"limit": "venue"},
+            )
 
     async def _cancel(
         self, adapter: Adapter, creds: Credentials, order: OrderRef, retries_left: int, sent_before: bool

@@ -26,6 +26,8 @@ class ErrorType(StrEnum):
     invalidClientCredentials = "invalidClientCredentials"
     insufficientScope = "insufficientScope"
     invalidAuthToken = "invalidAuthToken"
+    idempotencyKeyReused = "idempotencyKeyReused"
+    idempotencyKeyInFlight = "idempotencyKeyInFlight"
     routeNotFound = "routeNotFound"
     methodNotAllowed = "methodNotAllowed"
     cancelNotSupported = "cancelNotSupported"
@@ -73,6 +75,12 @@ CATALOGUE: dict[ErrorType, ErrorInfo] = {
         "The authToken cannot be opened: altered, sealed for another API client or integration type, or "
         "sealed with a key that is no longer configured.",
     ),
+    ErrorType.idempotencyKeyReused: ErrorInfo(
+        S.badRequest, 422, "This Idempotency-Key was used by this client for a different request in the last 24 h."
+    ),
+    ErrorType.idempotencyKeyInFlight: ErrorInfo(
+        S.conflict, 409, "A request with this Idempotency-Key is still being processed; retry after it finishes."
+    ),
     ErrorType.routeNotFound: ErrorInfo(S.notFound, 404, "No such endpoint."),
     ErrorType.methodNotAllowed: ErrorInfo(S.badRequest, 405, "The endpoint exists but not for this method."),
     ErrorType.cancelNotSupported: ErrorInfo(
@@ -104,10 +112,16 @@ CATALOGUE: dict[ErrorType, ErrorInfo] = {
         S.badRequest, 400, "The venue refused the request's arguments (e.g. a malformed order id)."
     ),
     ErrorType.rateLimited: ErrorInfo(
-        S.tooManyRequest, 429, "Rate limited (by ordergate or the venue); wait for `Retry-After` seconds."
+        S.tooManyRequest,
+        429,
+        "Rate limited: by ordergate (per API client), or by the venue — after which ordergate stops using that "
+        "venue key until the venue's `Retry-After` has passed. Wait `Retry-After` seconds.",
     ),
     ErrorType.institutionLocked: ErrorInfo(
-        S.locked, 423, "The venue has locked out or banned this key for a while; see `Retry-After`."
+        S.locked,
+        423,
+        "The venue has locked out or banned this key for a while; ordergate does not call the venue with it again "
+        "before `Retry-After` has passed.",
     ),
     ErrorType.institutionRestricted: ErrorInfo(
         S.unavailableForLegalReasons, 451, "The venue refuses service for legal or regional reasons."
@@ -138,7 +152,7 @@ class GatewayError(Exception):
         *,
         display_message: str | None = None,
         error_data: dict[str, Any] | None = None,
-        retry_after: int | None = None,
+        retry_after: float | None = None,
         upstream_status: int | None = None,
     ) -> None:
         super().__init__(message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, MetaData, String
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -51,3 +51,23 @@ class AuditEvent(Base):
         Index("ix_audit_events_created_at", "created_at"),
         Index("ix_audit_events_client_id", "client_id"),
     )
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key: the first request's body hash and, once answered, its stored answer."""
+
+    __tablename__ = "idempotency_keys"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(64))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # inFlight | done
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    headers: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON object
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    error_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
