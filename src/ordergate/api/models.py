@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -52,7 +51,7 @@ class B2BBrokerAuthRequest(_Strict):
             value = getattr(self, name)
             try:
                 decoded[name] = base64.b64decode(value, validate=True).decode() if value else value
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # binascii.Error, UnicodeDecodeError and non-ASCII input are all ValueErrors
                 raise GatewayError(
                     ErrorType.invalidField,
                     f"{name} is not Base64 although isSensitiveFieldsEncrypted is true.",

@@ -7,6 +7,7 @@ Faults are consumed once, by the first request whose operation (and api key, whe
     http_error    answer HTTP `status` with an HTML error page; unprocessed unless `process` is true
     venue_error   answer the venue's own error body for `error` without processing; `error` is either one
                   of the symbolic names below or a venue-native error string/code
+    garbage       answer HTTP 200 with a truncated, unparseable body; unprocessed unless `process` is true
     reset         drop the TCP connection without answering; unprocessed unless `process` is true. Under
                   uvicorn the socket is aborted through the server's transport; other servers see an exception
     pending       cancel only: acknowledge without finishing; the cancel settles after `seconds`
@@ -32,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ordergate.domain.integrations import OrderStatus
 
-FaultKind = Literal["delay_before", "delay_after", "http_error", "venue_error", "reset", "pending"]
+FaultKind = Literal["delay_before", "delay_after", "http_error", "venue_error", "garbage", "reset", "pending"]
 FAULT_KINDS: frozenset[str] = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 SYMBOLIC_ERRORS = frozenset({"rate_limit", "ban", "auth", "permission", "unavailable", "restricted"})
 _ABORT = "ordergate.simulator.abort"
@@ -155,6 +156,10 @@ class SimulatorBase:
         if kind == "venue_error" and fault is not None:
             self.errors[fault.error] += 1
             return self.render_venue_error(fault.error)
+        if kind == "garbage" and fault is not None:
+            if fault.process:
+                await _call(process, None)
+            return Response(b'{"result": {"cou', status_code=200, media_type="application/json")
         if kind == "http_error" and fault is not None:
             if fault.process:
                 await _call(process, None)
