@@ -10,8 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import IntegrationType, OrderSide
 
-NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-Optional = Annotated[str, StringConstraints(max_length=4096)]
+# No control characters (NUL, CR, LF, …): no venue id, key or code contains them, and they are how headers and
+# logs get injected.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=_PRINTABLE)]
+Optional = Annotated[str, StringConstraints(max_length=4096, pattern=_PRINTABLE)]
 
 
 class _Strict(BaseModel):

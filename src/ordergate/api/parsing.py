@@ -35,12 +35,30 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
     except ClientDisconnect:
         raise _invalid({"body": "incomplete"}, "The request body was not received completely.") from None
     try:
-        data = json.loads(body)
+        # RFC 8259: JSON between systems is UTF-8 (json.loads would otherwise guess UTF-16/32 from the bytes).
+        data = json.loads(bytes(body).decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey as dup:
+        raise _invalid({dup.key[:64]: "given more than once"}, "A property appears more than once.") from None
     except (ValueError, RecursionError):
         raise _invalid({"body": "not valid JSON"}, "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise _invalid({"body": "must be a JSON object"}, "The request body must be a JSON object.")
     return data
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # {"id": "a", "id": "b"} means two different things to two JSON parsers; refuse it rather than guess.
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def _canonical_keys(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
@@ -89,6 +107,8 @@ def _validation_error(exc: ValidationError) -> GatewayError:
 
 
 def _describe(err: Any) -> str:
+    if err["type"] == "string_pattern_mismatch":
+        return "must not contain control characters"
     if err["type"] == "enum":
         expected = err.get("ctx", {}).get("expected", "")
         return "unknown value" + (f"; expected one of {expected}" if len(expected) < 300 else "")
