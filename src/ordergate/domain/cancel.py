@@ -156,8 +156,12 @@ class CancelService:
             ) from None
         except GatewayError as exc:
             if exc.error_type is ErrorType.institutionUnavailable:
-                # A failing venue may still have cancelled: only a lookup can rule an `ok` in.
-                snapshot = await self._lookup_quietly(adapter, creds, order)
+                # A failing venue may still have cancelled (an edge 502 after the engine acted): only a lookup can
+                # tell. 502 promises "not cancelled as far as the venue shows", so a failed lookup makes it 504.
+                try:
+                    snapshot = await adapter.get_order(creds, order)
+                except (OutcomeUnknown, NotDelivered, GatewayError, UnknownOrderAtVenue):
+                    raise _unknown_outcome(order, f"{exc.message}; the order lookup failed too") from None
                 if snapshot is not None and snapshot.status is OrderStatus.cancelled:
                     return CancelAck(order.id, OrderStatus.cancelled, exc.upstream_status)
             raise
@@ -213,10 +217,3 @@ class CancelService:
         if snapshot.status in _OPEN:
             raise _unknown_outcome(order, f"{why}; the order is still open after a retry")
         raise _not_cancelable(snapshot)
-
-    @staticmethod
-    async def _lookup_quietly(adapter: Adapter, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
-        try:
-            return await adapter.get_order(creds, order)
-        except (OutcomeUnknown, NotDelivered, GatewayError, UnknownOrderAtVenue):
-            return None
