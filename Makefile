@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint install install-test clean
+.PHONY: run test lint install install-test clean reliability
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+reliability: $(VENV)/.installed-test
+	rm -f build/reliability.json
+	$(BIN)/python -m pytest -q tests/reliability
+	$(BIN)/python -m tests.reliability.render
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
