@@ -146,7 +146,7 @@ class Protocol(asyncio.Protocol):
         self._reset()
 
 
-async def serve(port: int, accounts_path: str, ready_fd: int | None) -> None:
+async def serve(port: int, accounts_path: str) -> None:
     with open(accounts_path) as fh:
         state = State(json.load(fh))
     loop = asyncio.get_running_loop()
@@ -167,9 +167,9 @@ def main() -> None:
     try:
         import uvloop
 
-        uvloop.run(serve(args.port, args.accounts, None))
+        uvloop.run(serve(args.port, args.accounts))
     except ImportError:
-        asyncio.run(serve(args.port, args.accounts, None))
+        asyncio.run(serve(args.port, args.accounts))
 
 
 if __name__ == "__main__":

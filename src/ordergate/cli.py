@@ -34,14 +34,30 @@ def _serve(args: argparse.Namespace) -> int:
     except TokenKeyError as exc:
         print(f"ordergate: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=15,
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": 15,
+    }
+    if args.workers > 1:
+        if args.sandbox:
+            print(
+                "ordergate: --workers needs production mode (the sandbox keeps its venues in one process)",
+                file=sys.stderr,
+            )
+            return 2
+        # Migrate once here so the workers do not race to create the schema; each builds its app from the
+        # environment (ORDERGATE_*), exactly as this process did.
+        asyncio.run(_with_db(_schema_ready))
+        uvicorn.run("ordergate.app:create_app", factory=True, workers=args.workers, **options)
+        return 0
+    uvicorn.run(create_app(settings), **options)
+    return 0
+
+
+async def _schema_ready(_factory: Any) -> int:
     return 0
 
 
@@ -156,6 +172,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
         "--sandbox", action="store_true", help="SQLite + in-process venue simulators + demo data"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (production mode only). A Kraken key's requests are serialized within one "
+        "worker: spread one key over several workers only if its nonce window on Kraken allows reordering",
     )
     serve.set_defaults(func=_serve)
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ordergate.api.auth import ClientLimit
+from ordergate.coordination import Coordination
 from ordergate.domain.cancel import CancelService
-from ordergate.limits import TokenBuckets
 from ordergate.settings import Settings
 from ordergate.store.audit import AuditLog
 from ordergate.store.clients import ClientStore
@@ -28,4 +29,5 @@ class Gateway:
     registry: VenueRegistry
     cancels: CancelService
     idempotency: IdempotencyStore
-    client_limits: TokenBuckets
+    coordination: Coordination
+    client_limit: ClientLimit

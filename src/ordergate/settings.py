@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORDERGATE_", extra="ignore")
 
     database_url: str | None = None
+    # Shared state for several workers (rate limits, cool-downs, per-key sequencing); in-process when unset.
+    redis_url: str | None = Field(default=None, repr=False)
     # Ordered `kid:base64key` list (comma or whitespace separated); the first one seals, all open.
     token_keys: str | None = Field(default=None, repr=False)
     upstream_timeout_s: float = 10.0

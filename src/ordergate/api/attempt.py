@@ -20,9 +20,17 @@ log = logging.getLogger("ordergate.api")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+_REQUEST_ID_KEY = envelope.REQUEST_ID_HEADER.lower().encode("latin-1")
+
+
 def request_id_of(request: Request) -> str:
-    given = request.headers.get(envelope.REQUEST_ID_HEADER, "")
-    return given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    # Read from the ASGI headers directly: most requests carry none, and Headers.get() raises and catches a
+    # KeyError for each such miss.
+    for key, value in request.scope["headers"]:
+        if key == _REQUEST_ID_KEY:
+            given = value.decode("latin-1")
+            return given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    return uuid.uuid4().hex
 
 
 class Attempt:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 
+from ordergate.coordination import Coordination
 from ordergate.domain.errors import ErrorType, GatewayError
-from ordergate.limits import TokenBuckets
 from ordergate.store.clients import Client, ClientStore, Scope
 
 
+@dataclass(frozen=True, slots=True)
+class ClientLimit:
+    coordination: Coordination
+    rate: float
+    burst: int
+
+
 async def require_client(
-    request: Request, clients: ClientStore, scope: Scope, limits: TokenBuckets | None = None
+    request: Request, clients: ClientStore, scope: Scope, limit: ClientLimit | None = None
 ) -> Client:
     client_id = request.headers.get("x-client-id", "")
     secret = request.headers.get("x-client-secret", "")
@@ -26,11 +35,15 @@ async def require_client(
             f"The API key used does not have {scope.value} permission to call this endpoint.",
             error_data={"requiredScope": scope.value},
         )
-    if limits is not None and (wait := limits.take(client.id)):
+    if (
+        limit is not None
+        and limit.rate > 0
+        and (wait := await limit.coordination.take_token(client.id, limit.rate, limit.burst))
+    ):
         raise GatewayError(
             ErrorType.rateLimited,
             "Too many requests for this API client.",
             retry_after=wait,
-            error_data={"limit": "client", "ratePerSecond": limits.rate, "burst": limits.burst},
+            error_data={"limit": "client", "ratePerSecond": limit.rate, "burst": limit.burst},
         )
     return client

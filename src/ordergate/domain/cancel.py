@@ -15,10 +15,10 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+from ordergate.coordination import Coordination, LocalCoordination
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import IntegrationType, OrderStatus
 from ordergate.domain.orders import CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.limits import Cooldowns
 from ordergate.tokens import InvalidToken, TokenSealer
 from ordergate.venues.base import Adapter, RequestField, VenueSpec
 from ordergate.venues.registry import VenueRegistry
@@ -107,28 +107,28 @@ def venue_key_id(spec: VenueSpec, creds: Credentials) -> str:
 
 
 class CancelService:
-    def __init__(self, registry: VenueRegistry, sealer: TokenSealer, cooldowns: Cooldowns | None = None) -> None:
+    def __init__(self, registry: VenueRegistry, sealer: TokenSealer, coordination: Coordination | None = None) -> None:
         self.registry = registry
         self.sealer = sealer
         # Once a venue says "slow down" or "locked" for a key, ordergate answers for it until Retry-After passes:
         # calling again would only deepen the user's ban.
-        self.cooldowns = cooldowns or Cooldowns()
+        self.coordination = coordination or LocalCoordination()
 
     async def cancel(self, client_id: str, req: CancelRequest) -> CancelAck:
         spec, adapter = supported_adapter(self.registry, req.type)
         _require_fields(spec, req.order)
         creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
         key_id = venue_key_id(spec, creds)
-        self.raise_if_cooling_down(spec, key_id)
+        await self.raise_if_cooling_down(spec, key_id)
         try:
             return await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
         except GatewayError as exc:
             if exc.error_type in _BACK_OFF and exc.retry_after:
-                self.cooldowns.block(key_id, exc.retry_after, exc.error_type.value)
+                await self.coordination.block(key_id, exc.retry_after, exc.error_type.value)
             raise
 
-    def raise_if_cooling_down(self, spec: VenueSpec, key_id: str) -> None:
-        blocked = self.cooldowns.check(key_id)
+    async def raise_if_cooling_down(self, spec: VenueSpec, key_id: str) -> None:
+        blocked = await self.coordination.check(key_id)
         if blocked is not None:
             remaining, reason = blocked
             raise GatewayError(

@@ -44,6 +44,7 @@ class ErrorType(StrEnum):
     institutionRestricted = "institutionRestricted"
     institutionUnavailable = "institutionUnavailable"
     cancelOutcomeUnknown = "cancelOutcomeUnknown"
+    serviceUnavailable = "serviceUnavailable"
     internalError = "internalError"
 
     @property
@@ -137,6 +138,11 @@ CATALOGUE: dict[ErrorType, ErrorInfo] = {
         504,
         "The cancel was sent but its outcome could not be established, even after looking the order up. "
         "Check the order with the venue before acting on it.",
+    ),
+    ErrorType.serviceUnavailable: ErrorInfo(
+        S.serverFailure,
+        503,
+        "ordergate's own database or Redis is unreachable; nothing was sent to the institution. Retry shortly.",
     ),
     ErrorType.internalError: ErrorInfo(S.serverFailure, 500, "A bug in ordergate; the request id is logged."),
 }

@@ -1,7 +1,10 @@
 """The audit log: one durable row per cancel/authenticate attempt, committed before the response leaves.
 
 Rows from concurrent requests are committed together (group commit): each request awaits the commit that
-carries its row, so a storm of cancels costs a few transactions rather than one each.
+carries its row, so a storm of cancels costs a few transactions rather than one each. On SQLite (a file) the
+writer is a thread with its own blocking connection: a batch costs one hand-off to that thread, one
+executemany + commit, and one wake-up of the event loop, where going through aiosqlite costs a thread round
+trip per DB-API call (bench/README.md has the figures). Other databases use an asyncio task on the async engine.
 """
 
 from __future__ import annotations
@@ -9,12 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import asdict, dataclass
+import queue
+import threading
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from ordergate.store.db import sqlite_file_engine
 from ordergate.store.models import AuditEvent
 
 log = logging.getLogger("ordergate.audit")
@@ -37,17 +44,105 @@ class AuditRecord:
     created_at: datetime | None = None
 
 
+_FIELDS = tuple(f.name for f in fields(AuditRecord))
+# A Core insert on the table: the ORM's bulk-insert path costs more per batch than the rows themselves.
+_INSERT = insert(AuditEvent.__table__)
+
+
+def _rows(records: list[AuditRecord]) -> list[dict[str, object]]:
+    return [{name: getattr(rec, name) for name in _FIELDS} for rec in records]
+
+
+def _settle(waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for fut in waiters:
+        if not fut.done():
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)
+
+
+class _ThreadWriter:
+    """Group commit on a dedicated thread and connection (SQLite). Requests wait on loop futures."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[tuple[AuditRecord, asyncio.Future[None]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, rec: AuditRecord) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put((rec, done))
+        return done
+
+    async def stop(self) -> None:
+        # The sentinel queues behind every row already submitted, so those are written first.
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+        self._engine.dispose()
+
+    def _run(self) -> None:
+        conn = None
+        stopping = False
+        while not stopping:
+            batch = []
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= _MAX_BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = item is None
+            if not batch:
+                continue
+            error: BaseException | None = None
+            try:
+                if conn is None:
+                    conn = self._engine.connect()
+                with conn.begin():
+                    conn.execute(_INSERT, _rows([rec for rec, _ in batch]))
+            except Exception as exc:  # noqa: BLE001 - reported to each waiting request
+                log.error("audit write failed: %s", type(exc).__name__)
+                error = exc
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    conn = None
+            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+            for _, fut in batch:
+                by_loop.setdefault(fut.get_loop(), []).append(fut)
+            for loop, waiters in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                    loop.call_soon_threadsafe(_settle, waiters, error)
+        if conn is not None:
+            conn.close()
+
+
 class AuditLog:
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker, *, engine: AsyncEngine | None = None) -> None:
         self._sessions = sessions
+        self._engine = engine
         self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._thread_writer: _ThreadWriter | None = None
 
     async def start(self) -> None:
-        if self._writer is None:
+        if self._writer is not None or self._thread_writer is not None:
+            return
+        sync_engine = sqlite_file_engine(self._engine) if self._engine is not None else None
+        if sync_engine is not None:
+            self._thread_writer = _ThreadWriter(sync_engine)
+        else:
             self._writer = asyncio.create_task(self._run(), name="audit-writer")
 
     async def stop(self) -> None:
+        if self._thread_writer is not None:
+            await self._thread_writer.stop()
+            self._thread_writer = None
         if self._writer is not None:
             # Drain first: every queued row belongs to a request that is waiting for it.
             await self._queue.join()
@@ -60,6 +155,9 @@ class AuditLog:
         """Returns once the row is committed; raises if it could not be."""
         if rec.created_at is None:
             rec.created_at = datetime.now(UTC)
+        if self._thread_writer is not None:
+            await self._thread_writer.submit(rec)
+            return
         if self._writer is None:
             await self._write([rec])
             return
@@ -88,7 +186,7 @@ class AuditLog:
 
     async def _write(self, records: list[AuditRecord]) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(insert(AuditEvent), [asdict(r) for r in records])
+            await session.execute(_INSERT, _rows(records))
 
     async def tail(self, n: int = 20) -> list[AuditRecord]:
         async with self._sessions() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -45,6 +46,7 @@ class ClientStore:
         self._ttl = cache_ttl_s
         # client id -> (client, secret digest, expiry); a verified request costs one SHA-256, no database read.
         self._cache: dict[str, tuple[Client, str, float]] = {}
+        self._loading: dict[str, asyncio.Future[tuple[Client, str, float] | None]] = {}
 
     async def create(self, name: str, scopes: frozenset[Scope]) -> tuple[Client, str]:
         client_id = str(uuid.uuid4())
@@ -92,23 +94,35 @@ class ClientStore:
         """The client if id and secret match and it is enabled, else None. Never raises on bad input."""
         if not client_id or not secret or len(client_id) > 64 or len(secret) > 256:
             return None
-        now = time.monotonic()
         cached = self._cache.get(client_id)
-        if cached is None or cached[2] < now:
-            async with self._sessions() as session:
-                row = await session.get(ApiClient, client_id)
-            if row is None:
+        if cached is None or cached[2] < time.monotonic():
+            # One database read per client per expiry, however many requests miss the cache together (with 256
+            # in flight, each used to read the row itself when the entry expired).
+            loading = self._loading.get(client_id)
+            if loading is None:
+                loading = asyncio.ensure_future(self._load(client_id))
+                self._loading[client_id] = loading
+                loading.add_done_callback(lambda _done: self._loading.pop(client_id, None))
+            cached = await asyncio.shield(loading)
+            if cached is None:
                 # Equalise timing with the found path so ids cannot be probed by latency.
                 hmac.compare_digest(_digest(secret), "0" * 64)
                 return None
-            cached = (_to_client(row), row.secret_sha256, now + self._ttl)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[client_id] = cached
         client, digest, _ = cached
         if not hmac.compare_digest(_digest(secret), digest) or client.disabled:
             return None
         return client
+
+    async def _load(self, client_id: str) -> tuple[Client, str, float] | None:
+        async with self._sessions() as session:
+            row = await session.get(ApiClient, client_id)
+        if row is None:
+            return None
+        cached = (_to_client(row), row.secret_sha256, time.monotonic() + self._ttl)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[client_id] = cached
+        return cached
 
 
 def _to_client(row: ApiClient) -> Client:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
@@ -51,6 +52,8 @@ class Adapter(ABC):
 
     # Set by the registry: the deployment runs against venues' test environments (ORDERGATE_TESTNET).
     testnet: bool = False
+    # Set by the registry: state shared across workers (see ordergate.coordination); None in unit tests.
+    coordination: Any = None
 
     def __init__(self, spec: VenueSpec, base_url: str, transport: Transport) -> None:
         self.spec = spec

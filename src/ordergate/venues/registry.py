@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 
+from ordergate.coordination import Coordination
 from ordergate.domain.integrations import IntegrationType
 from ordergate.venues.base import Adapter, VenueSpec
 from ordergate.venues.catalog import SPECS
@@ -13,6 +14,14 @@ from ordergate.venues.transport import Transport
 # family → "module:Class"; a venue folder is found here and nowhere else.
 ADAPTERS: dict[str, str] = {
     "kraken": "ordergate.venues.kraken.adapter:KrakenAdapter",
+    "coinbase": "ordergate.venues.coinbase.adapter:CoinbaseAdapter",
+    "kucoin": "ordergate.venues.kucoin.adapter:KucoinAdapter",
+    "okx": "ordergate.venues.okx.adapter:OkxAdapter",
+    "alpaca": "ordergate.venues.alpaca.adapter:AlpacaAdapter",
+    "binance": "ordergate.venues.binance.adapter:BinanceAdapter",
+    "bybit": "ordergate.venues.bybit.adapter:BybitAdapter",
+    "coinbase_exchange": "ordergate.venues.coinbase_exchange.adapter:CoinbaseExchangeAdapter",
+    "coinbase_prime": "ordergate.venues.coinbase_prime.adapter:CoinbasePrimeAdapter",
 }
 
 
@@ -30,10 +39,12 @@ class VenueRegistry:
         *,
         base_urls: Mapping[IntegrationType, str] | None = None,
         testnet: bool = False,
+        coordination: Coordination | None = None,
     ) -> None:
         self.transport = transport
         self._overrides = dict(base_urls or {})
         self._testnet = testnet
+        self._coordination = coordination
         self._adapters: dict[IntegrationType, Adapter] = {}
 
     def spec(self, integration: IntegrationType) -> VenueSpec:
@@ -56,5 +67,6 @@ class VenueRegistry:
                 return None
             adapter = _load(ADAPTERS[spec.family])(spec, url, self.transport)
             adapter.testnet = self._testnet
+            adapter.coordination = self._coordination
             self._adapters[integration] = adapter
         return adapter

@@ -64,6 +64,10 @@ class Transport:
                 auto_decompress=True,
                 skip_auto_headers=("Content-Type",),
             )
+            # aiohttp silently re-sends an idempotent-method request (DELETE, GET) once when a pooled connection
+            # turns out closed. A cancel must be sent exactly as often as the cancel service decides: a hidden
+            # resend of a DELETE that already took effect turns a cancelled order into "unknown order".
+            self._session._retry_connection = False
 
     async def close(self) -> None:
         if self._session is not None:

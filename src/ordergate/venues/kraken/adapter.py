@@ -107,7 +107,9 @@ class KrakenAdapter(Adapter):
     async def _post(
         self, creds: Credentials, path: str, params: list[tuple[str, str]], otp: str | None, op: _Op
     ) -> tuple[int, dict[str, Any]]:
-        async with self._nonces.hold(creds.api_key) as next_nonce:
+        shared = getattr(self.coordination, "key_sequencer", None)
+        gate = shared if shared is not None else self._nonces  # across workers when Redis is configured
+        async with gate.hold(creds.api_key) as next_nonce:
             nonce = next_nonce()
             body = build_body(nonce, params, otp)
             try:

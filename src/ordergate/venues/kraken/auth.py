@@ -76,11 +76,16 @@ class NonceGate:
         self._states.move_to_end(slot)
         state.users += 1
         try:
-            try:
-                await asyncio.wait_for(state.lock.acquire(), self._wait_timeout_s)
-            except TimeoutError:
-                # Nothing was sent, so this is the same situation as a venue that cannot be reached.
-                raise NotDelivered("kraken key queue wait exceeded") from None
+            if state.users == 1:
+                # Nobody holds or awaits this key, so acquire() returns at once: skip wait_for, which costs a
+                # task per call (the common case with many accounts).
+                await state.lock.acquire()
+            else:
+                try:
+                    await asyncio.wait_for(state.lock.acquire(), self._wait_timeout_s)
+                except TimeoutError:
+                    # Nothing was sent, so this is the same situation as a venue that cannot be reached.
+                    raise NotDelivered("kraken key queue wait exceeded") from None
             try:
                 yield lambda: self._next(state)
             finally:
