@@ -111,7 +111,8 @@ def test_production_mode_mounts_no_simulator_and_migrates(tmp_path: Path) -> Non
                 urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2)  # noqa: S310
             assert err.value.code == 404
     assert (tmp_path / "ordergate.db").exists()
-    assert not (tmp_path / ".ordergate").exists()
+    assert not (tmp_path / ".ordergate" / "sandbox.db").exists()
+    assert not (tmp_path / ".ordergate" / "sandbox.json").exists()
 
 
 def test_cli_clients_tokens_and_audit(tmp_path: Path) -> None:

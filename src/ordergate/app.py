@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -58,7 +59,7 @@ async def build_gateway(settings: Settings) -> Gateway:
     registry = VenueRegistry(
         transport, base_urls=settings.base_urls, testnet=settings.testnet, coordination=coordination
     )
-    audit = AuditLog(session_factory, engine=engine)
+    audit = AuditLog(session_factory, engine=engine, spool_dir=Path(settings.audit_spool_dir))
     await audit.start()
     return Gateway(
         settings=settings,

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     client_rate_per_s: float = 1000.0
     client_burst: int = 2000
     log_level: str = "info"
+    # Where audit rows wait (fsync'd) while the database is unreachable; replayed automatically.
+    audit_spool_dir: str = ".ordergate/audit-spool"
     base_urls: dict[IntegrationType, str] = Field(default_factory=base_url_overrides)
 
     def effective_database_url(self) -> str:

@@ -8,6 +8,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -55,6 +57,17 @@ class Attempt:
             if exc.upstream_status is not None:
                 # The venue answer that decided the outcome, rather than a later lookup's.
                 self._trace.last_status = exc.upstream_status
+        except (DBAPIError, SQLAlchemyTimeoutError, OSError):
+            log.warning("database unreachable", extra={"request_id": self.request_id})
+            response = envelope.error(
+                GatewayError(
+                    ErrorType.serviceUnavailable,
+                    "ordergate's database is unreachable; nothing was sent to the institution. Retry shortly.",
+                    retry_after=1,
+                ),
+                request_id=self.request_id,
+            )
+            error_type = ErrorType.serviceUnavailable.value
         except Exception:
             log.exception("unhandled error", extra={"request_id": self.request_id})
             response = envelope.internal_error(self.request_id)

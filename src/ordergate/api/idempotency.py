@@ -8,8 +8,10 @@ retry runs again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ from ordergate.api import envelope
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.store.idempotency import ClaimState, IdempotencyStore, StoredAnswer
 
+log = logging.getLogger("ordergate.idempotency")
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _DEFINITE = frozenset({200, 400, 403, 404, 409, 451})
@@ -81,9 +84,12 @@ async def idempotent(
     if response.status_code in _DEFINITE:
         kept = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
         body = bytes(response.body)
-        await store.store(
-            client_id, key, StoredAnswer(response.status_code, kept, body, getattr(response, "error_type", ""))
-        )
+        answer = StoredAnswer(response.status_code, kept, body, getattr(response, "error_type", ""))
+        try:
+            await store.store(client_id, key, answer)
+        except Exception:  # noqa: BLE001 - the venue acted: its answer must reach the client regardless
+            log.warning("could not store an idempotent answer; the key frees itself once stale")
     else:
-        await store.release(client_id, key)
+        with contextlib.suppress(Exception):
+            await store.release(client_id, key)
     return response

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import queue
 import threading
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
@@ -123,9 +126,16 @@ class _ThreadWriter:
 
 
 class AuditLog:
-    def __init__(self, sessions: async_sessionmaker, *, engine: AsyncEngine | None = None) -> None:
+    """`record` returns once the row is durable: committed to the database or, while the database is
+    unreachable, appended and fsync'd to a local spool file that a background task replays into the database.
+    So an answered cancel never loses its row to a database outage."""
+
+    def __init__(
+        self, sessions: async_sessionmaker, *, engine: AsyncEngine | None = None, spool_dir: Path | None = None
+    ) -> None:
         self._sessions = sessions
         self._engine = engine
+        self._spool = AuditSpool(spool_dir, self._write) if spool_dir is not None else None
         self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._thread_writer: _ThreadWriter | None = None
@@ -133,6 +143,8 @@ class AuditLog:
     async def start(self) -> None:
         if self._writer is not None or self._thread_writer is not None:
             return
+        if self._spool is not None:
+            await self._spool.start()
         sync_engine = sqlite_file_engine(self._engine) if self._engine is not None else None
         if sync_engine is not None:
             self._thread_writer = _ThreadWriter(sync_engine)
@@ -140,6 +152,8 @@ class AuditLog:
             self._writer = asyncio.create_task(self._run(), name="audit-writer")
 
     async def stop(self) -> None:
+        if self._spool is not None:
+            await self._spool.stop()
         if self._thread_writer is not None:
             await self._thread_writer.stop()
             self._thread_writer = None
@@ -152,9 +166,17 @@ class AuditLog:
             self._writer = None
 
     async def record(self, rec: AuditRecord) -> None:
-        """Returns once the row is committed; raises if it could not be."""
+        """Returns once the row is durable (committed, or spooled to disk); raises if neither was possible."""
         if rec.created_at is None:
             rec.created_at = datetime.now(UTC)
+        try:
+            await self._commit(rec)
+        except Exception:
+            if self._spool is None:
+                raise
+            await self._spool.append(rec)
+
+    async def _commit(self, rec: AuditRecord) -> None:
         if self._thread_writer is not None:
             await self._thread_writer.submit(rec)
             return
@@ -190,9 +212,7 @@ class AuditLog:
 
     async def tail(self, n: int = 20) -> list[AuditRecord]:
         async with self._sessions() as session:
-            rows = (
-                await session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(n))
-            ).scalars()
+            rows = (await session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(n))).scalars()
             out = [
                 AuditRecord(
                     request_id=r.request_id,
@@ -211,3 +231,81 @@ class AuditLog:
                 for r in rows
             ]
         return list(reversed(out))
+
+
+class AuditSpool:
+    """Rows that could not reach the database, one JSON line each, fsync'd before the request is answered."""
+
+    def __init__(self, directory: Path, write: object, *, interval_s: float = 1.0) -> None:
+        self._dir = directory
+        self._write = write
+        self._interval = interval_s
+        self._file = directory / f"audit-spool-{os.getpid()}.jsonl"
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._task = asyncio.create_task(self._replay_forever(), name="audit-spool")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self.replay()
+
+    async def append(self, rec: AuditRecord) -> None:
+        line = json.dumps({name: getattr(rec, name) for name in _FIELDS}, default=str) + "\n"
+        async with self._lock:
+            await asyncio.to_thread(self._append_sync, line)
+        log.warning("audit row spooled to disk (database unreachable); it will be replayed")
+
+    def _append_sync(self, line: str) -> None:
+        fd = os.open(self._file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    async def replay(self) -> int:
+        """Move every spool file in the directory (any worker's, e.g. after a crash) into the database."""
+        moved = 0
+        for path in sorted(self._dir.glob("audit-spool-*.jsonl")):
+            claimed = path.with_suffix(f".replaying-{os.getpid()}")
+            async with self._lock:
+                try:
+                    path.rename(claimed)  # atomic: exactly one worker replays a file
+                except OSError:
+                    continue
+            records = [_record(json.loads(line)) for line in claimed.read_text().splitlines() if line.strip()]
+            try:
+                for start in range(0, len(records), _MAX_BATCH):
+                    await self._write(records[start : start + _MAX_BATCH])  # type: ignore[operator]
+            except Exception:
+                async with self._lock:
+                    # Put the rows back for the next attempt (the appended tail stays after them).
+                    tail = self._file.read_bytes() if self._file.exists() else b""
+                    self._file.write_bytes(claimed.read_bytes() + tail)
+                    claimed.unlink()
+                raise
+            claimed.unlink()
+            moved += len(records)
+        if moved:
+            log.info("replayed %d spooled audit rows into the database", moved)
+        return moved
+
+    async def _replay_forever(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self.replay()
+            await asyncio.sleep(self._interval)
+
+
+def _record(data: dict[str, object]) -> AuditRecord:
+    created = data.get("created_at")
+    if isinstance(created, str):
+        data["created_at"] = datetime.fromisoformat(created)
+    return AuditRecord(**data)  # type: ignore[arg-type]

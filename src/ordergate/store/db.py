@@ -28,7 +28,12 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    connect_args = {"timeout": 3, "command_timeout": 10} if "+asyncpg" in url else {}
+    # Fail fast while the database is down (the request answers 503, the audit row is spooled) instead of
+    # hanging a cancel on a dead connection.
+    return create_async_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5, connect_args=connect_args
+    )
 
 
 def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
