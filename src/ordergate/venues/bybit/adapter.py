@@ -1,0 +1,356 @@
+"""Bybit v5: cancel one spot order, look one order up, verify a key.
+
+Bybit answers HTTP 200 with `{"retCode": n, ...}` for business errors, so retCode decides and only 0 is success;
+the HTTP status matters only when there is no readable retCode. Its cancel needs the symbol: with `symbolPair`
+the cancel is one request; without it the order is first found by id (`/v5/order/realtime`), so two.
+The cancel acknowledgement is asynchronous at Bybit ("the request is successfully accepted"), and a fill can
+still race it, so an accepted cancel is reported `inProgress`; lookups show `cancelled` once it has settled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any
+from urllib.parse import urlencode
+
+from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
+from ordergate.domain.integrations import OrderSide, OrderStatus
+from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
+from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.bybit.auth import now_ms, signed_headers
+from ordergate.venues.bybit.constants import (
+    CANCEL_PATH,
+    CATEGORY,
+    ERROR_MAP,
+    HEADER_LIMIT_RESET,
+    HISTORY_PATH,
+    IP_BLOCK_S,
+    ORDER_TYPE_MAP,
+    REALTIME_PATH,
+    RECV_WINDOW_MS,
+    RETRY_AFTER_S,
+    STATUS_MAP,
+    STOP_ORDER_TYPE_MAP,
+    TIME_IN_FORCE_MAP,
+    VERIFY_PATH,
+    Ambiguous,
+    normalize_symbol,
+    split_symbol,
+)
+from ordergate.venues.transport import OutcomeUnknown, Transport, UpstreamResponse
+
+# Bybit order ids are digits (spot) or UUIDs (derivatives). Anything else cannot name an order, and keeping to
+# this alphabet means the query string is sent (and signed) exactly as built: nothing in it needs escaping.
+_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MAX_VENUE_TEXT = 200
+_LIVE = frozenset({OrderStatus.inProgress, OrderStatus.partiallyFilled})
+
+
+class _Op(Enum):
+    cancel = "cancel"
+    lookup = "lookup"
+    verify = "verify"
+
+
+class _CancelPending(Exception):
+    """retCode 170212: Bybit is already processing a cancel of this order."""
+
+    def __init__(self, upstream_status: int) -> None:
+        super().__init__("cancel order request processing")
+        self.upstream_status = upstream_status
+
+
+def cancel_body(symbol: str, order_id: str) -> bytes:
+    """The exact JSON that is signed and sent: compact, in the documented field order."""
+    return json.dumps({"category": CATEGORY, "symbol": symbol, "orderId": order_id}, separators=(",", ":")).encode()
+
+
+def lookup_query(order_id: str) -> bytes:
+    return urlencode([("category", CATEGORY), ("orderId", order_id)]).encode()
+
+
+def account_fingerprint(api_key: str) -> str:
+    return "bybit-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+
+
+class BybitAdapter(Adapter):
+    def __init__(
+        self,
+        spec: VenueSpec,
+        base_url: str,
+        transport: Transport,
+        *,
+        clock: Callable[[], int] = now_ms,
+        recv_window_ms: int = RECV_WINDOW_MS,
+    ) -> None:
+        super().__init__(spec, base_url, transport)
+        self._clock = clock
+        self._recv_window = recv_window_ms
+
+    async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
+        # Bybit keys have no per-request second factor, so an mfaCode has nothing to be checked against.
+        _, result = await self._request(creds, "GET", VERIFY_PATH, b"", _Op.verify)
+        if result.get("readOnly") == 1:
+            # Connecting it would hand out a token whose every cancel fails with 403; say so now.
+            raise GatewayError(
+                ErrorType.institutionPermissionDenied,
+                "This Bybit API key is read-only: it cannot cancel orders. Use a key with Spot trade permission.",
+            )
+        uid = result.get("userID")
+        has_uid = isinstance(uid, int | str) and not isinstance(uid, bool) and str(uid).isdigit()
+        return AccountInfo(
+            account_id=f"bybit-{uid}" if has_uid else account_fingerprint(creds.api_key),
+            account_name="Bybit",
+        )
+
+    async def cancel(self, creds: Credentials, order: OrderRef) -> CancelAck:
+        _require_order_id(order.id)
+        if order.symbol_pair:
+            symbol = _symbol_from(order.symbol_pair)
+        else:
+            symbol = await self._open_order_symbol(creds, order.id)
+        try:
+            status, result = await self._request(creds, "POST", CANCEL_PATH, cancel_body(symbol, order.id), _Op.cancel)
+        except _CancelPending as pending:
+            return CancelAck(order.id, OrderStatus.inProgress, pending.upstream_status)
+        if result.get("orderId") != order.id:
+            raise GatewayError(
+                ErrorType.institutionUnavailable,
+                "Bybit's cancel acknowledgement does not name the order",
+                upstream_status=status,
+            )
+        return CancelAck(order.id, OrderStatus.inProgress, status)
+
+    async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
+        _require_order_id(order.id)
+        wanted = _symbol_from(order.symbol_pair) if order.symbol_pair else None
+        _, entry = await self._find(creds, REALTIME_PATH, order.id)
+        if entry is None:
+            # realtime keeps only the latest 500 closed orders and forgets them when Bybit restarts.
+            _, entry = await self._find(creds, HISTORY_PATH, order.id)
+        if entry is None:
+            return None
+        snapshot = _snapshot(order.id, entry)
+        if wanted and snapshot.symbol_pair != wanted:
+            # Bybit cancels by (symbol, orderId): with the wrong symbol it answers "does not exist" for an order
+            # that does. Naming the real symbol is the definite answer.
+            raise GatewayError(
+                ErrorType.invalidField,
+                f"symbolPair {wanted} does not match the order's symbol {snapshot.symbol_pair}",
+                error_data={"fields": {"symbolPair": f"the order is on {snapshot.symbol_pair}"}},
+            )
+        return snapshot
+
+    async def _open_order_symbol(self, creds: Credentials, order_id: str) -> str:
+        """Without symbolPair: find the order first. A final or unknown order is left to the cancel service."""
+        status, entry = await self._find(creds, REALTIME_PATH, order_id)
+        if entry is None or STATUS_MAP.get(str(entry.get("orderStatus"))) not in (*_LIVE, None):
+            raise UnknownOrderAtVenue(status, "no open Bybit order with this id")
+        symbol = normalize_symbol(str(entry.get("symbol") or ""))
+        if symbol is None:
+            raise GatewayError(ErrorType.institutionUnavailable, "Bybit's order has no symbol", upstream_status=status)
+        return symbol
+
+    async def _find(self, creds: Credentials, path: str, order_id: str) -> tuple[int | None, dict[str, Any] | None]:
+        try:
+            status, result = await self._request(creds, "GET", path, lookup_query(order_id), _Op.lookup)
+        except UnknownOrderAtVenue as exc:
+            return exc.upstream_status, None
+        listed = result.get("list")
+        if not isinstance(listed, list):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, "Bybit's order list is missing", upstream_status=status
+            )
+        # Filtered again here: the list must be about this id, whatever Bybit's query priority does.
+        return status, next((e for e in listed if isinstance(e, dict) and e.get("orderId") == order_id), None)
+
+    async def _request(
+        self, creds: Credentials, method: str, path: str, payload: bytes, op: _Op
+    ) -> tuple[int, dict[str, Any]]:
+        headers = signed_headers(creds.api_key, creds.secret, self._clock(), self._recv_window, payload)
+        if method == "GET":
+            url, body = self.base_url + path + ("?" + payload.decode() if payload else ""), None
+        else:
+            url, body = self.base_url + path, payload
+            headers["Content-Type"] = "application/json"
+        resp = await self.transport.send(method, url, headers=headers, body=body)
+
+        data = _json_object(resp.body)
+        code = data.get("retCode") if data is not None else None
+        if type(code) is int and code != 0:
+            raise self._venue_failure(op, resp, code, str(data.get("retMsg", "")) if data else "", creds)
+        if resp.status >= 400 or data is None:
+            raise self._http_failure(resp)
+        result = data.get("result")
+        if code != 0 or not isinstance(result, dict):
+            raise GatewayError(
+                ErrorType.institutionUnavailable,
+                "Bybit's answer has no retCode 0 and result",
+                upstream_status=resp.status,
+            )
+        return resp.status, result
+
+    def _venue_failure(self, op: _Op, resp: UpstreamResponse, code: int, msg: str, creds: Credentials) -> Exception:
+        text = _scrub(f"retCode {code}: {msg}", creds)
+        message = f"Bybit answered {text}"
+        kind = ERROR_MAP.get(code)
+        if kind is None:
+            return GatewayError(ErrorType.institutionUnavailable, message, upstream_status=resp.status)
+        if kind is Ambiguous.unknownOrder:
+            if op is _Op.verify:
+                return GatewayError(ErrorType.institutionRejected, message, upstream_status=resp.status)
+            return UnknownOrderAtVenue(resp.status, text)
+        if kind is Ambiguous.outcomeUnknown and op is _Op.cancel:
+            return OutcomeUnknown(text)
+        if kind is Ambiguous.cancelPending and op is _Op.cancel:
+            return _CancelPending(resp.status)
+        if isinstance(kind, Ambiguous):  # a timeout or a pending cancel while only reading
+            return GatewayError(ErrorType.institutionUnavailable, message, upstream_status=resp.status)
+        if code == 10002:
+            message += " (the gateway's clock or the network delay is off by more than the receive window)"
+        retry = None
+        if kind in (ErrorType.rateLimited, ErrorType.institutionLocked):
+            retry = self._reset_after(resp.headers) or RETRY_AFTER_S.get(code)
+        return GatewayError(kind, message, retry_after=retry, upstream_status=resp.status)
+
+    def _http_failure(self, resp: UpstreamResponse) -> GatewayError:
+        status = resp.status
+        if status == 403:
+            # Bybit's own 403 is its IP rate limit ("access too frequent", blocked >= 10 min); its CloudFront edge
+            # answers 403 too for blocked countries (US IPs), which is a legal block, not a rate limit.
+            if b"block access from your country" in resp.body:
+                return GatewayError(
+                    ErrorType.institutionRestricted, "Bybit refuses this region (HTTP 403)", upstream_status=status
+                )
+            return GatewayError(
+                ErrorType.rateLimited,
+                "Bybit blocked the gateway's IP for exceeding its IP rate limit (HTTP 403)",
+                retry_after=IP_BLOCK_S,
+                upstream_status=status,
+            )
+        if status == 401:
+            return GatewayError(
+                ErrorType.institutionAuthFailed,
+                "Bybit answered HTTP 401: the key is not valid on this host (mainnet, testnet and demo keys differ)",
+                upstream_status=status,
+            )
+        if status == 429:
+            header = _header(resp.headers, "Retry-After")
+            retry = int(header) if header and header.isdigit() else self._reset_after(resp.headers) or 1
+            return GatewayError(
+                ErrorType.rateLimited, "Bybit answered HTTP 429", retry_after=retry, upstream_status=429
+            )
+        # An error page in front of Bybit does not prove the engine ignored the request; the cancel service looks
+        # the order up after institutionUnavailable, which covers that.
+        detail = "" if _json_object(resp.body) is not None else " with an unreadable body"
+        return GatewayError(
+            ErrorType.institutionUnavailable, f"Bybit answered HTTP {status}{detail}", upstream_status=status
+        )
+
+    def _reset_after(self, headers: Mapping[str, str]) -> int | None:
+        """Seconds until X-Bapi-Limit-Reset-Timestamp (ms), when it lies in the future."""
+        stamp = _header(headers, HEADER_LIMIT_RESET)
+        if not stamp or not stamp.isdigit():
+            return None
+        wait_ms = int(stamp) - self._clock()
+        return math.ceil(wait_ms / 1000) if wait_ms > 0 else None
+
+
+def _require_order_id(order_id: str) -> None:
+    if not _ORDER_ID.match(order_id):
+        raise GatewayError(
+            ErrorType.invalidField,
+            "A Bybit order id is its orderId: digits for spot orders, a UUID for derivatives",
+            error_data={"fields": {"id": "a Bybit orderId (letters, digits, '-' or '_', at most 64)"}},
+        )
+
+
+def _symbol_from(pair: str) -> str:
+    symbol = normalize_symbol(pair)
+    if symbol is None:
+        raise GatewayError(
+            ErrorType.invalidField,
+            "symbolPair must name a Bybit symbol such as BTCUSDT, BTC/USDT or BTC-USDT",
+            error_data={"fields": {"symbolPair": "a Bybit symbol such as BTCUSDT"}},
+        )
+    return symbol
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((str(v).strip() for k, v in headers.items() if k.lower() == wanted), None)
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _scrub(text: str, creds: Credentials) -> str:
+    # retCode 10004 echoes the signed string ("origin_string[<ts><api key><recv window>…]").
+    for secret in (creds.api_key, creds.secret):
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "<redacted>")
+    return text[:_MAX_VENUE_TEXT]
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fee(entry: dict[str, Any]) -> float | None:
+    # Spot reports fees per coin in cumFeeDetail (cumExecFee is deprecated there); one number only makes sense
+    # when there is one coin.
+    detail = entry.get("cumFeeDetail")
+    if isinstance(detail, dict) and len(detail) == 1:
+        return _number(next(iter(detail.values())))
+    return _number(entry.get("cumExecFee")) if entry.get("cumExecFee") not in (None, "") else None
+
+
+def _order_type(entry: dict[str, Any]) -> str | None:
+    stop = STOP_ORDER_TYPE_MAP.get(str(entry.get("stopOrderType") or ""))
+    kind = ORDER_TYPE_MAP.get(str(entry.get("orderType") or ""))
+    return "stopLimit" if stop == "stopLoss" and kind == "limit" else stop or kind
+
+
+def _seconds(ms: Any) -> int | None:
+    value = _number(ms)
+    return int(value // 1000) if value else None
+
+
+def _snapshot(order_id: str, entry: dict[str, Any]) -> OrderSnapshot:
+    venue_status = str(entry.get("orderStatus") or "")
+    symbol = str(entry.get("symbol") or "")
+    base, quote = split_symbol(symbol)
+    side = {"Buy": OrderSide.buy, "Sell": OrderSide.sell}.get(str(entry.get("side")))
+    created = _seconds(entry.get("createdTime"))
+    return OrderSnapshot(
+        order_id,
+        STATUS_MAP.get(venue_status, OrderStatus.unknown),
+        venue_status,
+        _number(entry.get("qty")),
+        _number(entry.get("cumExecQty")),
+        side=side,
+        symbol=base,
+        payment_symbol=quote,
+        symbol_pair=symbol or None,
+        # Market orders carry price "0"; the average fill price is the better number then.
+        price=_number(entry.get("price")) or _number(entry.get("avgPrice")) or None,
+        fee=_fee(entry),
+        value=_number(entry.get("cumExecValue")),
+        order_type=_order_type(entry),
+        time_in_force=TIME_IN_FORCE_MAP.get(str(entry.get("timeInForce") or "")),
+        created_at=created,
+        updated_at=_seconds(entry.get("updatedTime")) or created,
+    )
