@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
+from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -23,6 +25,7 @@ from ordergate.coordination import make_coordination
 from ordergate.domain.cancel import CancelService
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.gateway import Gateway
+from ordergate.observability import render_metrics
 from ordergate.settings import Settings
 from ordergate.store.audit import AuditLog
 from ordergate.store.clients import ClientStore
@@ -121,6 +124,27 @@ class OrdergateApp(FastAPI):
         await response(scope, receive, send)
 
 
+async def readiness(gateway: Gateway) -> JSONResponse:
+    """Database and Redis reachable (each checked with a one-second budget)."""
+    checks: dict[str, str] = {}
+
+    async def database() -> None:
+        async with gateway.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    for name, probe in (("database", database), ("redis", gateway.coordination.ping)):
+        if name == "redis" and not gateway.settings.redis_url:
+            checks[name] = "not configured"
+            continue
+        try:
+            await asyncio.wait_for(probe(), 1.0)
+            checks[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            checks[name] = f"unreachable ({type(exc).__name__})"
+    ready = all(v in ("ok", "not configured") for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -160,6 +184,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        return await readiness(request.app.state.gateway)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

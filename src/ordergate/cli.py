@@ -11,6 +11,7 @@ from typing import Any
 
 from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import Credentials
+from ordergate.observability import log_config
 from ordergate.settings import Settings
 from ordergate.store.audit import AuditLog
 from ordergate.store.clients import ClientStore, Scope, parse_scopes
@@ -22,6 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ordergate.app import create_app, load_sealer
+    from ordergate.runtime import tune_gc
 
     settings = Settings()
     if args.sandbox:
@@ -40,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         "log_level": settings.log_level,
         "access_log": False,
         "timeout_graceful_shutdown": 15,
+        "log_config": log_config(settings.log_level),
     }
     if args.workers > 1:
         if args.sandbox:
@@ -51,9 +54,11 @@ def _serve(args: argparse.Namespace) -> int:
         # Migrate once here so the workers do not race to create the schema; each builds its app from the
         # environment (ORDERGATE_*), exactly as this process did.
         asyncio.run(_with_db(_schema_ready))
-        uvicorn.run("ordergate.app:create_app", factory=True, workers=args.workers, **options)
+        uvicorn.run("ordergate.runtime:worker_app", factory=True, workers=args.workers, **options)
         return 0
-    uvicorn.run(create_app(settings), **options)
+    app = create_app(settings)
+    tune_gc()
+    uvicorn.run(app, **options)
     return 0
 
 

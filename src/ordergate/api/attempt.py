@@ -15,10 +15,13 @@ from starlette.responses import Response
 
 from ordergate.api import envelope
 from ordergate.domain.errors import ErrorType, GatewayError
+from ordergate.domain.integrations import IntegrationType
+from ordergate.observability import IN_FLIGHT, RATE_LIMITED, REQUESTS, request_id_var
 from ordergate.store.audit import AuditLog, AuditRecord
 from ordergate.venues.transport import UpstreamTrace, current_trace
 
 log = logging.getLogger("ordergate.api")
+_KNOWN_TYPES = frozenset(t.value for t in IntegrationType)  # metric labels stay bounded
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -40,20 +43,35 @@ class Attempt:
         self.request_id = request_id_of(request)
         self.endpoint = endpoint
         self.client_id: str | None = None
-        self.integration_type: str | None = None
+        self._integration_type: str | None = None
         self.order_id: str | None = None
         self._audit = audit
         self._started = time.perf_counter()
         self._trace = UpstreamTrace()
 
+    @property
+    def integration_type(self) -> str | None:
+        return self._integration_type
+
+    @integration_type.setter
+    def integration_type(self, value: str | None) -> None:
+        self._integration_type = value
+        if value in _KNOWN_TYPES:
+            self._trace.venue = value
+
     async def run(self, work: Callable[[Attempt], Awaitable[Response]]) -> Response:
         token = current_trace.set(self._trace)
+        rid_token = request_id_var.set(self.request_id)
+        in_flight = IN_FLIGHT.labels(self.endpoint)
+        in_flight.inc()
         try:
             response = await work(self)
             error_type = getattr(response, "error_type", "")
         except GatewayError as exc:
             response = envelope.error(exc, request_id=self.request_id)
             error_type = exc.error_type.value
+            if exc.error_data and exc.error_data.get("limit") in ("client", "venue"):
+                RATE_LIMITED.labels(exc.error_data["limit"]).inc()
             if exc.upstream_status is not None:
                 # The venue answer that decided the outcome, rather than a later lookup's.
                 self._trace.last_status = exc.upstream_status
@@ -74,7 +92,12 @@ class Attempt:
             error_type = ErrorType.internalError.value
         finally:
             current_trace.reset(token)
-        return await self._audited(response, error_type)
+            in_flight.dec()
+        try:
+            return await self._audited(response, error_type)
+        finally:
+            REQUESTS.labels(self.endpoint, str(response.status_code), error_type, self._trace.venue).inc()
+            request_id_var.reset(rid_token)
 
     async def _audited(self, response: Response, error_type: str) -> Response:
         status = ErrorType(error_type).info.status.value if error_type else "ok"

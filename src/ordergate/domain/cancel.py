@@ -103,7 +103,9 @@ _BACK_OFF = frozenset({ErrorType.rateLimited, ErrorType.institutionLocked})
 
 def venue_key_id(spec: VenueSpec, creds: Credentials) -> str:
     """Identifies a venue key for rate-limit state without keeping the key itself."""
-    return hashlib.sha256(f"{spec.family}\x00{creds.api_key}".encode()).hexdigest()[:32]
+    # The secret is part of it: OAuth accounts share a placeholder api_key ("oauth"), and one user's 429 must not
+    # silence another's. Only a digest is kept.
+    return hashlib.sha256(f"{spec.family}\x00{creds.api_key}\x00{creds.secret}".encode()).hexdigest()[:32]
 
 
 class CancelService:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from ordergate.observability import UPSTREAM_SECONDS
+
 
 class TransportError(Exception):
     pass
@@ -41,6 +43,7 @@ class UpstreamTrace:
 
     requests: int = 0
     last_status: int | None = None
+    venue: str = "unknown"  # the integration type, for metrics
 
 
 current_trace: ContextVar[UpstreamTrace | None] = ContextVar("ordergate_upstream_trace", default=None)
@@ -92,21 +95,22 @@ class Transport:
             else self._timeout
         )
         started = time.perf_counter()
+        outcome = "error"
         self.requests_sent += 1
         trace = current_trace.get()
         if trace is not None:
             trace.requests += 1
         try:
-            async with self._session.request(
-                method, url, headers=headers, data=body, timeout=timeout
-            ) as resp:
+            async with self._session.request(method, url, headers=headers, data=body, timeout=timeout) as resp:
                 payload = await resp.read()
                 if trace is not None:
                     trace.last_status = resp.status
+                outcome = str(resp.status)
                 return UpstreamResponse(
                     resp.status, dict(resp.headers), payload, (time.perf_counter() - started) * 1000
                 )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
+            outcome = "not_delivered"
             raise NotDelivered(type(exc).__name__) from None
         except (
             TimeoutError,
@@ -118,3 +122,7 @@ class Transport:
             raise OutcomeUnknown(type(exc).__name__) from None
         except aiohttp.ClientError as exc:
             raise OutcomeUnknown(type(exc).__name__) from None
+        finally:
+            UPSTREAM_SECONDS.labels(trace.venue if trace is not None else "unknown", outcome).observe(
+                time.perf_counter() - started
+            )
