@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint install install-test clean reliability
+.PHONY: run test lint install install-test clean reliability bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps 'coinbase-advanced-py==1.8.4'  # pins websockets<14, python-kraken-sdk needs >=14.1; its REST client imports no websockets
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -31,6 +32,14 @@ reliability: $(VENV)/.installed-test
 	rm -f build/reliability.json
 	$(BIN)/python -m pytest -q tests/reliability
 	$(BIN)/python -m tests.reliability.render
+
+# ~7 minutes: ordergate vs bare proxy vs direct, writes bench/results.json and bench/RESULTS.md (bench/README.md).
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (apt-get)"; \
+	  { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1 || \
+	  { sudo -n apt-get update -qq && sudo -n apt-get install -y -qq wrk; } >/dev/null 2>&1 || \
+	  echo "wrk could not be installed: bench/loadgen.py (Python, costlier per request) generates the load"; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests

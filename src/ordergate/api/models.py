@@ -15,6 +15,8 @@ from ordergate.domain.integrations import IntegrationType, OrderSide
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=_PRINTABLE)]
 Optional = Annotated[str, StringConstraints(max_length=4096, pattern=_PRINTABLE)]
+# Secrets may be PEM files (Coinbase CDP keys), whose lines are separated by newlines; other controls stay out.
+Secret = Annotated[str, StringConstraints(max_length=8192, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 
 
 class _Strict(BaseModel):
@@ -40,7 +42,7 @@ class TransactionsBrokerBaseRequest(_Strict):
 class B2BBrokerAuthRequest(_Strict):
     type: IntegrationType = Field(strict=False)
     username: Optional | None = None
-    password: Optional | None = None
+    password: Secret | None = None
     authToken: Optional | None = None
     mfaCode: Optional | None = None
     isSensitiveFieldsEncrypted: bool | None = None

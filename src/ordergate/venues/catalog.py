@@ -21,42 +21,50 @@ MESH_CANCEL = frozenset(
 
 _API_KEY = ("username=API key", "password=API secret")
 _API_KEY_PASSPHRASE = (*_API_KEY, "authToken=passphrase")
+_COINBASE = ("username=API key name or `oauth`", "password=private key (EC PEM or base64 Ed25519) or OAuth token")
+# Alpaca: a key pair, or username `oauth` with an OAuth access token; authToken optionally pins the environment.
+_ALPACA = (
+    "username=API key ID or `oauth`",
+    "password=API secret or OAuth token",
+    "authToken=`paper`/`live` (optional)",
+)
 
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
     T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
     T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
-    T.alpaca: ("Alpaca", None, frozenset(), _API_KEY, "https://api.alpaca.markets"),
+    T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
     T.weBull: ("Webull", None, frozenset(), (), None),
     T.stash: ("Stash", None, frozenset(), (), None),
     T.interactiveBrokers: ("Interactive Brokers", None, frozenset(), (), None),
     T.public: ("Public", None, frozenset(), (), None),
-    T.coinbase: ("Coinbase", None, frozenset({F.side}), (), "https://api.coinbase.com"),
+    # Mesh says `side` "should be provided for Coinbase"; Advanced Trade's cancel does not need it, so it is optional.
+    T.coinbase: ("Coinbase", "coinbase", frozenset(), _COINBASE, "https://api.coinbase.com"),
     T.kraken: ("Kraken", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
     T.coinbasePro: (
         "Coinbase Exchange",
-        None,
+        "coinbase_exchange",
         frozenset(),
         _API_KEY_PASSPHRASE,
         "https://api.exchange.coinbase.com",
     ),
     T.cryptoCom: ("Crypto.com Exchange", None, frozenset(), _API_KEY, "https://api.crypto.com/exchange/v1"),
     T.openSea: ("OpenSea", None, frozenset(), (), None),
-    T.binanceUs: ("Binance.US", None, frozenset({F.symbolPair}), _API_KEY, "https://api.binance.us"),
+    T.binanceUs: ("Binance.US", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.us"),
     T.gemini: ("Gemini", None, frozenset(), _API_KEY, "https://api.gemini.com"),
     T.cryptocurrencyAddress: ("Crypto address", None, frozenset(), (), None),
     T.cryptocurrencyWallet: ("Crypto wallet", None, frozenset(), (), None),
-    T.okCoin: ("OKCoin", None, frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okcoin.com"),
+    T.okCoin: ("OKCoin", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://us.okx.com"),
     T.bittrex: ("Bittrex", None, frozenset(), (), None),
-    T.kuCoin: ("KuCoin", None, frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
+    T.kuCoin: ("KuCoin", "kucoin", frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
     T.etoro: ("eToro", None, frozenset(), (), None),
     T.cexIo: ("CEX.IO", None, frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
-    T.binanceInternational: ("Binance", None, frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
+    T.binanceInternational: ("Binance", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
     T.bitstamp: ("Bitstamp", None, frozenset(), _API_KEY, "https://www.bitstamp.net"),
     T.gateIo: ("Gate.io", None, frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
     T.acorns: ("Acorns", None, frozenset(), (), None),
-    T.okx: ("OKX", None, frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
+    T.okx: ("OKX", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
     T.bitFlyer: ("bitFlyer", None, frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
     T.coinlist: ("CoinList", None, frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
     T.huobi: ("HTX (Huobi)", None, frozenset(), _API_KEY, "https://api.huobi.pro"),
@@ -66,23 +74,23 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.vanguard: ("Vanguard", None, frozenset(), (), None),
     T.binanceInternationalDirect: (
         "Binance (Direct)",
-        None,
+        "binance",
         frozenset({F.symbolPair}),
         _API_KEY,
         "https://api.binance.com",
     ),
     T.bitfinexDirect: ("Bitfinex (Direct)", None, frozenset(), _API_KEY, "https://api.bitfinex.com"),
-    T.bybit: ("Bybit", None, frozenset(), _API_KEY, "https://api.bybit.com"),
+    T.bybit: ("Bybit", "bybit", frozenset(), _API_KEY, "https://api.bybit.com"),
     T.paxos: ("Paxos", None, frozenset(), (), "https://api.paxos.com"),
     T.coinbasePrime: (
         "Coinbase Prime",
-        None,
+        "coinbase_prime",
         frozenset(),
         _API_KEY_PASSPHRASE,
         "https://api.prime.coinbase.com",
     ),
     T.btcTurkDirect: ("BtcTurk (Direct)", None, frozenset(), _API_KEY, "https://api.btcturk.com"),
-    T.kuCoinDirect: ("KuCoin (Direct)", None, frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
+    T.kuCoinDirect: ("KuCoin (Direct)", "kucoin", frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
     T.okxOAuth: ("OKX (OAuth)", None, frozenset({F.symbolPair}), (), "https://www.okx.com"),
     T.paribuDirect: ("Paribu (Direct)", None, frozenset(), (), None),
     T.robinhoodConnect: ("Robinhood Connect", None, frozenset(), (), None),
@@ -98,26 +106,37 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.binanceOAuth: ("Binance (OAuth)", None, frozenset({F.symbolPair}), (), "https://api.binance.com"),
     T.revolutConnect: ("Revolut Connect", None, frozenset(), (), None),
     T.binancePay: ("Binance Pay", None, frozenset(), (), None),
-    T.bybitDirect: ("Bybit (Direct)", None, frozenset(), _API_KEY, "https://api.bybit.com"),
+    T.bybitDirect: ("Bybit (Direct)", "bybit", frozenset(), _API_KEY, "https://api.bybit.com"),
     T.paribuOAuth: ("Paribu (OAuth)", None, frozenset(), (), None),
     T.payPalConnect: ("PayPal Connect", None, frozenset(), (), None),
     T.binanceTrDirect: ("Binance TR (Direct)", None, frozenset(), _API_KEY, None),
     T.coinbaseRamp: ("Coinbase Ramp", None, frozenset(), (), None),
-    T.bybitDirectMobile: ("Bybit (Direct, mobile)", None, frozenset(), _API_KEY, "https://api.bybit.com"),
+    T.bybitDirectMobile: ("Bybit (Direct, mobile)", "bybit", frozenset(), _API_KEY, "https://api.bybit.com"),
     T.sandbox: ("Mesh sandbox", None, frozenset(), (), None),
 }
 
 # family → the independent client (official SDK or ccxt) that places and cancels orders on its simulator in tests.
 ORACLES: dict[str, str] = {
     "kraken": "krakenex, python-kraken-sdk",
+    "coinbase": "coinbase-advanced-py",
+    "kucoin": "kucoin-universal-sdk",
+    "okx": "python-okx",
+    "alpaca": "alpaca-py",
+    "binance": "python-binance, binance-sdk-spot",
+    "bybit": "pybit",
+    "coinbase_exchange": "ccxt coinbaseexchange",
+    "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
 }
 
 _TESTNETS: dict[T, str] = {
     T.binanceInternational: "https://testnet.binance.vision",
     T.binanceInternationalDirect: "https://testnet.binance.vision",
     T.bybit: "https://api-testnet.bybit.com",
+    T.bybitDirect: "https://api-testnet.bybit.com",
+    T.bybitDirectMobile: "https://api-testnet.bybit.com",
     T.alpaca: "https://paper-api.alpaca.markets",
     T.gemini: "https://api.sandbox.gemini.com",
+    T.coinbasePro: "https://api-public.sandbox.exchange.coinbase.com",
     T.gateIo: "https://api-testnet.gateapi.io/api/v4",
 }
 
