@@ -47,12 +47,14 @@ def render(data: dict[str, dict[str, object]]) -> str:
     ]
     for name in WHAT:
         figures = data.get(name)
-        shown = ", ".join(f"{k.replace('_', ' ')}: **{v}**" for k, v in sorted(figures.items())) if figures else "not run"
+        shown = "not run"
+        if figures:
+            shown = ", ".join(f"{k.replace('_', ' ')}: **{v}**" for k, v in sorted(figures.items()))
         lines.append(f"| {name} | {WHAT[name]} | {shown} |")
     lines += [
         "",
-        "Related guarantees covered elsewhere in `make test`: secrets never appear in logs, audit rows, error messages or",
-        "responses (`tests/test_secrets.py`); token tamper/replay/rotation (`tests/test_client_auth_and_tokens.py`);",
+        "Related guarantees covered elsewhere in `make test`: secrets never appear in logs, audit rows, error messages",
+        "or responses (`tests/test_secrets.py`); token tamper/replay/rotation (`tests/test_client_auth_and_tokens.py`);",
         "idempotency and rate limits (`tests/test_idempotency_and_limits.py`); 100 concurrent cancels on one Kraken",
         "key with 0 nonce errors (`tests/test_cancel.py`), 300 in `tests/venues/test_kraken_adapter.py`.",
         "",

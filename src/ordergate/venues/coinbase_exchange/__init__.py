@@ -1,0 +1,1 @@
+"""Coinbase Exchange (Mesh `coinbasePro`): signing (auth), protocol facts (constants), the adapter, a simulator."""

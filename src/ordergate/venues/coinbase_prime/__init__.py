@@ -1,0 +1,1 @@
+"""Coinbase Prime (Mesh `coinbasePrime`): signing (auth), protocol facts (constants), the adapter, a simulator."""
