@@ -53,10 +53,12 @@ def render(data: dict[str, dict[str, object]]) -> str:
         lines.append(f"| {name} | {WHAT[name]} | {shown} |")
     lines += [
         "",
-        "Related guarantees covered elsewhere in `make test`: secrets never appear in logs, audit rows, error messages",
-        "or responses (`tests/test_secrets.py`); token tamper/replay/rotation (`tests/test_client_auth_and_tokens.py`);",
-        "idempotency and rate limits (`tests/test_idempotency_and_limits.py`); 100 concurrent cancels on one Kraken",
-        "key with 0 nonce errors (`tests/test_cancel.py`), 300 in `tests/venues/test_kraken_adapter.py`.",
+        "Related guarantees covered elsewhere in `make test`: secrets never appear in logs, audit rows, error",
+        "messages or responses (`tests/test_secrets.py`); token tamper/replay/rotation",
+        "(`tests/test_client_auth_and_tokens.py`); idempotency and rate limits",
+        "(`tests/test_idempotency_and_limits.py`);",
+        "500 concurrent cancels on one Kraken key with 0 nonce errors (`tests/test_cancel.py`); two workers sharing",
+        "PostgreSQL + Redis, and their outages (`tests/scaleout/`).",
         "",
     ]
     return "\n".join(lines)
