@@ -72,7 +72,7 @@ async def build_gateway(settings: Settings) -> Gateway:
         sealer=sealer,
         transport=transport,
         registry=registry,
-        cancels=CancelService(registry, sealer, coordination),
+        cancels=CancelService(registry, sealer, coordination, key_budgets=settings.venue_key_budgets),
         idempotency=IdempotencyStore(session_factory, stale_after_s=settings.upstream_timeout_s * 4 + 30),
         coordination=coordination,
         client_limit=ClientLimit(coordination, settings.client_rate_per_s, settings.client_burst),

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Per API client token bucket (requests per second, burst); 0 turns it off.
     client_rate_per_s: float = 1000.0
     client_burst: int = 2000
+    # Stay inside each venue's documented per-key cancel limit (venues/catalog.py KEY_BUDGETS).
+    venue_key_budgets: bool = True
     log_level: str = "info"
     # Where audit rows wait (fsync'd) while the database is unreachable; replayed automatically.
     audit_spool_dir: str = ".ordergate/audit-spool"

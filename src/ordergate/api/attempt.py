@@ -70,7 +70,7 @@ class Attempt:
         except GatewayError as exc:
             response = envelope.error(exc, request_id=self.request_id)
             error_type = exc.error_type.value
-            if exc.error_data and exc.error_data.get("limit") in ("client", "venue"):
+            if exc.error_data and exc.error_data.get("limit") in ("client", "venue", "venueBudget"):
                 RATE_LIMITED.labels(exc.error_data["limit"]).inc()
             if exc.upstream_status is not None:
                 # The venue answer that decided the outcome, rather than a later lookup's.

@@ -109,9 +109,17 @@ def venue_key_id(spec: VenueSpec, creds: Credentials) -> str:
 
 
 class CancelService:
-    def __init__(self, registry: VenueRegistry, sealer: TokenSealer, coordination: Coordination | None = None) -> None:
+    def __init__(
+        self,
+        registry: VenueRegistry,
+        sealer: TokenSealer,
+        coordination: Coordination | None = None,
+        *,
+        key_budgets: bool = True,
+    ) -> None:
         self.registry = registry
         self.sealer = sealer
+        self.key_budgets = key_budgets
         # Once a venue says "slow down" or "locked" for a key, ordergate answers for it until Retry-After passes:
         # calling again would only deepen the user's ban.
         self.coordination = coordination or LocalCoordination()
@@ -122,12 +130,26 @@ class CancelService:
         creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
         key_id = venue_key_id(spec, creds)
         await self.raise_if_cooling_down(spec, key_id)
+        await self.take_from_budget(spec, key_id)
         try:
             return await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
         except GatewayError as exc:
             if exc.error_type in _BACK_OFF and exc.retry_after:
                 await self.coordination.block(key_id, exc.retry_after, exc.error_type.value)
             raise
+
+    async def take_from_budget(self, spec: VenueSpec, key_id: str) -> None:
+        if not self.key_budgets or spec.key_budget is None:
+            return
+        rate, burst = spec.key_budget
+        wait = await self.coordination.take_token(f"budget:{key_id}", rate, burst)
+        if wait:
+            raise GatewayError(
+                ErrorType.rateLimited,
+                f"This key's cancels would exceed {spec.name}'s documented limit; not sent.",
+                retry_after=wait,
+                error_data={"limit": "venueBudget", "ratePerSecond": rate, "burst": burst},
+            )
 
     async def raise_if_cooling_down(self, spec: VenueSpec, key_id: str) -> None:
         blocked = await self.coordination.check(key_id)

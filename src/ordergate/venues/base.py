@@ -44,6 +44,9 @@ class VenueSpec:
     # Upstream requests for a cancel of an open order when the required fields are present.
     requests_per_cancel: int = 1
     oracle: str = ""  # the independent client that drives this venue's simulator in tests
+    # (requests per second, burst) a venue documents for one key's cancels; ordergate stays inside it so that a
+    # storm of cancels does not get the user's key throttled or locked. None: no per-key limit documented.
+    key_budget: tuple[float, int] | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -128,6 +128,20 @@ ORACLES: dict[str, str] = {
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
 }
 
+# family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
+# depend on the account's tier: the budget must never refuse what the venue would accept.
+KEY_BUDGETS: dict[str, tuple[float, int]] = {
+    "kraken": (3.75, 180),  # trading counter, Pro tier: max 180, decays 3.75/s (cancels are not in the REST counter)
+    "coinbase": (30.0, 30),  # Advanced Trade private endpoints: 30 requests/s per user
+    "coinbase_exchange": (15.0, 30),  # private endpoints: 15 requests/s per profile, burst 30
+    "coinbase_prime": (25.0, 50),  # 25 requests/s per portfolio, burst 50
+    "okx": (30.0, 60),  # cancel-order: 60 requests per 2 s per user and instrument
+    "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
+    "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
+    # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
+    # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
+}
+
 _TESTNETS: dict[T, str] = {
     T.binanceInternational: "https://testnet.binance.vision",
     T.binanceInternationalDirect: "https://testnet.binance.vision",
@@ -154,6 +168,7 @@ def _spec(t: T) -> VenueSpec:
         production_url=url,
         testnet_url=_TESTNETS.get(t),
         oracle=ORACLES.get(family or "", ""),
+        key_budget=KEY_BUDGETS.get(family or ""),
     )
 
 
