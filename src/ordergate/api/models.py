@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import IntegrationType, OrderSide
 
-# No control characters (NUL, CR, LF, C1 controls such as NEL, Unicode line separators): no venue id, key or code contains them, and they are how headers and
-# logs get injected.
+# No control characters (NUL, CR, LF, C1 controls such as NEL, Unicode line separators): no venue id, key or code
+# contains them, and they are how headers and logs get injected.
 _PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=_PRINTABLE)]
 Optional = Annotated[str, StringConstraints(max_length=4096, pattern=_PRINTABLE)]
