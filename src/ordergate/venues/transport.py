@@ -37,6 +37,12 @@ class UpstreamResponse:
     elapsed_ms: float
 
 
+def _timeouts(read_s: float) -> aiohttp.ClientTimeout:
+    # Opening a connection gets 3-5 s whatever the read timeout: a slow connect is "not delivered" (nothing
+    # happened at the venue), and giving up early on it only turns a cancel that could succeed into a 502.
+    return aiohttp.ClientTimeout(total=None, connect=min(max(read_s, 3.0), 5.0), sock_read=read_s)
+
+
 @dataclass(slots=True)
 class UpstreamTrace:
     """What one gateway request cost upstream; the audit row records it."""
@@ -51,7 +57,7 @@ current_trace: ContextVar[UpstreamTrace | None] = ContextVar("ordergate_upstream
 
 class Transport:
     def __init__(self, *, timeout_s: float, limit: int = 512, user_agent: str = "ordergate/0.1") -> None:
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=min(timeout_s, 5.0), sock_read=timeout_s)
+        self._timeout = _timeouts(timeout_s)
         self._limit = limit
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
@@ -90,7 +96,7 @@ class Transport:
             await self.start()
         assert self._session is not None
         timeout = (
-            aiohttp.ClientTimeout(total=None, connect=min(timeout_s, 5.0), sock_read=timeout_s)
+            _timeouts(timeout_s)
             if timeout_s is not None
             else self._timeout
         )

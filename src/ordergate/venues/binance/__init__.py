@@ -1,0 +1,1 @@
+"""Binance Spot (binance.com, its testnet, Binance.US): adapter, signing, simulator."""
