@@ -9,10 +9,13 @@ import httpx
 import pytest
 
 from ordergate.domain.integrations import IntegrationType
+from ordergate.domain.orders import Credentials
 from ordergate.venues.binance.simulator import BinanceSimulator
 from ordergate.venues.simkit import Fault, SimAccount
 from tests.conftest import GatewayHarness, gateway_harness
 from tests.support.servers import serve_asgi
+
+CANCEL_PATH = "/api/v1/transactions/cancel"
 
 TYPES = [IntegrationType.binanceInternational, IntegrationType.binanceInternationalDirect, IntegrationType.binanceUs]
 
@@ -172,3 +175,25 @@ async def test_dropped_connection_after_binance_cancelled_is_ok(scene: Scene) ->
     resp = await scene.cancel(order_id, symbolPair="BTCUSDT")
     assert resp.status_code == 200, resp.text
     assert scene.sim.count(scene.account.api_key, "cancel") == 1
+
+
+async def test_binance_ip_ban_holds_back_every_key(tmp_path: Path) -> None:
+    """418 is an IP ban: after it, no key is sent from this gateway until Retry-After passes."""
+    sim = BinanceSimulator()
+    with serve_asgi(sim.app) as url:
+        async with gateway_harness(tmp_path, sim, url, base_urls={IntegrationType.binanceInternational: url}) as gw:
+            headers = await gw.client()
+            first, second = sim.new_account(), sim.new_account()
+            sim.inject(Fault("venue_error", "cancel", api_key=first.api_key, error="ban"))
+            answers = []
+            for account in (first, second):
+                order_id, extra = sim.place(account)
+                token = gw.gateway.sealer.seal(
+                    headers["X-Client-Id"],
+                    Credentials(IntegrationType.binanceInternational, account.api_key, account.secret),
+                )
+                body = {"authToken": token, "type": "binanceInternational", "id": order_id, "isCryptocurrency": True}
+                answers.append(await gw.http.post(CANCEL_PATH, json={**body, **extra}, headers=headers))
+            assert [a.status_code for a in answers] == [423, 423]
+            assert answers[1].json()["errorData"] == {"limit": "venue"}
+            assert sim.count_key(second.api_key) == 0

@@ -129,13 +129,15 @@ class CancelService:
         _require_fields(spec, req.order)
         creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
         key_id = venue_key_id(spec, creds)
-        await self.raise_if_cooling_down(spec, key_id)
+        # Where a venue limits and bans by IP (Binance), its back-off applies to every key sent from this gateway.
+        back_off_id = f"host:{spec.family}:{adapter.base_url}" if spec.limits_per_ip else key_id
+        await self.raise_if_cooling_down(spec, back_off_id)
         await self.take_from_budget(spec, key_id)
         try:
             return await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
         except GatewayError as exc:
             if exc.error_type in _BACK_OFF and exc.retry_after:
-                await self.coordination.block(key_id, exc.retry_after, exc.error_type.value)
+                await self.coordination.block(back_off_id, exc.retry_after, exc.error_type.value)
             raise
 
     async def take_from_budget(self, spec: VenueSpec, key_id: str) -> None:

@@ -47,6 +47,8 @@ class VenueSpec:
     # (requests per second, burst) a venue documents for one key's cancels; ordergate stays inside it so that a
     # storm of cancels does not get the user's key throttled or locked. None: no per-key limit documented.
     key_budget: tuple[float, int] | None = None
+    # The venue's rate limits and bans apply to the caller's IP, not to one key (Binance's request weight, 418).
+    limits_per_ip: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 

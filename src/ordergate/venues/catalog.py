@@ -142,6 +142,10 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
 
+# Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
+# weight and IP bans, per its "LIMITS" section).
+LIMITS_PER_IP = frozenset({"binance"})
+
 _TESTNETS: dict[T, str] = {
     T.binanceInternational: "https://testnet.binance.vision",
     T.binanceInternationalDirect: "https://testnet.binance.vision",
@@ -169,6 +173,7 @@ def _spec(t: T) -> VenueSpec:
         testnet_url=_TESTNETS.get(t),
         oracle=ORACLES.get(family or "", ""),
         key_budget=KEY_BUDGETS.get(family or ""),
+        limits_per_ip=family in LIMITS_PER_IP,
     )
 
 
