@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,14 +27,6 @@ def served() -> Iterator[tuple[BinanceSimulator, str]]:
     sim = BinanceSimulator()
     with serve_asgi(sim.app) as url:
         yield sim, url
-
-
-@pytest.fixture(scope="module")
-async def transport() -> AsyncIterator[Transport]:
-    transport = Transport(timeout_s=5.0)
-    await transport.start()
-    yield transport
-    await transport.close()
 
 
 @pytest.fixture

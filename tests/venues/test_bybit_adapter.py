@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from starlette.applications import Starlette
@@ -30,14 +30,6 @@ def served() -> Iterator[tuple[BybitSimulator, str]]:
     sim = BybitSimulator()
     with serve_asgi(sim.app) as url:
         yield sim, url
-
-
-@pytest.fixture(scope="module")
-async def transport() -> AsyncIterator[Transport]:
-    transport = Transport(timeout_s=5.0)
-    await transport.start()
-    yield transport
-    await transport.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,14 +26,6 @@ def served() -> Iterator[tuple[CoinbaseExchangeSimulator, str]]:
     sim = CoinbaseExchangeSimulator()
     with serve_asgi(sim.app) as url:
         yield sim, url
-
-
-@pytest.fixture(scope="module")
-async def transport() -> AsyncIterator[Transport]:
-    transport = Transport(timeout_s=5.0)
-    await transport.start()
-    yield transport
-    await transport.close()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from starlette.applications import Starlette
@@ -28,14 +28,6 @@ def served() -> Iterator[tuple[KucoinSimulator, str]]:
     sim = KucoinSimulator()
     with serve_asgi(sim.app) as url:
         yield sim, url
-
-
-@pytest.fixture(scope="module")
-async def transport() -> AsyncIterator[Transport]:
-    transport = Transport(timeout_s=5.0)
-    await transport.start()
-    yield transport
-    await transport.close()
 
 
 @pytest.fixture

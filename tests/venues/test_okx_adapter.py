@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,14 +33,6 @@ def served() -> Iterator[tuple[OkxSimulator, str]]:
     sim = OkxSimulator()
     with serve_asgi(sim.app) as url:
         yield sim, url
-
-
-@pytest.fixture(scope="module")
-async def transport() -> AsyncIterator[Transport]:
-    transport = Transport(timeout_s=5.0)
-    await transport.start()
-    yield transport
-    await transport.close()
 
 
 @pytest.fixture
