@@ -98,7 +98,7 @@ class VenueConformance:
         assert body["content"] == {"orderId": order_id, "status": expected}
         if not self.acknowledges_only:
             assert kit.sim.status(order_id).value == "cancelled"
-        assert kit.sim.count_key(account.api_key) == 1
+        assert kit.sim.count_key(account.api_key) == SPECS[self.integration].requests_per_cancel
 
     async def test_partially_filled_order_is_cancelled_and_details_show_the_fill(self, kit: _Kit) -> None:
         account = kit.sim.new_account()

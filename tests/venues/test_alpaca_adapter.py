@@ -68,23 +68,36 @@ def assert_clean(error: BaseException, creds: Credentials) -> None:
 
 
 # -- cancel ------------------------------------------------------------------------------------------------
-async def test_cancel_open_order_is_one_delete_answering_in_progress(sim: AlpacaSimulator, adapter: AlpacaAdapter):
+async def test_cancel_open_order_is_a_delete_then_one_get_reporting_cancelled(
+    sim: AlpacaSimulator, adapter: AlpacaAdapter
+):
     account = sim.new_account()
     order_id, _ = sim.place(account)
+    sent_before = adapter.transport.requests_sent
 
     ack = await adapter.cancel(creds_of(account), ref(order_id))
 
-    assert (ack.order_id, ack.status, ack.upstream_status) == (order_id, OrderStatus.inProgress, 204)
-    assert (sim.count_key(account.api_key), sim.count(account.api_key, "cancel")) == (1, 1)
-    assert adapter.transport.requests_sent == 1
+    assert (ack.order_id, ack.status, ack.upstream_status) == (order_id, OrderStatus.cancelled, 204)
+    assert (sim.count(account.api_key, "cancel"), sim.count(account.api_key, "get")) == (1, 1)
+    assert adapter.transport.requests_sent - sent_before == 2
     assert sim.describe(order_id)["status"] == "canceled"
+
+
+async def test_accepted_cancel_with_a_failed_lookup_is_still_in_progress(
+    sim: AlpacaSimulator, adapter: AlpacaAdapter
+):
+    account = sim.new_account()
+    order_id, _ = sim.place(account)
+    sim.inject(Fault("http_error", "get", api_key=account.api_key, status=503))
+    ack = await adapter.cancel(creds_of(account), ref(order_id))
+    assert (ack.status, ack.upstream_status) == (OrderStatus.inProgress, 204)
 
 
 async def test_cancel_with_an_oauth_token_uses_the_bearer_header(sim: AlpacaSimulator, adapter: AlpacaAdapter):
     account = sim.new_account()
     order_id, _ = sim.place(account)
     ack = await adapter.cancel(oauth_creds(sim.issue_token(account)), ref(order_id))
-    assert ack.status is OrderStatus.inProgress
+    assert ack.status is OrderStatus.cancelled
     assert sim.count(account.api_key, "cancel") == 1  # counted under the account the token belongs to
     assert sim.status(order_id) is OrderStatus.cancelled
 
@@ -206,7 +219,7 @@ async def test_symbolic_rate_limit_retry_after_is_read_against_alpacas_clock(
 
 
 async def test_rate_limit_window_is_enforced_and_reported(transport: Transport) -> None:
-    sim = AlpacaSimulator(rate_limit=2)
+    sim = AlpacaSimulator(rate_limit=4)  # each cancel is a DELETE and a GET
     with serve_asgi(sim.app, date_header=False) as url:
         adapter = AlpacaAdapter(SPEC, url, transport)
         account = sim.new_account()

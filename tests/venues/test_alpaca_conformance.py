@@ -15,7 +15,7 @@ class TestAlpaca(VenueConformance):
     integration = IntegrationType.alpaca
     cancel_op = "cancel"
     lookup_op = "get"
-    acknowledges_only = True  # a 204 is Alpaca's "accepted"; the answer is inProgress
+    # A 204 is Alpaca's "accepted"; the GET that follows reports cancelled (or inProgress while pending_cancel).
     # Alpaca's 429 says when its window resets (X-Ratelimit-Reset, read against its Date header).
     rate_limit_retry_after = str(SYMBOLIC_RESET_S)
     # Alpaca documents no lockout/ban and no legal/regional block on the Trading API; refusals are 403 40310000.

@@ -142,6 +142,10 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
 
+# Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET
+# then reports cancelled or pending_cancel).
+REQUESTS_PER_CANCEL = {"alpaca": 2}
+
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).
 LIMITS_PER_IP = frozenset({"binance"})
@@ -172,6 +176,7 @@ def _spec(t: T) -> VenueSpec:
         production_url=url,
         testnet_url=_TESTNETS.get(t),
         oracle=ORACLES.get(family or "", ""),
+        requests_per_cancel=REQUESTS_PER_CANCEL.get(family or "", 1),
         key_budget=KEY_BUDGETS.get(family or ""),
         limits_per_ip=family in LIMITS_PER_IP,
     )

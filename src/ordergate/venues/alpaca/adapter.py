@@ -34,7 +34,7 @@ from ordergate.venues.alpaca.constants import (
     VERIFY_PATH,
 )
 from ordergate.venues.base import Adapter
-from ordergate.venues.transport import TransportError, UpstreamResponse
+from ordergate.venues.transport import NotDelivered, OutcomeUnknown, TransportError, UpstreamResponse
 
 _MAX_VENUE_TEXT = 200
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?$")
@@ -81,7 +81,7 @@ class AlpacaAdapter(Adapter):
     async def cancel(self, creds: Credentials, order: OrderRef) -> CancelAck:
         resp = await self._order_request("DELETE", creds, order)
         if 200 <= resp.status < 300:
-            return CancelAck(order.id, CANCEL_ANSWER, resp.status)
+            return await self._confirm(creds, order, resp.status)
         payload = _json_object(resp.body)
         if payload is not None and resp.status in (404, 422):
             message = _scrub(str(payload.get("message", "")), creds)
@@ -90,6 +90,16 @@ class AlpacaAdapter(Adapter):
             # 404: never existed for this account. 422: exists but is final (or mid-replace). Only a lookup tells.
             raise UnknownOrderAtVenue(resp.status, message)
         raise _failure(resp, creds)
+
+    async def _confirm(self, creds: Credentials, order: OrderRef, accepted_status: int) -> CancelAck:
+        """After the 204: one lookup tells `cancelled` from still `pending_cancel`."""
+        try:
+            snapshot = await self.get_order(creds, order)
+        except (GatewayError, NotDelivered, OutcomeUnknown):
+            return CancelAck(order.id, CANCEL_ANSWER, accepted_status)
+        if snapshot is not None and snapshot.status is OrderStatus.cancelled:
+            return CancelAck(order.id, OrderStatus.cancelled, accepted_status)
+        return CancelAck(order.id, CANCEL_ANSWER, accepted_status)
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         resp = await self._order_request("GET", creds, order)

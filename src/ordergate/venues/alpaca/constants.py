@@ -29,9 +29,10 @@ ORDER_PATH = "/v2/orders/{order_id}"
 # GET /v2/account: the cheapest authenticated call, and it names the account (account_number) for the token.
 VERIFY_PATH = "/v2/account"
 
-# Cancel is ONE request answering `inProgress`: Alpaca's 204 means "accepted", so a follow-up GET would only
-# report `pending_cancel` or `canceled` depending on a race, at twice the rate-limit cost. Mesh clients poll
-# /transactions/details (or the service's own lookup on a retry) for the final state.
+# Alpaca's 204 means only "accepted" (docs.alpaca.markets/reference/cancel-an-order-by-id), so the cancel is
+# followed by one GET of the order to report `cancelled` or, while Alpaca still shows `pending_cancel`,
+# `inProgress`: two requests per cancel, as the catalog says. A failed GET still answers `inProgress` (the venue
+# did accept the cancel).
 CANCEL_ANSWER = OrderStatus.inProgress
 
 # Alpaca order ids are UUIDs. The id goes into the URL path, so anything outside this alphabet ("/", "..", "?")
