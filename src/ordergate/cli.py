@@ -182,8 +182,8 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=1,
-        help="worker processes (production mode only). A Kraken key's requests are serialized within one "
-        "worker: spread one key over several workers only if its nonce window on Kraken allows reordering",
+        help="worker processes (production mode only). Set ORDERGATE_REDIS_URL with more than one: it keeps "
+        "rate limits, venue back-offs and each Kraken key's nonce order shared by all workers",
     )
     serve.set_defaults(func=_serve)
 
