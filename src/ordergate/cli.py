@@ -51,6 +51,12 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        if not settings.redis_url:
+            print(
+                "ordergate: warning: several workers without ORDERGATE_REDIS_URL keep separate rate limits and "
+                "separate Kraken nonce queues; one key used through two workers can get nonce errors",
+                file=sys.stderr,
+            )
         # Migrate once here so the workers do not race to create the schema; each builds its app from the
         # environment (ORDERGATE_*), exactly as this process did.
         asyncio.run(_with_db(_schema_ready))
