@@ -8,15 +8,22 @@ the same cancel JSON, looks the `authToken` up in a table loaded at start (`keys
 `nonce=…&txid=…`, signs it exactly like Kraken wants (a strictly increasing nonce per key), forwards it with one
 pooled aiohttp session, reads Kraken's answer and replies with Mesh's envelope. No client auth, validation,
 token opening, per-key lock or audit row: everything the gateway adds on top is what the comparison measures.
+
+The options other than the defaults exist for bench/choices.py, which measures the server and client choices
+on this baseline: `--server granian`, `--loop asyncio --http h11` (uvicorn without uvloop/httptools),
+`--client httpx`.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import hashlib
 import hmac
 import json
+import os
+import sys
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -29,25 +36,35 @@ _JSON = [(b"content-type", b"application/json")]
 
 
 class BareProxy:
-    def __init__(self, upstream: str, keys_path: str) -> None:
+    def __init__(self, upstream: str, keys_path: str, client: str = "aiohttp") -> None:
         self.url = upstream.rstrip("/") + CANCEL_PATH
         with open(keys_path) as fh:
             rows = json.load(fh)
         self.keys = {r["authToken"]: (r["apiKey"], base64.b64decode(r["secret"])) for r in rows}
         self.last_nonce: dict[str, int] = {}
+        self.client = client
         self.session: aiohttp.ClientSession | None = None
+        self.httpx: Any = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    connector = aiohttp.TCPConnector(limit=512, limit_per_host=512)
-                    self.session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("Content-Type",))
+                    if self.client == "httpx":
+                        import httpx
+
+                        limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+                        self.httpx = httpx.AsyncClient(limits=limits)
+                    else:
+                        connector = aiohttp.TCPConnector(limit=512, limit_per_host=512)
+                        self.session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("Content-Type",))
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     if self.session is not None:
                         await self.session.close()
+                    if self.httpx is not None:
+                        await self.httpx.aclose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         body = b""
@@ -73,11 +90,14 @@ class BareProxy:
         digest = hashlib.sha256(str(nonce).encode() + form).digest()
         sign = base64.b64encode(hmac.new(secret, CANCEL_PATH.encode() + digest, hashlib.sha512).digest()).decode()
         headers = {"API-Key": api_key, "API-Sign": sign, "Content-Type": "application/x-www-form-urlencoded"}
-        assert self.session is not None
         try:
-            async with self.session.post(self.url, data=form, headers=headers) as resp:
-                answer = json.loads(await resp.read())
-        except (aiohttp.ClientError, ValueError):
+            if self.httpx is not None:
+                answer = (await self.httpx.post(self.url, content=form, headers=headers)).json()
+            else:
+                assert self.session is not None
+                async with self.session.post(self.url, data=form, headers=headers) as resp:
+                    answer = json.loads(await resp.read())
+        except Exception:  # noqa: BLE001 - any failure is a 502 here
             return 502, b'{"status":"serverFailure"}'
         if answer.get("error") or (answer.get("result") or {}).get("count") != 1:
             return 502, b'{"status":"serverFailure"}'
@@ -92,21 +112,71 @@ class BareProxy:
         return 200, json.dumps(envelope, separators=(",", ":")).encode()
 
 
+def from_env() -> BareProxy:
+    """Factory for servers that import the app (granian): the options travel in BARE_PROXY_* variables."""
+    return BareProxy(
+        os.environ["BARE_PROXY_UPSTREAM"], os.environ["BARE_PROXY_KEYS"], os.environ.get("BARE_PROXY_CLIENT", "aiohttp")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--keys", required=True)
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--loop", default="auto", help="uvicorn --loop (auto = uvloop when installed)")
+    parser.add_argument("--http", default="auto", help="uvicorn --http (auto = httptools when installed)")
+    parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp")
+    parser.add_argument("--default-gc", action="store_true", help="keep Python's default GC thresholds")
     args = parser.parse_args()
+    if args.server == "granian":
+        env = {
+            **os.environ,
+            "BARE_PROXY_UPSTREAM": args.upstream,
+            "BARE_PROXY_KEYS": args.keys,
+            "BARE_PROXY_CLIENT": args.client,
+            "PYTHONPATH": os.path.dirname(os.path.abspath(__file__)),
+        }
+        granian = os.path.join(os.path.dirname(sys.executable), "granian")
+        os.execve(
+            granian,
+            [
+                granian,
+                "--interface",
+                "asgi",
+                "--factory",
+                "--host",
+                args.host,
+                "--port",
+                str(args.port),
+                "--loop",
+                "uvloop",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "bare_proxy:from_env",
+            ],
+            env,
+        )
+    app = BareProxy(args.upstream, args.keys, args.client)
+    if not args.default_gc:
+        # The process tuning `ordergate serve` applies (ordergate/runtime.py), so that the comparison measures
+        # the gateway's work rather than a GC setting; it changes little here (small heap, few allocations).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 10, 10)
     # The same uvicorn options `ordergate serve` uses (loop and http left to uvicorn's "auto": uvloop, httptools).
     uvicorn.run(
-        BareProxy(args.upstream, args.keys),
+        app,
         host=args.host,
         port=args.port,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=15,
+        loop=args.loop,
+        http=args.http,
     )
 
 

@@ -63,8 +63,11 @@ async def run(
     counter = 0
     deadline = time.perf_counter() + duration_s if duration_s is not None else None
     expect = b'"status":"ok"' if target.mode == "gateway" else b'"count":1'
-    headers = {"Content-Type": "application/json", "X-Client-Id": target.client_id,
-               "X-Client-Secret": target.client_secret}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Client-Id": target.client_id,
+        "X-Client-Secret": target.client_secret,
+    }
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
 

@@ -217,12 +217,14 @@ class VenueConformance:
 
     async def test_concurrent_cancels_on_one_key_all_succeed(self, kit: _Kit) -> None:
         account = kit.sim.new_account()
-        placed = [kit.sim.place(account) for _ in range(30)]
+        budget = SPECS[self.integration].key_budget
+        n = min(30, budget[1]) if budget else 30  # within the venue's documented burst for one key
+        placed = [kit.sim.place(account) for _ in range(n)]
         for oid, _ in placed if self.purges_cancelled_orders else ():  # a lookup after a timeout must find them
             kit.sim.fill(oid, "0.5")
         responses = await asyncio.gather(*(kit.cancel(account, oid, extra) for oid, extra in placed))
-        assert [r.status_code for r in responses] == [200] * 30
-        assert kit.sim.count(account.api_key, self.cancel_op) == 30
+        assert [r.status_code for r in responses] == [200] * n
+        assert kit.sim.count(account.api_key, self.cancel_op) == n
 
 
 class _Kit:
