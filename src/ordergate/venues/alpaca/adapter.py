@@ -34,9 +34,10 @@ from ordergate.venues.alpaca.constants import (
     VERIFY_PATH,
 )
 from ordergate.venues.base import Adapter
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown, TransportError, UpstreamResponse
 
-_MAX_VENUE_TEXT = 200
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 _CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
 
@@ -143,13 +144,6 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _scrub(text: str, creds: Credentials) -> str:
-    for secret in (creds.api_key, creds.secret):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
 def _failure(resp: UpstreamResponse, creds: Credentials) -> GatewayError:
     payload = _json_object(resp.body)
     if resp.status == 429:
@@ -188,14 +182,6 @@ def _retry_after(raw_headers: Any) -> int:
     except (TypeError, ValueError):
         now = time.time()
     return min(max(1, round(int(reset) - now)), RATE_WINDOW_S)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number else None  # NaN is not a quantity
 
 
 def _unix(value: Any) -> int | None:

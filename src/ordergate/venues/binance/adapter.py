@@ -48,12 +48,13 @@ from ordergate.venues.binance.constants import (
     normalize_symbol,
     split_symbol,
 )
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import OutcomeUnknown, Transport, TransportError, UpstreamResponse
 
 # Binance's orderId is a Java long; it answers -1100 "Illegal characters found in parameter 'orderId'" for
 # anything else. Such an id cannot name an order, so it is refused as the client's invalid field, unsent.
 _ORDER_ID = re.compile(r"[0-9]{1,19}")
-_MAX_VENUE_TEXT = 200
 _MESSAGES = {text.rstrip("."): kind for text, kind in MESSAGE_MAP.items()}
 
 
@@ -284,21 +285,6 @@ def _retry_after(kind: ErrorType, resp: UpstreamResponse, error: tuple[int, str]
     if until is not None:
         return max(1, math.ceil((int(until.group(1)) - time.time() * 1000) / 1000))
     return DEFAULT_RETRY_AFTER_S[kind]
-
-
-def _scrub(text: str, creds: Credentials) -> str:
-    for secret in (creds.api_key, creds.secret):
-        if secret and len(secret) >= 4:  # very short values would blank unrelated characters
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _seconds(value: Any) -> int | None:

@@ -42,12 +42,13 @@ from ordergate.venues.bybit.constants import (
     normalize_symbol,
     split_symbol,
 )
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import OutcomeUnknown, Transport, UpstreamResponse
 
 # Bybit order ids are digits (spot) or UUIDs (derivatives). Anything else cannot name an order, and keeping to
 # this alphabet means the query string is sent (and signed) exactly as built: nothing in it needs escaping.
 _ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_MAX_VENUE_TEXT = 200
 _LIVE = frozenset({OrderStatus.inProgress, OrderStatus.partiallyFilled})
 
 
@@ -292,21 +293,6 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _scrub(text: str, creds: Credentials) -> str:
-    # retCode 10004 echoes the signed string ("origin_string[<ts><api key><recv window>…]").
-    for secret in (creds.api_key, creds.secret):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _fee(entry: dict[str, Any]) -> float | None:

@@ -40,9 +40,10 @@ from ordergate.venues.coinbase.constants import (
     USER_PATH,
     Ambiguous,
 )
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import UpstreamResponse
 
-_MAX_VENUE_TEXT = 200
 _MAX_ORDER_ID = 128
 
 
@@ -197,13 +198,6 @@ def _no_such_order(status: int, payload: dict[str, Any] | None) -> bool:
     return status == 400 and code == "INVALID_ARGUMENT"
 
 
-def _scrub(text: str, creds: Credentials) -> str:
-    for secret in (creds.api_key, creds.secret):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
 def _request_failure(resp: UpstreamResponse, payload: dict[str, Any] | None, op: _Op, creds: Credentials) -> Exception:
     status = resp.status
     code = _error_code(payload) if payload is not None else None
@@ -238,13 +232,6 @@ def _retry_after(headers: Any) -> int:
         seconds = number - time.time() if number > 1_000_000_000 else number
         return max(1, int(seconds) + (0 if seconds == int(seconds) else 1))
     return DEFAULT_RETRY_AFTER_S
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _unix(value: Any) -> int | None:

@@ -44,12 +44,13 @@ from ordergate.venues.coinbase_exchange.constants import (
     VERIFY_PATH,
     Ambiguous,
 )
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 
 # The id goes into the URL path: only characters that cannot change which resource is addressed. Coinbase ids are
 # UUIDs; anything else of this shape gets Coinbase's own "Invalid order id" / "NotFound" answer.
 _ORDER_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _PAIR = re.compile(r"^([A-Za-z0-9]{1,16})[-/_]([A-Za-z0-9]{1,16})$")
-_MAX_VENUE_TEXT = 200
 VENUE = "Coinbase Exchange"
 
 
@@ -171,14 +172,6 @@ def _order_id(order_id: str) -> str:
     return order_id
 
 
-def _scrub(text: str, creds: Credentials) -> str:
-    for secret in (creds.api_key, creds.secret, creds.passphrase):
-        # Very short values would blank out unrelated characters and carry no risk worth that.
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
 def _classify(status: int, message: str | None) -> ErrorType | Ambiguous | None:
     if message is not None:
         if message in ERROR_MAP:
@@ -210,13 +203,6 @@ def _failure(op: _Op, status: int, headers: Any, payload: Any, creds: Credential
         header = str(headers.get("Retry-After", ""))
         retry_after = int(header) if header.isdigit() else RATE_LIMIT_RETRY_AFTER_S
     return GatewayError(kind, summary, retry_after=retry_after, upstream_status=status)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _epoch(value: Any) -> int | None:

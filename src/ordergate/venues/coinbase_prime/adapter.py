@@ -36,10 +36,11 @@ from ordergate.venues.coinbase_prime.constants import (
     cancel_path,
     order_path,
 )
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 
 # Ids go into the URL path: only characters that cannot change which resource is addressed (Prime ids are UUIDs).
 _PATH_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-_MAX_VENUE_TEXT = 200
 VENUE = "Coinbase Prime"
 
 
@@ -149,13 +150,6 @@ def _path_id(value: str, what: str) -> str:
     return value
 
 
-def _scrub(text: str, creds: Credentials) -> str:
-    for secret in (creds.api_key, creds.secret, creds.passphrase):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
 def _failure(op: _Op, status: int, headers: Any, payload: Any, creds: Credentials) -> Exception:
     message = payload.get("message") if isinstance(payload, dict) else None
     text = _scrub(message, creds) if isinstance(message, str) else "no readable message"
@@ -175,13 +169,6 @@ def _failure(op: _Op, status: int, headers: Any, payload: Any, creds: Credential
         header = str(headers.get("Retry-After", ""))
         retry_after = int(header) if header.isdigit() else RATE_LIMIT_RETRY_AFTER_S
     return GatewayError(kind, summary, retry_after=retry_after, upstream_status=status)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _epoch(value: Any) -> int | None:

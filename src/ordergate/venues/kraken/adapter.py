@@ -19,6 +19,8 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.kraken.auth import NonceGate, sign
 from ordergate.venues.kraken.constants import (
     CANCEL_PATH,
@@ -38,7 +40,6 @@ from ordergate.venues.transport import OutcomeUnknown, Transport
 # Kraken reads an integer `txid` as a userref and a comma-separated one as a list, and would then act on
 # every matching order. A Mesh order id names exactly one order, so such ids are refused before sending.
 _MULTI_ORDER_ID = re.compile(r"^-?\d+$|,")
-_MAX_VENUE_TEXT = 200
 
 
 class _Op(Enum):
@@ -181,14 +182,6 @@ def _retry_after(key: str, error: str) -> int | None:
     return RETRY_AFTER_S.get(key)
 
 
-def _scrub(text: str, creds: Credentials, otp: str | None) -> str:
-    for secret in (creds.api_key, creds.secret, otp):
-        # Very short values would blank out unrelated characters and carry no risk worth that.
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
 def _venue_failure(op: _Op, status: int, errors: list[str], creds: Credentials, otp: str | None) -> Exception:
     classified = next(((e, c) for e in errors if (c := _classify(e)) is not None), None)
     if classified is None:
@@ -238,13 +231,6 @@ def _http_failure(status: int, headers: Any, *, readable: bool) -> GatewayError:
     return GatewayError(
         ErrorType.institutionUnavailable, f"Kraken answered HTTP {status}{detail}", upstream_status=status
     )
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _snapshot(order_id: str, entry: dict[str, Any]) -> OrderSnapshot:

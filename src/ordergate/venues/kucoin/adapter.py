@@ -22,6 +22,8 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.kucoin.auth import auth_headers
 from ordergate.venues.kucoin.constants import (
     CLASSIC_ORDER_PATH,
@@ -42,8 +44,6 @@ from ordergate.venues.kucoin.constants import (
     order_status,
 )
 from ordergate.venues.transport import Transport
-
-_MAX_VENUE_TEXT = 200
 
 
 class _Op(Enum):
@@ -166,14 +166,6 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _scrub(text: str, creds: Credentials) -> str:
-    for secret in (creds.api_key, creds.secret, creds.passphrase):
-        # Very short values would blank out unrelated characters and carry no risk worth that.
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
 def _reset_seconds(headers: Mapping[str, str]) -> int | None:
     value = str(_header(headers, RATE_LIMIT_RESET_HEADER) or "")
     return max(1, math.ceil(int(value) / 1000)) if value.isdigit() else None
@@ -215,14 +207,6 @@ def _http_failure(status: int, headers: Mapping[str, str], *, readable: bool) ->
     return GatewayError(
         ErrorType.institutionUnavailable, f"KuCoin answered HTTP {status}{detail}", upstream_status=status
     )
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _snapshot(order_id: str, data: dict[str, Any], *, hf: bool) -> OrderSnapshot:

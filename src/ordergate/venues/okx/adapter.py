@@ -19,6 +19,8 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter
+from ordergate.venues.common import number as _number
+from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.okx.auth import signed_headers
 from ordergate.venues.okx.constants import (
     CANCEL_PATH,
@@ -39,7 +41,6 @@ from ordergate.venues.transport import OutcomeUnknown
 # OKX order ids are decimal numbers and client order ids alphanumerics; anything else cannot name an order, and
 # keeping ids to these characters means the signed query string is exactly what goes on the wire.
 _ORDER_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
-_MAX_VENUE_TEXT = 200
 _REGIONAL = re.compile(r"country|region|laws and regulations|jurisdiction", re.I)
 
 
@@ -157,14 +158,6 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _scrub(text: str, creds: Credentials) -> str:
-    for secret in (creds.api_key, creds.secret, creds.passphrase):
-        # Very short values would blank out unrelated characters and carry no risk worth that.
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return text[:_MAX_VENUE_TEXT]
-
-
 def _header_seconds(headers: Any) -> int | None:
     value = str(headers.get("Retry-After", "")).strip()
     return max(1, int(value)) if value.isdigit() else None
@@ -202,13 +195,6 @@ def _http_failure(status: int, headers: Any) -> GatewayError:
     return GatewayError(
         ErrorType.institutionUnavailable, f"OKX answered HTTP {status} without an OKX answer", upstream_status=status
     )
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _seconds(ms: Any) -> int | None:

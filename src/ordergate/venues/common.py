@@ -1,0 +1,34 @@
+"""Small helpers every venue adapter needs the same way."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ordergate.domain.orders import Credentials
+
+MAX_VENUE_TEXT = 200  # venue text quoted in our messages is cut here
+
+
+def scrub(text: str, creds: Credentials, *also: str | None) -> str:
+    """Venue text as it may appear in our messages: key, secret, passphrase (and `also`) masked, length capped.
+
+    Venues echo what they were sent (Bybit quotes the signed string, Kraken the key); none of it may reach a
+    client, a log line or an audit row.
+    """
+    for secret in (creds.api_key, creds.secret, creds.passphrase, *also):
+        # Very short values would blank out unrelated characters and carry no risk worth that.
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "<redacted>")
+    return text[:MAX_VENUE_TEXT]
+
+
+def number(value: Any) -> float | None:
+    """A venue's quantity or price as a float; None for absent, empty, unreadable, NaN or infinite values."""
+    if value is None or value == "":
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
