@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 README = Path(__file__).parents[1] / "README.md"
@@ -150,3 +151,34 @@ def test_cli_clients_tokens_and_audit(tmp_path: Path) -> None:
     assert sealed["authToken"].startswith("ogt1.k1.") and "KEY" not in sealed["authToken"]
     assert og("audit", "tail", "--json") == ""
     assert re.fullmatch(r"k7:[A-Za-z0-9+/]{43}=\n", og("tokens", "new-key", "--kid", "k7"))
+
+
+def test_sandbox_serves_every_simulated_venue(tmp_path: Path) -> None:
+    """`make run` mounts every venue's simulator: each type cancels a demo order through the gateway."""
+    from ordergate.sandbox import other_families
+    from ordergate.venues.catalog import SPECS
+
+    types = [spec.type for spec in SPECS.values() if spec.family in other_families()]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(["serve", "--sandbox", "--port", str(port)], tmp_path) as proc:
+        _wait_healthy(port, proc)
+        with httpx.Client(base_url=base, timeout=20) as http:
+            demo = http.get("/sandbox").json()
+            headers = {"X-Client-Id": demo["clientId"], "X-Client-Secret": demo["clientSecret"]}
+            env = http.get("/sandbox/env").text
+            answers = {}
+            for integration in types:
+                assert f"AUTH_TOKEN_{integration.env_name}=" in env
+                placed = http.post("/sandbox/orders", params={"type": integration.value}).json()
+                body = {
+                    "authToken": demo["authTokens"][integration.value],
+                    "type": integration.value,
+                    "id": placed["orderId"],
+                    "isCryptocurrency": True,
+                    **placed["cancelFields"],
+                }
+                answers[integration.value] = http.post("/api/v1/transactions/cancel", json=body, headers=headers)
+    assert len(types) >= 14
+    assert {t: a.status_code for t, a in answers.items()} == {t.value: 200 for t in types}
+    assert all(a.json()["content"]["status"] in ("cancelled", "inProgress") for a in answers.values())

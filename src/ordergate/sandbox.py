@@ -8,6 +8,7 @@ curl walk-through. None of it is mounted or created outside `--sandbox`.
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import logging
 import os
@@ -26,7 +27,10 @@ from ordergate.gateway import Gateway
 from ordergate.settings import SANDBOX_DIR, Settings
 from ordergate.store.clients import Scope
 from ordergate.tokens import generate_key_spec
+from ordergate.venues.catalog import SPECS
 from ordergate.venues.kraken.simulator import KrakenSimulator
+from ordergate.venues.registry import ADAPTERS
+from ordergate.venues.simkit import SimAccount, SimulatorBase
 
 log = logging.getLogger("ordergate.sandbox")
 KRAKEN_PATH = "/sandbox/kraken"
@@ -44,10 +48,28 @@ def dev_token_keys() -> str:
     path = SANDBOX_DIR / "sandbox-token-key"
     if not path.exists():
         _private_file(path, generate_key_spec("sandbox") + "\n")
-    log.warning(
-        "sandbox mode: authTokens are sealed with the local dev key in %s (never use it in production)", path
-    )
+    log.warning("sandbox mode: authTokens are sealed with the local dev key in %s (never use it in production)", path)
     return path.read_text().strip()
+
+
+def other_families() -> list[str]:
+    """Every venue family with an adapter besides Kraken (which has its own, richer demo)."""
+    return sorted(family for family in ADAPTERS if family != "kraken")
+
+
+def _simulator_class(family: str) -> type[SimulatorBase]:
+    module = importlib.import_module(f"ordergate.venues.{family}.simulator")
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, SimulatorBase) and value.__module__ == module.__name__
+    ]
+    assert len(found) == 1, f"venues/{family}/simulator.py must define one SimulatorBase subclass"
+    return found[0]
+
+
+def _types_of(family: str) -> list[IntegrationType]:
+    return [spec.type for spec in SPECS.values() if spec.family == family]
 
 
 def sandbox_settings(settings: Settings, self_url: str) -> Settings:
@@ -55,6 +77,9 @@ def sandbox_settings(settings: Settings, self_url: str) -> Settings:
     urls = dict(settings.base_urls)
     for integration in (IntegrationType.kraken, IntegrationType.krakenDirect):
         urls.setdefault(integration, self_url.rstrip("/") + KRAKEN_PATH)
+    for family in other_families():
+        for integration in _types_of(family):
+            urls.setdefault(integration, f"{self_url.rstrip('/')}/sandbox/{family}")
     return settings.model_copy(update={"sandbox": True, "base_urls": urls})
 
 
@@ -78,6 +103,11 @@ def mount_simulators(app: FastAPI) -> None:
     kraken = KrakenSimulator()
     app.state.kraken_simulator = kraken
     app.mount(KRAKEN_PATH, kraken.app)
+    app.state.simulators = {}
+    for family in other_families():
+        simulator = _simulator_class(family)()
+        app.state.simulators[family] = simulator
+        app.mount(f"/sandbox/{family}", simulator.app)
 
     @app.get("/sandbox", include_in_schema=False)
     async def sandbox_info(request: Request) -> JSONResponse:
@@ -89,12 +119,14 @@ def mount_simulators(app: FastAPI) -> None:
 
     @app.post("/sandbox/orders", include_in_schema=False)
     async def sandbox_order(request: Request) -> Response:
-        """Place a resting limit order on the demo Kraken account (what a trading app would have done)."""
+        """Place a resting limit order on a demo account (what a trading app would have done): Kraken by
+        default, or `?type=<integration type>` for the other simulated venues."""
         demo = request.app.state.sandbox_demo
+        wanted = request.query_params.get("type", "kraken")
+        if wanted not in ("kraken", "krakenDirect"):
+            return _place_other(request, wanted)
         account = "kraken2fa" if request.query_params.get("account") == "2fa" else "kraken"
-        txid = kraken.place_order(
-            demo[f"{account}ApiKey"], pair="XBTUSD", side="buy", volume="0.01", price="30000"
-        )
+        txid = kraken.place_order(demo[f"{account}ApiKey"], pair="XBTUSD", side="buy", volume="0.01", price="30000")
         if request.query_params.get("format") == "env":
             return PlainTextResponse(f"export TXID={shlex.quote(txid)}\n")
         return JSONResponse({"txid": txid, "order": kraken.order(txid)})
@@ -110,15 +142,11 @@ async def seed(app: FastAPI, gateway: Gateway) -> dict[str, Any]:
     )
     token = gateway.sealer.seal(
         client.id,
-        Credentials(
-            IntegrationType.kraken, demo["krakenApiKey"], demo["krakenSecret"], extras={"otp": False}
-        ),
+        Credentials(IntegrationType.kraken, demo["krakenApiKey"], demo["krakenSecret"], extras={"otp": False}),
     )
     token_2fa = gateway.sealer.seal(
         client.id,
-        Credentials(
-            IntegrationType.kraken, demo["kraken2faApiKey"], demo["kraken2faSecret"], extras={"otp": True}
-        ),
+        Credentials(IntegrationType.kraken, demo["kraken2faApiKey"], demo["kraken2faSecret"], extras={"otp": True}),
     )
     info = {
         "clientId": client.id,
@@ -131,6 +159,7 @@ async def seed(app: FastAPI, gateway: Gateway) -> dict[str, Any]:
         "authToken": token,
         "authToken2fa": token_2fa,
         "krakenBaseUrl": gateway.registry.base_url(IntegrationType.kraken),
+        "authTokens": await seed_other_venues(app, gateway, client.id),
     }
     print(_banner(info), flush=True)  # noqa: T201 - the sandbox's whole point is to show these
     return info
@@ -145,13 +174,49 @@ def _as_env(info: dict[str, Any]) -> str:
         "kraken2faOtp": "KRAKEN_OTP",
         "krakenApiKey": "KRAKEN_API_KEY",
     }
-    return "".join(f"export {env}={shlex.quote(str(info[key]))}\n" for key, env in names.items())
+    lines = [f"export {env}={shlex.quote(str(info[key]))}\n" for key, env in names.items()]
+    lines += [
+        f"export AUTH_TOKEN_{IntegrationType(t).env_name}={shlex.quote(token)}\n"
+        for t, token in info.get("authTokens", {}).items()
+    ]
+    return "".join(lines)
 
 
 def _banner(info: dict[str, Any]) -> str:
     return (
         "\n=== ordergate sandbox ===\n"
         "Demo data is for this machine only; GET /sandbox/env prints it as shell variables.\n"
-        + "".join(f"  {key:16} {value}\n" for key, value in info.items())
+        + "".join(f"  {key:16} {value}\n" for key, value in info.items() if key != "authTokens")
+        + "".join(f"  authToken {t:26} {v}\n" for t, v in info.get("authTokens", {}).items())
         + "=========================\n"
     )
+
+
+def _place_other(request: Request, wanted: str) -> Response:
+    accounts: dict[str, tuple[SimulatorBase, SimAccount]] = request.app.state.sandbox_accounts
+    if wanted not in accounts:
+        return JSONResponse({"error": f"no simulated venue for type {wanted!r}", "types": sorted(accounts)}, 404)
+    simulator, account = accounts[wanted]
+    order_id, extra = simulator.place(account, volume="1", price="100")
+    if request.query_params.get("format") == "env":
+        lines = [f"export TXID={shlex.quote(order_id)}"]
+        if "symbolPair" in extra:
+            lines.append(f"export SYMBOL_PAIR={shlex.quote(str(extra['symbolPair']))}")
+        return PlainTextResponse("\n".join(lines) + "\n")
+    return JSONResponse(
+        {"type": wanted, "orderId": order_id, "cancelFields": extra, "order": simulator.describe(order_id)}
+    )
+
+
+async def seed_other_venues(app: FastAPI, gateway: Gateway, client_id: str) -> dict[str, str]:
+    """One demo account per simulated venue (new at every start) and an authToken per integration type."""
+    accounts: dict[str, tuple[SimulatorBase, SimAccount]] = {}
+    tokens: dict[str, str] = {}
+    for family, simulator in app.state.simulators.items():
+        account = simulator.new_account()
+        for integration in _types_of(family):
+            accounts[integration.value] = (simulator, account)
+            creds = Credentials(integration, account.api_key, account.secret, account.passphrase, dict(account.extras))
+            tokens[integration.value] = gateway.sealer.seal(client_id, creds)
+    app.state.sandbox_accounts = accounts
+    return tokens

@@ -269,3 +269,12 @@ def _aborter(send: Send) -> Callable[[], bool]:
         return True
 
     return abort
+
+
+def venue_path(request: Request) -> str:
+    """The request path as the venue sees it: without the prefix a simulator is mounted under (the sandbox mounts
+    each one at /sandbox/<family>), since clients sign the venue's own paths."""
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path

@@ -39,7 +39,7 @@ from starlette.routing import Route
 from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.coinbase_exchange.auth import sign
 from ordergate.venues.coinbase_exchange.constants import DONE_REASONS, LIVE_STATUSES, STATUS_MAP
-from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort
+from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
 
 TIMESTAMP_WINDOW_S = 30
 PRODUCTS = {"BTC-USD": Decimal("30000"), "ETH-USD": Decimal("2000"), "ETH-BTC": Decimal("0.05")}
@@ -344,11 +344,8 @@ class CoinbaseExchangeSimulator(SimulatorBase):
 
 def _signed_target(request: Request) -> str:
     """What the client signed: the path as the venue sees it (without a mount prefix) plus the raw query."""
-    path, root = request.scope["path"], request.scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root) :]
     query = request.scope.get("query_string", b"").decode()
-    return path + ("?" + query if query else "")
+    return venue_path(request) + ("?" + query if query else "")
 
 
 def _products() -> list[dict[str, Any]]:

@@ -60,7 +60,7 @@ from ordergate.venues.kucoin.simbook import (
     now_ms,
     positive,
 )
-from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, required_text
+from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, required_text, venue_path
 
 _ERRORS: dict[str, tuple[int, str]] = {
     "400001": (401, "Please check the header of your request for KC-API-KEY, KC-API-SIGN, KC-API-TIMESTAMP."),
@@ -209,7 +209,7 @@ class KucoinSimulator(SimulatorBase):
 
     def _process(self, spec: _Spec, request: Request, body: bytes, fault: Fault | None) -> Response:
         query = unquote(request.url.query)
-        endpoint = unquote(request.url.path) + (f"?{query}" if query else "")
+        endpoint = unquote(venue_path(request)) + (f"?{query}" if query else "")
         api_key, version = request.headers.get("KC-API-KEY", ""), request.headers.get("KC-API-KEY-VERSION", "")
         headers: dict[str, str] = {}
         with self._lock:

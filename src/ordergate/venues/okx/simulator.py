@@ -48,7 +48,7 @@ from ordergate.venues.okx.constants import (
     TIME_PATH,
     VERIFY_PATH,
 )
-from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort
+from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
 
 # simkit's symbolic errors as OKX codes.
 _SYMBOLIC = {
@@ -270,7 +270,7 @@ class OkxSimulator(SimulatorBase):
         self, op: str, request: Request, api_key: str, body: bytes, handler: Any, fault: Fault | None
     ) -> Response:
         query = request.scope.get("query_string", b"").decode("latin-1")
-        target = request.url.path + (f"?{query}" if query else "")
+        target = venue_path(request) + (f"?{query}" if query else "")
         demo = request.headers.get(DEMO_HEADER) == "1"
         with self._lock:
             try:
