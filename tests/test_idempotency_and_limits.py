@@ -162,3 +162,31 @@ def test_token_bucket_and_cooldown_arithmetic() -> None:
     cool.block("k", 1, "rateLimited", now=100.0)  # a shorter block never shortens a longer one
     assert cool.check("k", now=105.0) == (5.0, "rateLimited")
     assert cool.check("k", now=110.0) is None
+
+
+async def test_expired_keys_are_purged_and_fresh_ones_kept(gw: GatewayHarness) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select, update
+
+    from ordergate.store.models import IdempotencyKey
+
+    headers, key, token = await _setup(gw)
+    for name in ("old", "new"):
+        txid = gw.sim.place_order(key)
+        assert (
+            await gw.http.post(CANCEL, json=_body(token, txid), headers={**headers, "Idempotency-Key": name})
+        ).status_code == 200
+    sessions = gw.gateway.idempotency._sessions
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == "old")
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert await gw.gateway.idempotency.purge_expired() == 1
+    async with sessions() as session:
+        left = (await session.execute(select(IdempotencyKey.key))).scalars().all()
+        assert left == ["new"]
+        assert (await session.execute(select(func.count()).select_from(IdempotencyKey))).scalar() == 1
+    assert [t.get_name() for t in gw.gateway.background] == ["idempotency-purge"]

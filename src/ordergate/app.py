@@ -64,7 +64,7 @@ async def build_gateway(settings: Settings) -> Gateway:
     )
     audit = AuditLog(session_factory, engine=engine, spool_dir=Path(settings.audit_spool_dir))
     await audit.start()
-    return Gateway(
+    gateway = Gateway(
         settings=settings,
         engine=engine,
         clients=ClientStore(session_factory, cache_ttl_s=settings.client_cache_ttl_s),
@@ -77,9 +77,14 @@ async def build_gateway(settings: Settings) -> Gateway:
         coordination=coordination,
         client_limit=ClientLimit(coordination, settings.client_rate_per_s, settings.client_burst),
     )
+    gateway.background.append(asyncio.create_task(gateway.idempotency.purge_forever(), name="idempotency-purge"))
+    return gateway
 
 
 async def close_gateway(gateway: Gateway) -> None:
+    for task in gateway.background:
+        task.cancel()
+    await asyncio.gather(*gateway.background, return_exceptions=True)
     await gateway.audit.stop()
     await gateway.transport.close()
     await gateway.coordination.close()

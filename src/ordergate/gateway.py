@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,3 +32,4 @@ class Gateway:
     idempotency: IdempotencyStore
     coordination: Coordination
     client_limit: ClientLimit
+    background: list[asyncio.Task[None]] = field(default_factory=list)

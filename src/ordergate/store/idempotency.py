@@ -6,17 +6,20 @@ the cancel path re-derives the truth from the venue (lookups), so re-running it 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ordergate.store.models import IdempotencyKey
 
+log = logging.getLogger("ordergate.idempotency")
 RETENTION = timedelta(hours=24)
 
 
@@ -123,6 +126,11 @@ class IdempotencyStore:
             result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < _now()))
         return int(result.rowcount or 0)
 
-    async def count(self) -> int:
-        async with self._sessions() as session:
-            return len((await session.execute(select(IdempotencyKey.key))).all())
+    async def purge_forever(self, interval_s: float = 600.0) -> None:
+        """Keys are kept 24 h: drop expired ones every `interval_s` (run by the app; any worker may do it)."""
+        while True:
+            try:
+                await self.purge_expired()
+            except Exception:  # noqa: BLE001 - the database may be down; the next round tries again
+                log.warning("could not purge expired idempotency keys")
+            await asyncio.sleep(interval_s)
