@@ -76,8 +76,9 @@ function request()
       return items[idx]
    end
    counter = counter + 1
-   local body = '{"authToken":"' .. items[idx] .. '","type":"kraken","id":"O' .. tag .. "-" .. tid .. "-"
-      .. counter .. '","isCryptocurrency":true}'
+   -- the shape of a Kraken txid (O + 5 + 5 + 6 characters), which the gateway checks
+   local body = '{"authToken":"' .. items[idx] .. '","type":"kraken","id":"O' .. tag .. "-"
+      .. string.format("%05d", tid) .. "-" .. string.format("%06d", counter) .. '","isCryptocurrency":true}'
    return wrk.format("POST", path, headers, body)
 end
 

@@ -83,7 +83,7 @@ async def run(
             key, sign, body = target.items[i]
             hdrs = {"API-Key": key, "API-Sign": sign, "Content-Type": "application/x-www-form-urlencoded"}
             return i, "", target.base_url + "/0/private/CancelOrder", hdrs, body.encode()
-        order_id = f"O{target.tag}-{counter}"
+        order_id = f"O{target.tag}-{counter // 10**6:05d}-{counter % 10**6:06d}"  # a Kraken txid's shape
         body = json.dumps(
             {"authToken": target.items[i], "type": "kraken", "id": order_id, "isCryptocurrency": True}
         ).encode()

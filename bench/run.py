@@ -243,7 +243,7 @@ class Load:
 
     def run(self, mode: str, url: str, concurrency: int, duration_s: int) -> dict[str, Any]:
         self.runs += 1
-        tag = f"{os.getpid() % 10000}R{self.runs}"
+        tag = f"{os.getpid() % 100:02d}R{self.runs % 100:02d}"  # 5 characters: a Kraken txid's first group
         if self.loader == "wrk":
             args = (
                 ["gateway", str(self.tokens_file), self.client_id, self.client_secret, tag, "1"]
@@ -363,7 +363,7 @@ def storm(
 ) -> dict[str, Any]:
     """Cold accounts: a fresh gateway process, `total` cancels over tokens it has never seen, every outcome
     reconciled between the responses, the audit table and the upstream's own count."""
-    tag = f"S{os.getpid() % 10000}"
+    tag = f"S{os.getpid() % 10000:04d}"
     target = loadgen.Target("gateway", server.url, tokens, load.client_id, load.client_secret, tag)
     stats0 = get_json(upstream.url + "/_stats")
     cpu0 = cpu_seconds(server.pid)

@@ -116,10 +116,19 @@ async def test_final_orders_are_409_with_their_status(gw: GatewayHarness, make_f
 
 async def test_unknown_order_is_404_after_a_lookup(gw: GatewayHarness) -> None:
     headers, key, token, _ = await _setup(gw)
-    for order_id in ("OZZZZZ-ZZZZZ-ZZZZZZ", "not-a-txid", "x" * 300):
+    for order_id in ("OZZZZZ-ZZZZZ-ZZZZZZ", "OABCDE-FGHIJ-KLMNOP"):
         resp = await gw.cancel(headers, **_body(token, order_id))
         _error(resp, 404, "orderNotFound", "notFound")
-    assert _upstream(gw, key, "QueryOrders") == 3
+    assert _upstream(gw, key, "QueryOrders") == 2
+
+
+async def test_an_id_that_is_no_txid_is_refused_before_kraken(gw: GatewayHarness) -> None:
+    headers, key, token, _ = await _setup(gw)
+    for order_id in ("not-a-txid", "x" * 300, "12345", "OZZZZZ-ZZZZZ-ZZZZZZ,OAAAAA-AAAAA-AAAAAA"):
+        resp = await gw.cancel(headers, **_body(token, order_id))
+        body = _error(resp, 400, "invalidField", "badRequest")
+        assert "id" in body["errorData"]["fields"]
+    assert _upstream(gw, key, "QueryOrders") == 0 and _upstream(gw, key, "CancelOrder") == 0
 
 
 async def test_order_of_another_account_is_not_found(gw: GatewayHarness) -> None:

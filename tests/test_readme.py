@@ -167,6 +167,9 @@ def test_sandbox_serves_every_simulated_venue(tmp_path: Path) -> None:
             demo = http.get("/sandbox").json()
             headers = {"X-Client-Id": demo["clientId"], "X-Client-Secret": demo["clientSecret"]}
             env = http.get("/sandbox/env").text
+            for spec in SPECS.values():
+                if spec.cancel_supported:  # Kraken's two types too
+                    assert f"AUTH_TOKEN_{spec.type.env_name}=" in env, spec.type
             answers = {}
             for integration in types:
                 assert f"AUTH_TOKEN_{integration.env_name}=" in env

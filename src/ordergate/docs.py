@@ -10,25 +10,35 @@ import sys
 from pathlib import Path
 
 from ordergate.api.openapi import error_catalogue_markdown
+from ordergate.venues.base import VenueSpec
 from ordergate.venues.catalog import SPECS
 
 
 def venue_table() -> str:
     lines = [
         "| integration `type` | venue | cancel in ordergate | upstream requests per cancel | oracle "
-        "| Mesh lists cancel | required fields | credentials |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Mesh lists cancel | required fields | order id, e.g. | credentials |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     ordered = sorted(SPECS.values(), key=lambda s: (not s.cancel_supported, not s.mesh_cancel, s.type.value))
     for spec in ordered:
         required = ", ".join(f"`{f.value}`" for f in sorted(spec.required_fields)) or "—"
         creds = ", ".join(spec.credential_fields) or "—"
         lines.append(
-            f"| `{spec.type.value}` | {spec.name} | {'**yes**' if spec.cancel_supported else 'no'} | "
+            f"| `{spec.type.value}` | {spec.name} | {_cancel_cell(spec)} | "
             f"{spec.requests_per_cancel if spec.cancel_supported else '—'} | {spec.oracle or '—'} | "
-            f"{'yes' if spec.mesh_cancel else 'no'} | {required} | {creds} |"
+            f"{'yes' if spec.mesh_cancel else 'no'} | {required} | "
+            f"{f'`{spec.order_id.example}`' if spec.order_id else '—'} | {creds} |"
         )
     return "\n".join(lines)
+
+
+def _cancel_cell(spec: VenueSpec) -> str:
+    if spec.cancel_supported:
+        return "**yes**"
+    if spec.no_cancel_api:
+        return "no public cancel API: `cancelNotSupported` says why"
+    return "not yet"
 
 
 BLOCKS = {"venues": venue_table, "errors": error_catalogue_markdown}

@@ -159,7 +159,17 @@ async def seed(app: FastAPI, gateway: Gateway) -> dict[str, Any]:
         "authToken": token,
         "authToken2fa": token_2fa,
         "krakenBaseUrl": gateway.registry.base_url(IntegrationType.kraken),
-        "authTokens": await seed_other_venues(app, gateway, client.id),
+        "authTokens": {
+            # Every type has AUTH_TOKEN_<TYPE> in /sandbox/env, Kraken's two types included.
+            IntegrationType.kraken.value: token,
+            IntegrationType.krakenDirect.value: gateway.sealer.seal(
+                client.id,
+                Credentials(
+                    IntegrationType.krakenDirect, demo["krakenApiKey"], demo["krakenSecret"], extras={"otp": False}
+                ),
+            ),
+            **await seed_other_venues(app, gateway, client.id),
+        },
     }
     print(_banner(info), flush=True)  # noqa: T201 - the sandbox's whole point is to show these
     return info

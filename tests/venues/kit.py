@@ -275,9 +275,19 @@ class _Kit:
 
 
 def _unknown_like(order_id: str) -> str:
-    """An id of the venue's shape that it never issued: same length and alphabet class, other characters."""
-    swapped = "".join(
-        ("7" if c.isdigit() and c != "7" else "3") if c.isdigit() else ("Q" if c != "Q" else "R") if c.isalpha() else c
-        for c in order_id
-    )
-    return swapped if swapped != order_id else order_id + "9"
+    """An id of the venue's shape that it never issued: the first character (a venue's prefix, such as Kraken's
+    `O`) kept, every other one swapped for another of its class (digit, hex letter, other letter), case kept."""
+
+    def swap(c: str) -> str:
+        if c.isdigit():
+            return "7" if c != "7" else "3"
+        if c.lower() in "abcdef":
+            other = "e" if c.lower() != "e" else "d"
+            return other.upper() if c.isupper() else other
+        if c.isalpha():
+            other = "q" if c.lower() != "q" else "r"
+            return other.upper() if c.isupper() else other
+        return c
+
+    swapped = order_id[:1] + "".join(swap(c) for c in order_id[1:])
+    return swapped if swapped != order_id else order_id[:-1] + ("3" if order_id[-1:] != "3" else "7")

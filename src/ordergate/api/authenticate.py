@@ -15,6 +15,7 @@ from ordergate.api.idempotency import idempotent
 from ordergate.api.models import B2BBrokerAuthRequest
 from ordergate.api.parsing import read_json_object, validate
 from ordergate.api.transactions import GatewayDep
+from ordergate.domain.cancel import refuse_if_no_cancel_api
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import Credentials
 from ordergate.gateway import Gateway
@@ -43,6 +44,7 @@ def _user_id(request: Request) -> str:
 
 async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str) -> Response:
     body = validate(B2BBrokerAuthRequest, data).decoded()
+    refuse_if_no_cancel_api(gateway.registry.spec(body.type))
     adapter = gateway.registry.adapter(body.type)
     if adapter is None:
         raise GatewayError(

@@ -47,8 +47,20 @@ def open_credentials(sealer: TokenSealer, client_id: str, integration: Integrati
         ) from None
 
 
+def refuse_if_no_cancel_api(spec: VenueSpec) -> None:
+    """Decided from the type alone, before a token is opened or anything is sent."""
+    if spec.no_cancel_api:
+        raise GatewayError(
+            ErrorType.cancelNotSupported,
+            f"{spec.name} has no public API to cancel orders.",
+            display_message=spec.no_cancel_api,
+            error_data={"type": spec.type.value},
+        )
+
+
 def supported_adapter(registry: VenueRegistry, integration: IntegrationType) -> tuple[VenueSpec, Adapter]:
     spec = registry.spec(integration)
+    refuse_if_no_cancel_api(spec)
     adapter = registry.adapter(integration)
     if adapter is None:
         raise GatewayError(
@@ -57,6 +69,18 @@ def supported_adapter(registry: VenueRegistry, integration: IntegrationType) -> 
             error_data={"type": integration.value},
         )
     return spec, adapter
+
+
+def require_order_id_shape(spec: VenueSpec, order: OrderRef) -> None:
+    """Refuse an id the venue could not have issued before any token is opened or request built: ids go into URL
+    paths, and some venues read special ids (`-1`, an integer, a list) as several orders."""
+    shape = spec.order_id
+    if shape is not None and not shape.admits(order.id):
+        raise GatewayError(
+            ErrorType.invalidField,
+            f"This is not a {spec.name} order id; {spec.name} order ids look like {shape.example}.",
+            error_data={"fields": {"id": f"a {spec.name} order id, such as {shape.example}"}},
+        )
 
 
 def _require_fields(spec: VenueSpec, order: OrderRef) -> None:
@@ -126,6 +150,7 @@ class CancelService:
 
     async def cancel(self, client_id: str, req: CancelRequest) -> CancelAck:
         spec, adapter = supported_adapter(self.registry, req.type)
+        require_order_id_shape(spec, req.order)
         _require_fields(spec, req.order)
         creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
         key_id = venue_key_id(spec, creds)

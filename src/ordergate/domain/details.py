@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordergate.domain.cancel import open_credentials, supported_adapter
+from ordergate.domain.cancel import open_credentials, require_order_id_shape, supported_adapter
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import OrderRef, OrderSnapshot
@@ -21,7 +21,8 @@ async def order_details(
     token: str,
     order: OrderRef,
 ) -> OrderSnapshot:
-    _, adapter = supported_adapter(registry, integration)
+    spec, adapter = supported_adapter(registry, integration)
+    require_order_id_shape(spec, order)
     creds = open_credentials(sealer, client_id, integration, token)
     try:
         snapshot = await adapter.get_order(creds, order)

@@ -7,6 +7,7 @@ those with `get_order`. Adapters raise `GatewayError` for everything the venue s
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -26,6 +27,32 @@ class RequestField(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class OrderIdShape:
+    """The exact shape of a venue's order ids. Ids go into URL paths and bodies, and some venues read special ids
+    as "every order" (an integer is a Kraken userref, `-1` is every order at Interactive Brokers): anything else is
+    refused before a token is opened or a request is built."""
+
+    pattern: str  # matched with fullmatch, so a trailing newline cannot slip through as `$` would let it
+    example: str
+
+    def admits(self, order_id: str) -> bool:
+        return _compiled(self.pattern).fullmatch(order_id) is not None
+
+
+# A UUID in its canonical text form, as Alpaca, Coinbase and others issue order ids.
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    compiled = _PATTERNS.get(pattern)
+    if compiled is None:
+        compiled = _PATTERNS[pattern] = re.compile(pattern)
+    return compiled
+
+
+@dataclass(frozen=True, slots=True)
 class VenueSpec:
     """Everything about one integration type that docs, validation and the registry need, as data."""
 
@@ -35,9 +62,7 @@ class VenueSpec:
     cancel_supported: bool = False
     mesh_cancel: bool = False  # Mesh lists this integration as supporting cancel
     required_fields: frozenset[RequestField] = frozenset()
-    credential_fields: tuple[
-        str, ...
-    ] = ()  # what `username` / `password` / `authToken` carry at authenticate
+    credential_fields: tuple[str, ...] = ()  # what `username` / `password` / `authToken` carry at authenticate
     production_url: str | None = None
     testnet_url: str | None = None
     notes: str = ""
@@ -49,6 +74,10 @@ class VenueSpec:
     key_budget: tuple[float, int] | None = None
     # The venue's rate limits and bans apply to the caller's IP, not to one key (Binance's request weight, 418).
     limits_per_ip: bool = False
+    # Why an integration can never cancel through any gateway (no public order API): said to the user as is.
+    no_cancel_api: str = ""
+    # The shape of the venue's order ids (each venue's constants.ORDER_ID_SHAPE); None only without an adapter.
+    order_id: OrderIdShape | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

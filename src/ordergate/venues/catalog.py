@@ -6,18 +6,38 @@ records whether Mesh lists the integration as supporting cancel. README's venue 
 
 from __future__ import annotations
 
+import importlib
+
 from ordergate.domain.integrations import IntegrationType as T
+from ordergate.venues.base import OrderIdShape, VenueSpec
 from ordergate.venues.base import RequestField as F
-from ordergate.venues.base import VenueSpec
 
 # Mesh's "Supported integrations" list on the transactions request models (client 2.0.28).
+# Mesh's documentation of `POST /api/v1/transactions/cancel` lists 31 integrations ("Binance" there is binanceUs).
 MESH_CANCEL = frozenset(
     {
-        T.robinhood, T.coinbase, T.kraken, T.cryptoCom, T.binanceUs, T.gemini, T.okCoin, T.kuCoin, T.cexIo,
+        T.robinhood, T.eTrade, T.alpaca, T.weBull, T.stash, T.interactiveBrokers, T.public, T.coinbase, T.kraken,
+        T.coinbasePro, T.cryptoCom, T.binanceUs, T.gemini, T.okCoin, T.kuCoin, T.etoro, T.cexIo,
         T.binanceInternational, T.bitstamp, T.gateIo, T.okx, T.bitFlyer, T.coinlist, T.huobi, T.bitfinex,
-        T.krakenDirect, T.binanceInternationalDirect, T.bybit, T.coinbasePrime, T.robinhoodConnect,
+        T.krakenDirect, T.vanguard, T.binanceInternationalDirect, T.bybit, T.coinbasePrime, T.robinhoodConnect,
     }
 )  # fmt: skip
+
+# Integrations whose institution offers no public API to cancel an order: a definite answer, decided from the type
+# alone, in words a user understands.
+NO_CANCEL_API: dict[T, str] = {
+    T.stash: "Stash offers no API for cancelling orders; cancel the order in the Stash app.",
+    T.vanguard: "Vanguard offers no API for cancelling orders; cancel the order on vanguard.com or in its app.",
+    T.acorns: "Acorns invests on a schedule and offers no API for cancelling orders; use the Acorns app.",
+    T.robinhoodConnect: (
+        "Robinhood Connect moves crypto into an app and places no orders, so there is nothing to cancel; "
+        "connect the Robinhood integration to cancel Robinhood orders."
+    ),
+    T.tdAmeritrade: (
+        "TD Ameritrade accounts have moved to Charles Schwab and its API is shut down; "
+        "connect the account through the Schwab integration."
+    ),
+}
 
 _API_KEY = ("username=API key", "password=API secret")
 _API_KEY_PASSPHRASE = (*_API_KEY, "authToken=passphrase")
@@ -163,6 +183,15 @@ _TESTNETS: dict[T, str] = {
 }
 
 
+def _order_id_shape(family: str | None) -> OrderIdShape | None:
+    """Each venue declares the shape of its order ids in its own constants (data, no behaviour)."""
+    if family is None:
+        return None
+    shape = importlib.import_module(f"ordergate.venues.{family}.constants").ORDER_ID_SHAPE
+    assert isinstance(shape, OrderIdShape), f"venues/{family}/constants.py: ORDER_ID_SHAPE must be an OrderIdShape"
+    return shape
+
+
 def _spec(t: T) -> VenueSpec:
     name, family, required, creds, url = _ROWS[t]
     return VenueSpec(
@@ -179,6 +208,8 @@ def _spec(t: T) -> VenueSpec:
         requests_per_cancel=REQUESTS_PER_CANCEL.get(family or "", 1),
         key_budget=KEY_BUDGETS.get(family or ""),
         limits_per_ip=family in LIMITS_PER_IP,
+        order_id=_order_id_shape(family),
+        no_cancel_api=NO_CANCEL_API.get(t, ""),
     )
 
 

@@ -21,6 +21,7 @@ import re
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import OrderStatus
+from ordergate.venues.base import UUID, OrderIdShape
 
 LIVE_URL = "https://api.alpaca.markets"
 PAPER_URL = "https://paper-api.alpaca.markets"
@@ -103,3 +104,6 @@ TIME_IN_FORCE_MAP: dict[str, str] = {
     "ioc": "immediateOrCancel",
     "fok": "fillOrKill",
 }
+
+# Alpaca order ids are UUIDs (Orders API, `id`).
+ORDER_ID_SHAPE = OrderIdShape(UUID, "61e69015-8549-4bfd-b9c3-01e75843f47d")

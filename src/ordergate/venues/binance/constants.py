@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import IntegrationType, OrderStatus
+from ordergate.venues.base import OrderIdShape
 
 ORDER_PATH = "/api/v3/order"  # DELETE cancels (weight 1), GET looks up (weight 4)
 # The cheapest signed call that needs no symbol: weight 20. (openOrders without a symbol weighs 80.)
@@ -153,3 +154,7 @@ def normalize_symbol(pair: str) -> tuple[str, tuple[str, str] | None] | None:
 def split_symbol(symbol: str) -> tuple[str | None, str | None]:
     quote = next((q for q in QUOTE_ASSETS if symbol.endswith(q) and len(symbol) > len(q)), None)
     return (symbol[: -len(quote)], quote) if quote else (None, None)
+
+
+# Binance orderId is a signed 64-bit integer; ordergate takes the non-negative ones.
+ORDER_ID_SHAPE = OrderIdShape(r"[0-9]{1,19}", "28457")

@@ -25,6 +25,7 @@ from enum import StrEnum
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import OrderStatus
+from ordergate.venues.base import OrderIdShape
 
 PRODUCTION_URL = "https://api.bybit.com"
 TESTNET_URL = "https://api-testnet.bybit.com"
@@ -155,3 +156,7 @@ def split_symbol(symbol: str) -> tuple[str | None, str | None]:
     """`BTCUSDT` → (BTC, USDT); unknown quote → (None, None)."""
     quote = next((q for q in _QUOTES_BY_LENGTH if symbol.endswith(q) and len(symbol) > len(q)), None)
     return (symbol[: -len(quote)], quote) if quote else (None, None)
+
+
+# Bybit spot orderIds are decimal strings of up to 19-20 digits.
+ORDER_ID_SHAPE = OrderIdShape(r"[0-9]{1,20}", "1321003749386327552")

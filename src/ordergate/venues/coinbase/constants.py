@@ -30,6 +30,7 @@ from enum import StrEnum
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import OrderStatus
+from ordergate.venues.base import UUID, OrderIdShape
 
 PRODUCTION_URL = "https://api.coinbase.com"
 
@@ -130,3 +131,6 @@ TIME_IN_FORCE_MAP: dict[str, str] = {
     "GOOD_UNTIL_DATE_TIME": "unknown",
     "UNKNOWN_TIME_IN_FORCE": "unknown",
 }
+
+# Advanced Trade order_id is a UUID.
+ORDER_ID_SHAPE = OrderIdShape(UUID, "0e5f8a9c-3b1d-4c2e-9f4a-7b6c5d4e3f21")

@@ -25,6 +25,7 @@ from enum import StrEnum
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import OrderStatus
+from ordergate.venues.base import UUID, OrderIdShape
 
 PRODUCTION_URL = "https://api.exchange.coinbase.com"
 SANDBOX_URL = "https://api-public.sandbox.exchange.coinbase.com"
@@ -89,3 +90,6 @@ DONE_REASONS: dict[str, OrderStatus] = {
 
 ORDER_TYPE_MAP = {"market": "market", "limit": "limit", "stop": "stopLimit"}
 TIME_IN_FORCE_MAP = {"GTC": "goodTillCanceled", "IOC": "immediateOrCancel", "FOK": "fillOrKill"}
+
+# Exchange order ids are UUIDs.
+ORDER_ID_SHAPE = OrderIdShape(UUID, "d0c5340b-6d6c-49d9-b567-48c4bfca13d2")

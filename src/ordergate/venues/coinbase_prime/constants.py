@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import OrderStatus
+from ordergate.venues.base import UUID, OrderIdShape
 
 PRODUCTION_URL = "https://api.prime.coinbase.com"
 PORTFOLIOS_PATH = "/v1/portfolios"  # verify: lists the key's portfolios, which cancels need in their path
@@ -74,3 +75,6 @@ TIME_IN_FORCE_MAP = {
     "IMMEDIATE_OR_CANCEL": "immediateOrCancel",
     "FILL_OR_KILL": "fillOrKill",
 }
+
+# Prime order ids are UUIDs.
+ORDER_ID_SHAPE = OrderIdShape(UUID, "8c8d5d20-fc6c-4ec0-a5c3-8e3b8a0b1c2d")

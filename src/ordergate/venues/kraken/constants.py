@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import OrderStatus
+from ordergate.venues.base import OrderIdShape
 
 PRODUCTION_URL = "https://api.kraken.com"
 
@@ -135,3 +136,7 @@ def split_pair(pair: str) -> tuple[str | None, str | None]:
     if not base or not quote:
         return None, None
     return _ASSET_ALIASES.get(base, base), _ASSET_ALIASES.get(quote, quote)
+
+
+# Kraken order txids: O + three dash-separated groups; an integer would be read as a userref, a list as several orders.
+ORDER_ID_SHAPE = OrderIdShape(r"O[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{6}", "OQCLML-BW3P3-BUCMWZ")

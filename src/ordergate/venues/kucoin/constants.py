@@ -27,6 +27,7 @@ from enum import StrEnum
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import OrderStatus
+from ordergate.venues.base import OrderIdShape
 
 PRODUCTION_URL = "https://api.kucoin.com"
 
@@ -124,3 +125,7 @@ def order_status(active: bool, cancel_exist: bool, filled: float) -> OrderStatus
     # Done without a cancel record means the engine finished it by filling it (market orders by funds have size
     # 0, so the filled size decides); done with nothing filled and nothing cancelled is an order it refused.
     return OrderStatus.success if filled > 0 else OrderStatus.rejected
+
+
+# KuCoin order ids (classic and HF) are 24 lower-case hex characters.
+ORDER_ID_SHAPE = OrderIdShape(r"[0-9a-f]{24}", "5bd6e9286d99522a52e458de")

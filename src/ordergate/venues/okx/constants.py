@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import OrderStatus
+from ordergate.venues.base import OrderIdShape
 
 PRODUCTION_URL = "https://www.okx.com"
 # Okcoin USA moved its accounts to OKX US (May 2025) and okcoin.com no longer serves the API; OKX US speaks the
@@ -184,3 +185,6 @@ TIME_IN_FORCE_MAP: dict[str, str] = {
 KNOWN_QUOTES: tuple[str, ...] = (
     "USDT", "USDC", "USD", "EUR", "GBP", "TRY", "BRL", "AED", "AUD", "SGD", "BTC", "ETH", "OKB", "DAI",
 )  # fmt: skip
+
+# OKX ordId is a decimal string (18-19 digits today).
+ORDER_ID_SHAPE = OrderIdShape(r"[0-9]{1,24}", "590908157585625111")
