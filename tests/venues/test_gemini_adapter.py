@@ -92,7 +92,9 @@ async def test_verify_refuses_wrong_secrets_master_keys_and_runaway_nonces(
     assert runaway.value.error_type is ErrorType.institutionAuthFailed
 
 
-@pytest.mark.parametrize("bad", ["", "-1", "0", "..", "a/b", "1?x=1", "%2e%2e", "1#x", "1\r\n2", "1" * 19, "9" * 10_000])
+@pytest.mark.parametrize(
+    "bad", ["", "-1", "0", "..", "a/b", "1?x=1", "%2e%2e", "1#x", "1\r\n2", "1" * 19, "9" * 10_000]
+)
 async def test_ids_not_of_geminis_shape_never_reach_it(adapter: GeminiAdapter, sim: GeminiSimulator, bad: str) -> None:
     creds = account(sim)
     for call in (adapter.cancel, adapter.get_order):

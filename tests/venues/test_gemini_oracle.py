@@ -43,7 +43,12 @@ def test_ccxt_places_fetches_and_cancels(served: tuple[GeminiSimulator, str]) ->
     placed = exchange.create_order("BTC/USD", "limit", "buy", 0.5, 25000)
     assert placed["status"] == "open"
     fetched = exchange.fetch_order(placed["id"])
-    assert (fetched["status"], fetched["amount"], fetched["price"], fetched["symbol"]) == ("open", 0.5, 25000.0, "BTC/USD")
+    assert (fetched["status"], fetched["amount"], fetched["price"], fetched["symbol"]) == (
+        "open",
+        0.5,
+        25000.0,
+        "BTC/USD",
+    )
     assert [o["id"] for o in exchange.fetch_open_orders()] == [placed["id"]]
 
     cancelled = exchange.cancel_order(placed["id"])
@@ -121,7 +126,9 @@ def test_the_payload_names_its_endpoint_and_is_what_is_signed(served: tuple[Gemi
     order_id, _ = sim.place(account)
     payload = encode_payload({"request": "/v1/order/status", "nonce": "1", "order_id": int(order_id)})
     headers = {"X-GEMINI-APIKEY": account.api_key, "X-GEMINI-PAYLOAD": payload}
-    moved = httpx.post(f"{url}/v1/order/cancel", headers={**headers, "X-GEMINI-SIGNATURE": sign(payload, account.secret)})
+    moved = httpx.post(
+        f"{url}/v1/order/cancel", headers={**headers, "X-GEMINI-SIGNATURE": sign(payload, account.secret)}
+    )
     assert (moved.status_code, moved.json()["reason"]) == (400, "EndpointMismatch")
     other = encode_payload({"request": "/v1/order/cancel", "nonce": "2", "order_id": int(order_id)})
     swapped = httpx.post(

@@ -57,7 +57,12 @@ _MESSAGES = {
     "InvalidApiKey": "Invalid API key",
     "Maintenance": "The Gemini Exchange is currently undergoing maintenance.",
 }
-_SYMBOLIC = {"rate_limit": "RateLimit", "auth": "InvalidApiKey", "permission": "MissingRole", "unavailable": "Maintenance"}
+_SYMBOLIC = {
+    "rate_limit": "RateLimit",
+    "auth": "InvalidApiKey",
+    "permission": "MissingRole",
+    "unavailable": "Maintenance",
+}
 _TRADE_OPS = frozenset({"NewOrder", "CancelOrder"})
 
 
