@@ -72,7 +72,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.cryptoCom: ("Crypto.com Exchange", None, frozenset(), _API_KEY, "https://api.crypto.com/exchange/v1"),
     T.openSea: ("OpenSea", None, frozenset(), (), None),
     T.binanceUs: ("Binance.US", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.us"),
-    T.gemini: ("Gemini", None, frozenset(), _API_KEY, "https://api.gemini.com"),
+    T.gemini: ("Gemini", "gemini", frozenset(), _API_KEY, "https://api.gemini.com"),
     T.cryptocurrencyAddress: ("Crypto address", None, frozenset(), (), None),
     T.cryptocurrencyWallet: ("Crypto wallet", None, frozenset(), (), None),
     T.okCoin: ("OKCoin", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://us.okx.com"),
@@ -146,6 +146,7 @@ ORACLES: dict[str, str] = {
     "bybit": "pybit",
     "coinbase_exchange": "ccxt coinbaseexchange",
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
+    "gemini": "ccxt gemini",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -158,6 +159,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "okx": (30.0, 60),  # cancel-order: 60 requests per 2 s per user and instrument
     "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
+    "gemini": (10.0, 15),  # private API: 600 requests per minute; ten at once are processed, five more queued
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
@@ -188,6 +190,8 @@ def _order_id_shape(family: str | None) -> OrderIdShape | None:
     if family is None:
         return None
     shape = importlib.import_module(f"ordergate.venues.{family}.constants").ORDER_ID_SHAPE
+    if isinstance(shape, tuple):  # (pattern, example) as plain data
+        shape = OrderIdShape(*shape)
     assert isinstance(shape, OrderIdShape), f"venues/{family}/constants.py: ORDER_ID_SHAPE must be an OrderIdShape"
     return shape
 
