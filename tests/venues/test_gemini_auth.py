@@ -6,7 +6,8 @@ import asyncio
 
 import ccxt
 
-from ordergate.venues.gemini.auth import KeyQueue, TimeNonces, encode_payload, headers, sign
+from ordergate.venues.gemini.auth import TimeNonces, encode_payload, headers, sign
+from ordergate.venues.nonces import NonceGate
 
 # crypto-venues.md Appendix A (ccxt 4.5.90 with a frozen clock, recomputed from the recipe).
 PAYLOAD = {"request": "/v1/order/cancel", "nonce": "1700000000000", "order_id": 106817811}
@@ -40,7 +41,7 @@ def test_headers_carry_the_documented_names_and_no_secret() -> None:
 
 
 async def test_one_keys_nonces_are_issued_and_used_in_order_under_concurrency() -> None:
-    queue = KeyQueue()
+    queue = NonceGate()
     used: list[int] = []
 
     async def request(i: int) -> None:
@@ -55,7 +56,7 @@ async def test_one_keys_nonces_are_issued_and_used_in_order_under_concurrency() 
 
 
 async def test_idle_keys_are_evicted_beyond_the_bound() -> None:
-    queue = KeyQueue(max_keys=3)
+    queue = NonceGate(max_keys=3)
     for i in range(10):
         async with queue.hold(f"account-{i}") as next_nonce:
             next_nonce()

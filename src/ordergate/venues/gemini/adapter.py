@@ -46,6 +46,7 @@ from ordergate.venues.gemini.constants import (
     VERIFY_PATH,
     Ambiguous,
 )
+from ordergate.venues.nonces import NonceGate
 from ordergate.venues.transport import Transport
 
 VENUE = "Gemini"
@@ -76,7 +77,7 @@ def order_id_number(order_id: str) -> int:
 class GeminiAdapter(Adapter):
     def __init__(self, spec: VenueSpec, base_url: str, transport: Transport) -> None:
         super().__init__(spec, base_url, transport)
-        self._queue = auth.KeyQueue()
+        self._queue = NonceGate(venue="gemini")
         self._time_nonces = auth.TimeNonces()
 
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:

@@ -65,7 +65,7 @@ class KrakenAdapter(Adapter):
         self, spec: VenueSpec, base_url: str, transport: Transport, *, nonces: NonceGate | None = None
     ) -> None:
         super().__init__(spec, base_url, transport)
-        self._nonces = nonces if nonces is not None else NonceGate()
+        self._nonces = nonces if nonces is not None else NonceGate(venue="kraken")
 
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         await self._post(creds, VERIFY_PATH, [], mfa_code, _Op.verify)
