@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps 'coinbase-advanced-py==1.8.4'  # pins websockets<14, python-kraken-sdk needs >=14.1; its REST client imports no websockets
+	$(BIN)/pip install --quiet --no-deps 'bitfinex-api-py==4.0.0'  # pins websockets~=12 and requests~=2.32.3; its REST client works with ours
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

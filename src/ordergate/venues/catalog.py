@@ -88,7 +88,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.bitFlyer: ("bitFlyer", None, frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
     T.coinlist: ("CoinList", None, frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
     T.huobi: ("HTX (Huobi)", None, frozenset(), _API_KEY, "https://api.huobi.pro"),
-    T.bitfinex: ("Bitfinex", None, frozenset(), _API_KEY, "https://api.bitfinex.com"),
+    T.bitfinex: ("Bitfinex", "bitfinex", frozenset(), _API_KEY, "https://api.bitfinex.com"),
     T.deFiWallet: ("DeFi wallet", None, frozenset(), (), None),
     T.krakenDirect: ("Kraken (Direct)", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
     T.vanguard: ("Vanguard", None, frozenset(), (), None),
@@ -99,7 +99,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
         _API_KEY,
         "https://api.binance.com",
     ),
-    T.bitfinexDirect: ("Bitfinex (Direct)", None, frozenset(), _API_KEY, "https://api.bitfinex.com"),
+    T.bitfinexDirect: ("Bitfinex (Direct)", "bitfinex", frozenset(), _API_KEY, "https://api.bitfinex.com"),
     T.bybit: ("Bybit", "bybit", frozenset(), _API_KEY, "https://api.bybit.com"),
     T.paxos: ("Paxos", None, frozenset(), (), "https://api.paxos.com"),
     T.coinbasePrime: (
@@ -147,6 +147,7 @@ ORACLES: dict[str, str] = {
     "coinbase_exchange": "ccxt coinbaseexchange",
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
     "gemini": "ccxt gemini",
+    "bitfinex": "bitfinex-api-py, ccxt bitfinex",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -160,6 +161,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
     "gemini": (10.0, 15),  # private API: 600 requests per minute; ten at once are processed, five more queued
+    "bitfinex": (1.5, 90),  # /v2/auth/w/order/cancel: 90 requests per minute
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
