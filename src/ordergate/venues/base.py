@@ -35,9 +35,7 @@ class VenueSpec:
     cancel_supported: bool = False
     mesh_cancel: bool = False  # Mesh lists this integration as supporting cancel
     required_fields: frozenset[RequestField] = frozenset()
-    credential_fields: tuple[
-        str, ...
-    ] = ()  # what `username` / `password` / `authToken` carry at authenticate
+    credential_fields: tuple[str, ...] = ()  # what `username` / `password` / `authToken` carry at authenticate
     production_url: str | None = None
     testnet_url: str | None = None
     notes: str = ""

@@ -67,7 +67,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.okx: ("OKX", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
     T.bitFlyer: ("bitFlyer", None, frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
     T.coinlist: ("CoinList", None, frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
-    T.huobi: ("HTX (Huobi)", None, frozenset(), _API_KEY, "https://api.huobi.pro"),
+    T.huobi: ("HTX (Huobi)", "huobi", frozenset(), _API_KEY, "https://api.huobi.pro"),
     T.bitfinex: ("Bitfinex", None, frozenset(), _API_KEY, "https://api.bitfinex.com"),
     T.deFiWallet: ("DeFi wallet", None, frozenset(), (), None),
     T.krakenDirect: ("Kraken (Direct)", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
@@ -126,6 +126,7 @@ ORACLES: dict[str, str] = {
     "bybit": "pybit",
     "coinbase_exchange": "ccxt coinbaseexchange",
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
+    "huobi": "ccxt htx",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -138,6 +139,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "okx": (30.0, 60),  # cancel-order: 60 requests per 2 s per user and instrument
     "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
+    "huobi": (50.0, 100),  # submitcancel: 100 requests per 2 s per UID
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
