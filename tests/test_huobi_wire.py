@@ -44,9 +44,9 @@ class Recorder:
         self.seen: list[tuple[str, str, str, str, dict[str, str], bytes]] = []
 
         async def endpoint(request: Request) -> JSONResponse:
-            path = request.scope.get("root_path", "") + request.scope["path"].removeprefix(
-                request.scope.get("root_path", "")
-            )
+            # The full path the client called, whether or not the server strips a mount prefix from scope["path"].
+            root = request.scope.get("root_path", "")
+            path = root + request.scope["path"].removeprefix(root)
             self.seen.append(
                 (request.method, path, request.url.query, request.headers["host"], dict(request.headers),
                  await request.body())

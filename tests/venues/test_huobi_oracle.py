@@ -95,14 +95,14 @@ def test_partial_fill_filled_and_foreign_orders(served: tuple[HuobiSimulator, st
 def test_credentials_are_checked_like_htx(served: tuple[HuobiSimulator, str]) -> None:
     sim, url = served
     account, other = sim.new_account(), sim.new_account()
-    cases = {
-        "Verification failure": client(url, account, secret=other.secret),
-        "Incorrect Access key": client(url, account, apiKey="aaaaaaaa-bbbbbbbb-cccccccc-ddddd"),
+    cases = [
+        ("Verification failure", client(url, account, secret=other.secret)),
+        ("Incorrect Access key", client(url, account, apiKey="aaaaaaaa-bbbbbbbb-cccccccc-ddddd")),
         # Signed for api.huobi.pro but sent here: the host is part of what is signed.
-        "Verification failure ": client(url, account, hostname="api.huobi.pro"),
-    }
-    for message, exchange in cases.items():
-        with pytest.raises(ccxt.AuthenticationError, match=message.strip()):
+        ("Verification failure", client(url, account, hostname="api.huobi.pro")),
+    ]
+    for message, exchange in cases:
+        with pytest.raises(ccxt.AuthenticationError, match=message):
             exchange.fetch_balance()
     stale = client(url, account)
     stale.nonce = lambda: int(time.time() * 1000) - 301_000
