@@ -89,6 +89,8 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.coinlist: ("CoinList", None, frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
     T.huobi: ("HTX (Huobi)", None, frozenset(), _API_KEY, "https://api.huobi.pro"),
     T.bitfinex: ("Bitfinex", "bitfinex", frozenset(), _API_KEY, "https://api.bitfinex.com"),
+    T.huobi: ("HTX (Huobi)", "huobi", frozenset(), _API_KEY, "https://api.huobi.pro"),
+    T.bitfinex: ("Bitfinex", None, frozenset(), _API_KEY, "https://api.bitfinex.com"),
     T.deFiWallet: ("DeFi wallet", None, frozenset(), (), None),
     T.krakenDirect: ("Kraken (Direct)", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
     T.vanguard: ("Vanguard", None, frozenset(), (), None),
@@ -148,6 +150,7 @@ ORACLES: dict[str, str] = {
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
     "gemini": "ccxt gemini",
     "bitfinex": "bitfinex-api-py, ccxt bitfinex",
+    "huobi": "ccxt htx",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -162,6 +165,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
     "gemini": (10.0, 15),  # private API: 600 requests per minute; ten at once are processed, five more queued
     "bitfinex": (1.5, 90),  # /v2/auth/w/order/cancel: 90 requests per minute
+    "huobi": (50.0, 100),  # submitcancel: 100 requests per 2 s per UID
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
