@@ -147,7 +147,8 @@ async def test_a_reused_nonce_and_a_stale_clock_are_refused(
     ("error", "expected", "retry"),
     [("rate_limit", ErrorType.rateLimited, 1), ("ban", ErrorType.institutionLocked, None),
      ("restricted", ErrorType.institutionRestricted, None), ("permission", ErrorType.institutionPermissionDenied, None),
-     ("500.002", ErrorType.institutionUnavailable, None), ("Invalid id POST param.", ErrorType.institutionRejected, None),
+     ("500.002", ErrorType.institutionUnavailable, None),
+     ("Invalid id POST param.", ErrorType.institutionRejected, None),
      (f"200:{MAINTENANCE}", ErrorType.institutionUnavailable, None)],
 )  # fmt: skip
 async def test_venue_errors_map_to_the_catalogue(
