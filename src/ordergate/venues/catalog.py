@@ -81,7 +81,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.etoro: ("eToro", None, frozenset(), (), None),
     T.cexIo: ("CEX.IO", None, frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
     T.binanceInternational: ("Binance", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
-    T.bitstamp: ("Bitstamp", None, frozenset(), _API_KEY, "https://www.bitstamp.net"),
+    T.bitstamp: ("Bitstamp", "bitstamp", frozenset(), _API_KEY, "https://www.bitstamp.net"),
     T.gateIo: ("Gate.io", None, frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
     T.acorns: ("Acorns", None, frozenset(), (), None),
     T.okx: ("OKX", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
@@ -151,6 +151,7 @@ ORACLES: dict[str, str] = {
     "gemini": "ccxt gemini",
     "bitfinex": "bitfinex-api-py, ccxt bitfinex",
     "huobi": "ccxt htx",
+    "bitstamp": "ccxt bitstamp",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -166,6 +167,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "gemini": (10.0, 15),  # private API: 600 requests per minute; ten at once are processed, five more queued
     "bitfinex": (1.5, 90),  # /v2/auth/w/order/cancel: 90 requests per minute
     "huobi": (50.0, 100),  # submitcancel: 100 requests per 2 s per UID
+    # 400 requests/s, and 10,000 per 10 minutes: a burst of 400 plus 16/s stays inside both.
+    "bitstamp": (16.0, 400),
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }

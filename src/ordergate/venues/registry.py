@@ -25,6 +25,7 @@ ADAPTERS: dict[str, str] = {
     "gemini": "ordergate.venues.gemini.adapter:GeminiAdapter",
     "bitfinex": "ordergate.venues.bitfinex.adapter:BitfinexAdapter",
     "huobi": "ordergate.venues.huobi.adapter:HuobiAdapter",
+    "bitstamp": "ordergate.venues.bitstamp.adapter:BitstampAdapter",
 }
 
 

@@ -1,0 +1,1 @@
+"""Bitstamp (HTTP API v2): signing (auth), protocol facts (constants), the adapter, a simulator."""
