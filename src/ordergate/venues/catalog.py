@@ -62,7 +62,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.cexIo: ("CEX.IO", None, frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
     T.binanceInternational: ("Binance", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
     T.bitstamp: ("Bitstamp", None, frozenset(), _API_KEY, "https://www.bitstamp.net"),
-    T.gateIo: ("Gate.io", None, frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
+    T.gateIo: ("Gate.io", "gate_io", frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
     T.acorns: ("Acorns", None, frozenset(), (), None),
     T.okx: ("OKX", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
     T.bitFlyer: ("bitFlyer", None, frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
@@ -126,6 +126,7 @@ ORACLES: dict[str, str] = {
     "bybit": "pybit",
     "coinbase_exchange": "ccxt coinbaseexchange",
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
+    "gate_io": "gate-api (official), ccxt gate",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -138,6 +139,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "okx": (30.0, 60),  # cancel-order: 60 requests per 2 s per user and instrument
     "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
+    "gate_io": (200.0, 200),  # spot: "batch/single order cancellation is total of 200r/s" per UID
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
