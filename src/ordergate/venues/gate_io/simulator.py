@@ -63,8 +63,8 @@ RETENTION_S = 60.0
 _TRADE_OPS = frozenset({"create", "cancel"})
 _LIMITS = {"create": 10, "cancel": 200, "get": 200, "list": 200, "accounts": 200}
 _STATUS = {"MISSING_REQUIRED_HEADER": 401, "INVALID_KEY": 401, "INVALID_SIGNATURE": 401, "REQUEST_EXPIRED": 401,
-           "READ_ONLY": 403, "FORBIDDEN": 403, "ACCOUNT_LOCKED": 403, "ORDER_NOT_FOUND": 404,
-           "TOO_MANY_REQUESTS": 429, "SERVER_ERROR": 500}  # fmt: skip
+           "INVALID_CREDENTIALS": 401, "IP_FORBIDDEN": 403, "READ_ONLY": 403, "FORBIDDEN": 403, "ACCOUNT_LOCKED": 403,
+           "ORDER_NOT_FOUND": 404, "TOO_MANY_REQUESTS": 429, "SERVER_ERROR": 500}  # fmt: skip
 _MESSAGES = {
     "INVALID_KEY": "Invalid key provided",
     "INVALID_SIGNATURE": "Signature mismatch",
@@ -72,6 +72,7 @@ _MESSAGES = {
     "READ_ONLY": "API key is read-only",
     "FORBIDDEN": "Account has no permission to request operation",
     "ACCOUNT_LOCKED": "Account is locked",
+    "IP_FORBIDDEN": "Request IP not in whitelist",
     "ORDER_NOT_FOUND": "Order not found",
     "ORDER_CLOSED": "Order was closed",
     "ORDER_CANCELLED": "Order was cancelled",
