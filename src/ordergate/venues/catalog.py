@@ -83,6 +83,8 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.binanceInternational: ("Binance", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
     T.bitstamp: ("Bitstamp", "bitstamp", frozenset(), _API_KEY, "https://www.bitstamp.net"),
     T.gateIo: ("Gate.io", None, frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
+    T.bitstamp: ("Bitstamp", None, frozenset(), _API_KEY, "https://www.bitstamp.net"),
+    T.gateIo: ("Gate.io", "gate_io", frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
     T.acorns: ("Acorns", None, frozenset(), (), None),
     T.okx: ("OKX", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
     T.bitFlyer: ("bitFlyer", None, frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
@@ -152,6 +154,7 @@ ORACLES: dict[str, str] = {
     "bitfinex": "bitfinex-api-py, ccxt bitfinex",
     "huobi": "ccxt htx",
     "bitstamp": "ccxt bitstamp",
+    "gate_io": "gate-api (official), ccxt gate",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -169,6 +172,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "huobi": (50.0, 100),  # submitcancel: 100 requests per 2 s per UID
     # 400 requests/s, and 10,000 per 10 minutes: a burst of 400 plus 16/s stays inside both.
     "bitstamp": (16.0, 400),
+    "gate_io": (200.0, 200),  # spot: "batch/single order cancellation is total of 200r/s" per UID
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }

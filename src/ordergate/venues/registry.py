@@ -26,6 +26,7 @@ ADAPTERS: dict[str, str] = {
     "bitfinex": "ordergate.venues.bitfinex.adapter:BitfinexAdapter",
     "huobi": "ordergate.venues.huobi.adapter:HuobiAdapter",
     "bitstamp": "ordergate.venues.bitstamp.adapter:BitstampAdapter",
+    "gate_io": "ordergate.venues.gate_io.adapter:GateIoAdapter",
 }
 
 

@@ -1,0 +1,1 @@
+"""Gate.io (Gate API v4, spot): adapter, signing, simulator."""
