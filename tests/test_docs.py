@@ -23,3 +23,15 @@ def test_every_venue_claiming_cancel_has_an_adapter() -> None:
     assert len(SPECS) == 57
     for spec in SPECS.values():
         assert spec.cancel_supported == (spec.family in ADAPTERS), spec.type
+
+
+def test_catalog_and_registry_dicts_name_each_key_once() -> None:
+    """A dict literal with a repeated key silently keeps the last one: one venue's row could hide another's."""
+    import ast
+
+    root = Path(__file__).parents[1] / "src" / "ordergate" / "venues"
+    for name in ("catalog.py", "registry.py"):
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            if isinstance(node, ast.Dict):
+                keys = [ast.unparse(k) for k in node.keys if k is not None]
+                assert len(keys) == len(set(keys)), (name, sorted({k for k in keys if keys.count(k) > 1}))

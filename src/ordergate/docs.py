@@ -41,7 +41,21 @@ def _cancel_cell(spec: VenueSpec) -> str:
     return "not yet"
 
 
-BLOCKS = {"venues": venue_table, "errors": error_catalogue_markdown}
+def coverage() -> str:
+    """The README's opening count, from the same data as the table."""
+    working = [s for s in SPECS.values() if s.cancel_supported]
+    venues = sorted({s.family for s in working if s.family})
+    on_mesh = [s for s in SPECS.values() if s.mesh_cancel]
+    names = ", ".join(sorted({s.name.split(" (")[0] for s in working}))
+    return (
+        f"{len(working)} integration types at {len(venues)} venues ({names}); "
+        f"{sum(s.cancel_supported for s in on_mesh)} of the {len(on_mesh)} integrations on Mesh's cancel list cancel "
+        f"here, and {sum(bool(s.no_cancel_api) for s in on_mesh)} more answer a typed `cancelNotSupported` because "
+        "their institution has no public cancel API"
+    )
+
+
+BLOCKS = {"coverage": coverage, "venues": venue_table, "errors": error_catalogue_markdown}
 
 
 def render(readme: str) -> str:
