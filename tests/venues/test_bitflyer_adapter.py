@@ -68,7 +68,7 @@ def test_registry_routes_bitflyer_here(transport: Transport) -> None:
 @pytest.mark.parametrize("pair", ["BTC_JPY", "BTC/JPY", "btc-jpy"])
 async def test_cancel_reads_then_cancels(sim: BitflyerSimulator, adapter: BitflyerAdapter, by: str, pair: str) -> None:
     creds = account(sim)
-    acceptance, _ = sim.place(type("A", (), {"api_key": creds.api_key})())  # type: ignore[arg-type]
+    acceptance, _ = sim.place(SimAccount(creds.api_key, creds.secret))
     order_id = acceptance if by == "acceptance id" else child_id(sim, acceptance)
     ack = await adapter.cancel(creds, ref(order_id, pair))
     assert (ack.order_id, ack.status, ack.upstream_status) == (order_id, OrderStatus.inProgress, 200)
@@ -84,7 +84,7 @@ async def test_a_final_or_unknown_order_gets_no_cancel(
 ) -> None:
     creds = account(sim)
     owner = account(sim) if state == "another account's" else creds
-    order_id, _ = sim.place(type("A", (), {"api_key": owner.api_key})())  # type: ignore[arg-type]
+    order_id, _ = sim.place(SimAccount(owner.api_key, owner.secret))
     if state == "filled":
         sim.fill(order_id)
     elif state == "cancelled":
@@ -143,7 +143,7 @@ async def test_snapshot_of_a_partial_fill(sim: BitflyerSimulator, adapter: Bitfl
 
 async def test_pending_cancel_is_in_progress_until_it_settles(sim: BitflyerSimulator, adapter: BitflyerAdapter) -> None:
     creds = account(sim)
-    order_id, _ = sim.place(type("A", (), {"api_key": creds.api_key})())  # type: ignore[arg-type]
+    order_id, _ = sim.place(SimAccount(creds.api_key, creds.secret))
     sim.inject(Fault("pending", "cancelchildorder", api_key=creds.api_key, seconds=0.5))
     assert (await adapter.cancel(creds, ref(order_id))).status is OrderStatus.inProgress
     assert (await adapter.get_order(creds, ref(order_id))).status is OrderStatus.inProgress  # type: ignore[union-attr]
@@ -161,7 +161,7 @@ async def test_venue_errors_map_to_definite_answers(
     sim: BitflyerSimulator, adapter: BitflyerAdapter, error: str, kind: ErrorType, retry: int | None
 ) -> None:
     creds = account(sim)
-    order_id, _ = sim.place(type("A", (), {"api_key": creds.api_key})())  # type: ignore[arg-type]
+    order_id, _ = sim.place(SimAccount(creds.api_key, creds.secret))
     sim.inject(Fault("venue_error", "cancelchildorder", api_key=creds.api_key, error=error))
     with pytest.raises(GatewayError) as caught:
         await adapter.cancel(creds, ref(order_id))
