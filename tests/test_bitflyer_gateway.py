@@ -58,7 +58,7 @@ async def test_connect_then_cancel_with_the_returned_token(
     body = {"authToken": token, "type": "bitFlyer", "id": order_id, "isCryptocurrency": True, **extra}
     cancel = await gw.http.post(CANCEL, json=body, headers=headers)
     assert cancel.status_code == 200, cancel.text
-    assert cancel.json()["content"] == {"orderId": order_id, "status": "inProgress"}
+    assert cancel.json()["content"] == {"orderId": order_id, "status": "cancelled"}
     details = await gw.http.post(DETAILS, json=body, headers=headers)
     assert details.json()["content"]["status"] == "cancelled"
 

@@ -67,7 +67,7 @@ def _check_signed(method: str, target: str, headers: dict[str, str], body: bytes
     ("order_id", "field"),
     [("JRF20150707-060559-396699", "child_order_acceptance_id"), ("JOR20150707-060559-021935", "child_order_id")],
 )
-async def test_cancel_is_a_signed_read_then_a_signed_cancel(
+async def test_cancel_is_a_signed_read_a_signed_cancel_and_a_signed_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order_id: str, field: str
 ) -> None:
     recorder = Recorder(order_id)
@@ -85,11 +85,12 @@ async def test_cancel_is_a_signed_read_then_a_signed_cancel(
 
     assert resp.status_code == 200, resp.text
     assert resp.json()["content"] == {"orderId": order_id, "status": "inProgress"}
-    assert len(recorder.seen) == 2
-    method, target, got, raw = recorder.seen[0]
-    assert (method, target, raw) == ("GET", f"/v1/me/getchildorders?product_code=ETH_JPY&{field}={order_id}", b"")
-    assert "content-type" not in got
-    _check_signed(method, target, got, raw, key, secret)
+    # The recorder keeps the order ACTIVE: bitFlyer took the cancel and has not applied it yet.
+    assert len(recorder.seen) == 3
+    for method, target, got, raw in (recorder.seen[0], recorder.seen[2]):
+        assert (method, target, raw) == ("GET", f"/v1/me/getchildorders?product_code=ETH_JPY&{field}={order_id}", b"")
+        assert "content-type" not in got
+        _check_signed(method, target, got, raw, key, secret)
     method, target, got, raw = recorder.seen[1]
     assert (method, target, got["content-type"]) == ("POST", "/v1/me/cancelchildorder", "application/json")
     assert json.loads(raw) == {"product_code": "ETH_JPY", field: order_id}

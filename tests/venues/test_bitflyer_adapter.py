@@ -60,7 +60,7 @@ def test_registry_routes_bitflyer_here(transport: Transport) -> None:
     registry = VenueRegistry(transport)
     adapter = registry.adapter(IntegrationType.bitFlyer)
     assert isinstance(adapter, BitflyerAdapter) and adapter.base_url == "https://api.bitflyer.com"
-    assert (SPEC.requests_per_cancel, SPEC.testnet_url) == (2, None)
+    assert (SPEC.requests_per_cancel, SPEC.testnet_url) == (3, None)
     assert [f.value for f in SPEC.required_fields] == ["symbolPair"]
 
 
@@ -71,8 +71,8 @@ async def test_cancel_reads_then_cancels(sim: BitflyerSimulator, adapter: Bitfly
     acceptance, _ = sim.place(SimAccount(creds.api_key, creds.secret))
     order_id = acceptance if by == "acceptance id" else child_id(sim, acceptance)
     ack = await adapter.cancel(creds, ref(order_id, pair))
-    assert (ack.order_id, ack.status, ack.upstream_status) == (order_id, OrderStatus.inProgress, 200)
-    assert (sim.count(creds.api_key, "getchildorders"), sim.count(creds.api_key, "cancelchildorder")) == (1, 1)
+    assert (ack.order_id, ack.status, ack.upstream_status) == (order_id, OrderStatus.cancelled, 200)
+    assert (sim.count(creds.api_key, "getchildorders"), sim.count(creds.api_key, "cancelchildorder")) == (2, 1)
     assert sim.status(acceptance) is OrderStatus.cancelled
     snapshot = await adapter.get_order(creds, ref(order_id, pair))
     assert snapshot is not None and (snapshot.status, snapshot.venue_status) == (OrderStatus.cancelled, "CANCELED")

@@ -1,8 +1,7 @@
 """bitFlyer on the conformance kit.
 
-bitFlyer's cancel answers 200 whatever the order's state, so the adapter reads the order first and cancels only an
-ACTIVE one: two requests on the happy path, and an accepted cancel is `inProgress` (the order shows CANCELED on the
-next read).
+bitFlyer's cancel answers 200 whatever the order's state, so the adapter reads the order before (cancels only an
+ACTIVE one) and after (CANCELED → `cancelled`, still ACTIVE → `inProgress`): three requests on the happy path.
 """
 
 from ordergate.domain.integrations import IntegrationType
@@ -18,7 +17,6 @@ class TestBitflyer(VenueConformance):
     lookup_op = "getchildorders"
     rate_limit_retry_after = str(SYMBOLIC_PERIOD_S)  # x-ratelimit-period: the seconds left in bitFlyer's window
     ban_retry_after = str(ORDERING_LIMITED_S)  # -508 "ordering has been limited": the documented one-hour penalty
-    acknowledges_only = True
     has_restricted_answer = False  # bitFlyer documents no legal/regional refusal of its own
 
     @classmethod

@@ -139,16 +139,16 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "okx": (30.0, 60),  # cancel-order: 60 requests per 2 s per user and instrument
     "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
-    # bitflyer: "Private APIs 500 queries per 5 minutes", and each cancel is two of them (read, then cancel).
-    "bitflyer": (500 / 300 / 2, 250),
+    # bitflyer: "Private APIs 500 queries per 5 minutes", and each cancel is three of them (read, cancel, read).
+    "bitflyer": (500 / 300 / 3, 166),
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET
-# then reports cancelled or pending_cancel; bitflyer: its cancel answers 200 whatever the order's state, so one GET
-# of the order comes first and the cancel is sent only while it is ACTIVE).
-REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 2}
+# then reports cancelled or pending_cancel; bitflyer: its cancel answers 200 whatever the order's state, so the
+# order is read before (cancel only an ACTIVE one) and after (cancelled, still pending, or filled first)).
+REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).

@@ -1,11 +1,14 @@
 """bitFlyer Lightning: cancel one child order, look one up, verify a key.
 
 bitFlyer's cancel answers 200 with an empty body whatever happened to the order (it only takes the request), so its
-answer cannot tell a cancel that took effect from one that met a filled, cancelled or unknown order. The order is
-therefore read first (`getchildorders` by its id, one request) and the cancel (the second request) is sent only for
-an ACTIVE order; an accepted cancel is reported `inProgress`. Anything but ACTIVE goes to the cancel service as
-"unknown at the venue", whose own lookup answers 409 or 404, and which knows whether an earlier attempt of the same
-request was ours. Reading after the cancel instead would report a cancel made long ago as "cancelled now".
+answer tells nothing about the order. Three requests make the answer true:
+1. `getchildorders` by the order's id: only an ACTIVE order is cancelled. Anything else goes to the cancel service
+   as "unknown at the venue", whose own lookup answers 409 or 404 (and which knows whether an earlier attempt of the
+   same request was ours). Without this read a cancel made long ago would be reported as "cancelled now".
+2. `cancelchildorder`.
+3. `getchildorders` again: CANCELED → `cancelled`, still ACTIVE → `inProgress` (bitFlyer has taken the cancel and
+   not yet applied it), filled in the meantime → the service's lookup answers 409 `success`. Without this read a
+   fill that beat the cancel would be reported as an accepted cancel.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from ordergate.venues.bitflyer.constants import (
 )
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
-from ordergate.venues.transport import Transport, UpstreamResponse
+from ordergate.venues.transport import Transport, TransportError, UpstreamResponse
 
 _ORDER_ID = re.compile(ORDER_ID_SHAPE[0])
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,256}")
@@ -100,7 +103,20 @@ class BitflyerAdapter(Adapter):
             state = "no such order" if entry is None else f"child_order_state {entry.get('child_order_state')}"
             raise UnknownOrderAtVenue(status, f"{state} on {product}")
         status, _ = await self._request(creds, "POST", CANCEL_PATH, "", cancel_body(product, order.id))
-        return CancelAck(order.id, OrderStatus.inProgress, status)
+        return await self._confirm(creds, product, order.id, status)
+
+    async def _confirm(self, creds: Credentials, product: str, order_id: str, accepted: int) -> CancelAck:
+        try:
+            status, entry = await self._find(creds, product, order_id)
+        except (GatewayError, TransportError):
+            # bitFlyer did take the cancel; only its effect is unconfirmed.
+            return CancelAck(order_id, OrderStatus.inProgress, accepted)
+        state = None if entry is None else entry.get("child_order_state")
+        if state == "CANCELED":
+            return CancelAck(order_id, OrderStatus.cancelled, accepted)
+        if state in (ACTIVE, None):  # not applied yet (or a listing that lags): accepted, not done
+            return CancelAck(order_id, OrderStatus.inProgress, accepted)
+        raise UnknownOrderAtVenue(status, f"child_order_state {state} after the cancel")
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         product = _product(order)
