@@ -85,7 +85,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.gateIo: ("Gate.io", "gate_io", frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
     T.acorns: ("Acorns", None, frozenset(), (), None),
     T.okx: ("OKX", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
-    T.bitFlyer: ("bitFlyer", None, frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
+    T.bitFlyer: ("bitFlyer", "bitflyer", frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
     T.coinlist: ("CoinList", None, frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
     T.bitfinex: ("Bitfinex", "bitfinex", frozenset(), _API_KEY, "https://api.bitfinex.com"),
     T.huobi: ("HTX (Huobi)", "huobi", frozenset(), _API_KEY, "https://api.huobi.pro"),
@@ -151,6 +151,7 @@ ORACLES: dict[str, str] = {
     "huobi": "ccxt htx",
     "bitstamp": "ccxt bitstamp",
     "gate_io": "gate-api (official), ccxt gate",
+    "bitflyer": "ccxt bitflyer, pybitflyer",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -169,13 +170,16 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # 400 requests/s, and 10,000 per 10 minutes: a burst of 400 plus 16/s stays inside both.
     "bitstamp": (16.0, 400),
     "gate_io": (200.0, 200),  # spot: "batch/single order cancellation is total of 200r/s" per UID
+    # bitflyer: "Private APIs 500 queries per 5 minutes", and each cancel is three of them (read, cancel, read).
+    "bitflyer": (500 / 300 / 3, 166),
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET
-# then reports cancelled or pending_cancel).
-REQUESTS_PER_CANCEL = {"alpaca": 2}
+# then reports cancelled or pending_cancel; bitflyer: its cancel answers 200 whatever the order's state, so the
+# order is read before (cancel only an ACTIVE one) and after (cancelled, still pending, or filled first)).
+REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).

@@ -27,6 +27,7 @@ ADAPTERS: dict[str, str] = {
     "huobi": "ordergate.venues.huobi.adapter:HuobiAdapter",
     "bitstamp": "ordergate.venues.bitstamp.adapter:BitstampAdapter",
     "gate_io": "ordergate.venues.gate_io.adapter:GateIoAdapter",
+    "bitflyer": "ordergate.venues.bitflyer.adapter:BitflyerAdapter",
 }
 
 

@@ -1,0 +1,1 @@
+"""bitFlyer Lightning (HTTP API v1)."""
