@@ -24,6 +24,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -278,3 +279,12 @@ def venue_path(request: Request) -> str:
     if root and path.startswith(root):
         path = path[len(root) :]
     return path
+
+
+def positive_decimal(text: Any) -> Decimal | None:
+    """A positive, finite quantity or price from a request field; None for anything else (venues refuse it)."""
+    try:
+        value = Decimal(str(text))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value > 0 else None

@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -55,6 +55,7 @@ from ordergate.venues.bitstamp.constants import (
     WINDOW_MS,
 )
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 MARKETS = {"btcusd": ("BTC", "USD", "Bitcoin / U.S. dollar"), "ethusd": ("ETH", "USD", "Ether / U.S. dollar")}
 
@@ -179,14 +180,6 @@ class _Order:
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 def _now_ms() -> int:

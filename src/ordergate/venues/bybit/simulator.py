@@ -30,7 +30,7 @@ import string
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -50,6 +50,7 @@ from ordergate.venues.bybit.constants import (
     normalize_symbol,
 )
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, control_endpoint
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 RATE_LIMIT_RESET_MS = 3000  # how far ahead the `rate_limit` fault puts X-Bapi-Limit-Reset-Timestamp
 _LIMITS = {"create": 20, "cancel": 20, "realtime": 50, "history": 50, "query-api": 10}  # spot, per UID and second
@@ -134,14 +135,6 @@ class _Order:
             "placeType": "", "smpType": "None", "smpGroup": 0, "smpOrderId": "",
             "createdTime": str(self.created), "updatedTime": str(self.updated or self.created),
         }  # fmt: skip
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 class BybitSimulator(SimulatorBase):

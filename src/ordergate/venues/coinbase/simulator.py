@@ -33,7 +33,6 @@ import secrets
 import time
 import uuid
 from contextvars import ContextVar
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -58,6 +57,7 @@ from ordergate.venues.coinbase.constants import (
     USER_PATH,
 )
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, control_endpoint
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 KINDS = ("ec", "ed25519", "oauth")
 _NOT_FOUND = "order with this orderID was not found"
@@ -76,14 +76,6 @@ def _unauthorized() -> Response:
 
 def _fingerprint(token: str) -> str:
     return "oauth:" + hashlib.sha256(token.encode()).hexdigest()[:12]
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 class CoinbaseSimulator(SimulatorBase):

@@ -28,7 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -40,6 +40,7 @@ from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.coinbase_exchange.auth import sign
 from ordergate.venues.coinbase_exchange.constants import DONE_REASONS, LIVE_STATUSES, STATUS_MAP
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 TIMESTAMP_WINDOW_S = 30
 PRODUCTS = {"BTC-USD": Decimal("30000"), "ETH-USD": Decimal("2000"), "ETH-BTC": Decimal("0.05")}
@@ -138,14 +139,6 @@ class _Order:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 class CoinbaseExchangeSimulator(SimulatorBase):

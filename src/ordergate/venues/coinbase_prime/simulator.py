@@ -25,7 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,6 +37,7 @@ from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.coinbase_prime.auth import sign
 from ordergate.venues.coinbase_prime.constants import LIVE_STATUSES, STATUS_MAP
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 TIMESTAMP_WINDOW_S = 30
 _SYMBOLIC = {
@@ -104,14 +105,6 @@ class _Order:
             "commission": "0",
             "post_only": False,
         }
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 class CoinbasePrimeSimulator(SimulatorBase):

@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import count
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -56,6 +56,7 @@ from ordergate.venues.gate_io.constants import (
     TIMESTAMP_WINDOW_S,
 )
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 PAIRS = frozenset({"BTC_USDT", "ETH_USDT", "ETH_BTC", "GT_USDT"})
 RATE_LIMIT_RESET_S = 3  # how far ahead the `rate_limit` fault puts X-Gate-RateLimit-Reset-Timestamp
@@ -145,14 +146,6 @@ class _Order:
             "gt_fee": "0", "gt_maker_fee": "0", "gt_taker_fee": "0", "gt_discount": False, "rebated_fee": "0",
             "rebated_fee_currency": quote, "finish_as": self.finish_as,
         }  # fmt: skip
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 class GateIoSimulator(SimulatorBase):

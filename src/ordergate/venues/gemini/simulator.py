@@ -29,7 +29,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -41,6 +41,7 @@ from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.gemini.auth import sign
 from ordergate.venues.gemini.constants import NONCE_SESSION, NONCE_TIME, TIME_NONCE_WINDOW_S, USER_CANCEL_REASON
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 SYMBOLS = {"btcusd": Decimal("30000"), "ethusd": Decimal("2000"), "ethbtc": Decimal("0.05")}
 # Gemini's reasons and the HTTP status each comes with (its error-code table, ccxt's httpExceptions).
@@ -130,14 +131,6 @@ class _Order:
         if self.reason is not None:
             order["reason"] = self.reason
         return order
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 class GeminiSimulator(SimulatorBase):

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -52,6 +52,7 @@ from ordergate.venues.huobi.constants import (
     TIMESTAMP_WINDOW_S,
 )
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 FORGET_CANCELLED_S = 2 * 3600  # "no longer be queryable after being cancelled for more than 2 hours"
 SYMBOLS = {"btcusdt": ("btc", "usdt"), "ethusdt": ("eth", "usdt"), "ethbtc": ("eth", "btc")}
@@ -118,14 +119,6 @@ class _Order:
         if self.client_order_id:
             order["client-order-id"] = self.client_order_id
         return order
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 class HuobiSimulator(SimulatorBase):

@@ -28,7 +28,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -49,6 +49,7 @@ from ordergate.venues.okx.constants import (
     VERIFY_PATH,
 )
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 # simkit's symbolic errors as OKX codes.
 _SYMBOLIC = {
@@ -158,14 +159,6 @@ class _Order:
             "tgtCcy": "base_ccy" if self.ord_type == "market" else "",
             "uTime": str(self.u_time),
         }
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 class OkxSimulator(SimulatorBase):
