@@ -49,7 +49,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
         _API_KEY_PASSPHRASE,
         "https://api.exchange.coinbase.com",
     ),
-    T.cryptoCom: ("Crypto.com Exchange", None, frozenset(), _API_KEY, "https://api.crypto.com/exchange/v1"),
+    T.cryptoCom: ("Crypto.com Exchange", "crypto_com", frozenset(), _API_KEY, "https://api.crypto.com/exchange/v1"),
     T.openSea: ("OpenSea", None, frozenset(), (), None),
     T.binanceUs: ("Binance.US", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.us"),
     T.gemini: ("Gemini", None, frozenset(), _API_KEY, "https://api.gemini.com"),
@@ -126,6 +126,7 @@ ORACLES: dict[str, str] = {
     "bybit": "pybit",
     "coinbase_exchange": "ccxt coinbaseexchange",
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
+    "crypto_com": "ccxt cryptocom",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -138,6 +139,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "okx": (30.0, 60),  # cancel-order: 60 requests per 2 s per user and instrument
     "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
+    "crypto_com": (150.0, 15),  # private/cancel-order: 15 requests per 100 ms per API key
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
@@ -160,6 +162,7 @@ _TESTNETS: dict[T, str] = {
     T.gemini: "https://api.sandbox.gemini.com",
     T.coinbasePro: "https://api-public.sandbox.exchange.coinbase.com",
     T.gateIo: "https://api-testnet.gateapi.io/api/v4",
+    T.cryptoCom: "https://uat-api.3ona.co/exchange/v1",  # Crypto.com's UAT sandbox (separate keys)
 }
 
 
