@@ -69,7 +69,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
         _API_KEY_PASSPHRASE,
         "https://api.exchange.coinbase.com",
     ),
-    T.cryptoCom: ("Crypto.com Exchange", None, frozenset(), _API_KEY, "https://api.crypto.com/exchange/v1"),
+    T.cryptoCom: ("Crypto.com Exchange", "crypto_com", frozenset(), _API_KEY, "https://api.crypto.com/exchange/v1"),
     T.openSea: ("OpenSea", None, frozenset(), (), None),
     T.binanceUs: ("Binance.US", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.us"),
     T.gemini: ("Gemini", "gemini", frozenset(), _API_KEY, "https://api.gemini.com"),
@@ -152,6 +152,7 @@ ORACLES: dict[str, str] = {
     "bitstamp": "ccxt bitstamp",
     "gate_io": "gate-api (official), ccxt gate",
     "bitflyer": "ccxt bitflyer, pybitflyer",
+    "crypto_com": "ccxt cryptocom",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -172,6 +173,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "gate_io": (200.0, 200),  # spot: "batch/single order cancellation is total of 200r/s" per UID
     # bitflyer: "Private APIs 500 queries per 5 minutes", and each cancel is three of them (read, cancel, read).
     "bitflyer": (500 / 300 / 3, 166),
+    "crypto_com": (150.0, 15),  # private/cancel-order: 15 requests per 100 ms per API key
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
@@ -195,6 +197,7 @@ _TESTNETS: dict[T, str] = {
     T.gemini: "https://api.sandbox.gemini.com",
     T.coinbasePro: "https://api-public.sandbox.exchange.coinbase.com",
     T.gateIo: "https://api-testnet.gateapi.io/api/v4",
+    T.cryptoCom: "https://uat-api.3ona.co/exchange/v1",  # Crypto.com's UAT sandbox (separate keys)
 }
 
 

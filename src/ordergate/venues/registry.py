@@ -28,6 +28,7 @@ ADAPTERS: dict[str, str] = {
     "bitstamp": "ordergate.venues.bitstamp.adapter:BitstampAdapter",
     "gate_io": "ordergate.venues.gate_io.adapter:GateIoAdapter",
     "bitflyer": "ordergate.venues.bitflyer.adapter:BitflyerAdapter",
+    "crypto_com": "ordergate.venues.crypto_com.adapter:CryptoComAdapter",
 }
 
 

@@ -1,0 +1,1 @@
+"""Crypto.com Exchange API v1 (Mesh `cryptoCom`)."""
