@@ -30,7 +30,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -42,6 +42,7 @@ from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.crypto_com.auth import now_ms, sign
 from ordergate.venues.crypto_com.constants import NONCE_WINDOW_MS, ORDER_ID_MAX, STATUS_MAP
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 # code → (HTTP status, message code), from the v1 "Response and Reason Codes" table.
 _CODES: dict[int, tuple[int, str]] = {
@@ -132,14 +133,6 @@ class _Order:
             "create_time": self.created, "create_time_ns": f"{self.created}000000",
             "update_time": self.updated or self.created,
         }  # fmt: skip
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 def _digits(value: Any) -> str | None:
