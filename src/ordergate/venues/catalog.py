@@ -86,7 +86,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.acorns: ("Acorns", None, frozenset(), (), None),
     T.okx: ("OKX", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
     T.bitFlyer: ("bitFlyer", None, frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
-    T.coinlist: ("CoinList", None, frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
+    T.coinlist: ("CoinList", "coinlist", frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
     T.huobi: ("HTX (Huobi)", None, frozenset(), _API_KEY, "https://api.huobi.pro"),
     T.bitfinex: ("Bitfinex", None, frozenset(), _API_KEY, "https://api.bitfinex.com"),
     T.deFiWallet: ("DeFi wallet", None, frozenset(), (), None),
@@ -146,6 +146,7 @@ ORACLES: dict[str, str] = {
     "bybit": "pybit",
     "coinbase_exchange": "ccxt coinbaseexchange",
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
+    "coinlist": "ccxt 4.4.88 coinlist (own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -158,6 +159,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "okx": (30.0, 60),  # cancel-order: 60 requests per 2 s per user and instrument
     "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
+    # ccxt 4.4.88 coinlist: "1000 per 5 minutes" (CoinList's docs were not reachable); never stricter than that.
+    "coinlist": (1000 / 300, 1000),
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }

@@ -22,6 +22,7 @@ ADAPTERS: dict[str, str] = {
     "bybit": "ordergate.venues.bybit.adapter:BybitAdapter",
     "coinbase_exchange": "ordergate.venues.coinbase_exchange.adapter:CoinbaseExchangeAdapter",
     "coinbase_prime": "ordergate.venues.coinbase_prime.adapter:CoinbasePrimeAdapter",
+    "coinlist": "ordergate.venues.coinlist.adapter:CoinlistAdapter",
 }
 
 
