@@ -17,7 +17,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ORACLES_DIR = ROOT / ".venv-oracles"
 # The last ccxt release with python/ccxt/coinlist.py that we checked (4.4.94 no longer has it).
 CCXT_COINLIST = "4.4.88"
-_NETWORK_HINTS = ("connection", "network is unreachable", "max retries", "temporary failure", "timed out", "proxy")
+# pip's words when no index answered; "(from versions: none)" for a pinned release that exists on PyPI means the same.
+_NETWORK_HINTS = (
+    "connection",
+    "network is unreachable",
+    "max retries",
+    "temporary failure",
+    "timed out",
+    "proxy",
+    "(from versions: none)",
+)
 
 
 class RegistryUnreachable(RuntimeError):
@@ -42,7 +51,7 @@ def ccxt_coinlist_python() -> Path:
         )
         if pip.returncode != 0:
             tail = "\n".join(pip.stderr.strip().splitlines()[-5:])
-            if any(hint in tail.lower() for hint in _NETWORK_HINTS):
+            if any(hint in pip.stderr.lower() for hint in _NETWORK_HINTS):
                 raise RegistryUnreachable(f"pip could not reach the package registry for ccxt=={CCXT_COINLIST}: {tail}")
             raise RuntimeError(f"pip install ccxt=={CCXT_COINLIST} failed: {tail}")
         if not _has(python, CCXT_COINLIST):
