@@ -86,9 +86,9 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.acorns: ("Acorns", None, frozenset(), (), None),
     T.okx: ("OKX", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://www.okx.com"),
     T.bitFlyer: ("bitFlyer", "bitflyer", frozenset({F.symbolPair}), _API_KEY, "https://api.bitflyer.com"),
-    T.coinlist: ("CoinList", None, frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
     T.bitfinex: ("Bitfinex", "bitfinex", frozenset(), _API_KEY, "https://api.bitfinex.com"),
     T.huobi: ("HTX (Huobi)", "huobi", frozenset(), _API_KEY, "https://api.huobi.pro"),
+    T.coinlist: ("CoinList", "coinlist", frozenset(), _API_KEY, "https://trade-api.coinlist.co"),
     T.deFiWallet: ("DeFi wallet", None, frozenset(), (), None),
     T.krakenDirect: ("Kraken (Direct)", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
     T.vanguard: ("Vanguard", None, frozenset(), (), None),
@@ -153,6 +153,7 @@ ORACLES: dict[str, str] = {
     "gate_io": "gate-api (official), ccxt gate",
     "bitflyer": "ccxt bitflyer, pybitflyer",
     "crypto_com": "ccxt cryptocom",
+    "coinlist": "ccxt 4.4.88 coinlist (own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -174,6 +175,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # bitflyer: "Private APIs 500 queries per 5 minutes", and each cancel is three of them (read, cancel, read).
     "bitflyer": (500 / 300 / 3, 166),
     "crypto_com": (150.0, 15),  # private/cancel-order: 15 requests per 100 ms per API key
+    # ccxt 4.4.88 coinlist: "1000 per 5 minutes" (CoinList's docs were not reachable); never stricter than that.
+    "coinlist": (1000 / 300, 1000),
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }

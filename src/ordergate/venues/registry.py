@@ -29,6 +29,7 @@ ADAPTERS: dict[str, str] = {
     "gate_io": "ordergate.venues.gate_io.adapter:GateIoAdapter",
     "bitflyer": "ordergate.venues.bitflyer.adapter:BitflyerAdapter",
     "crypto_com": "ordergate.venues.crypto_com.adapter:CryptoComAdapter",
+    "coinlist": "ordergate.venues.coinlist.adapter:CoinlistAdapter",
 }
 
 
