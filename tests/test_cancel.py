@@ -303,7 +303,7 @@ async def test_unreachable_venue_is_502_not_delivered(tmp_path: Path, kraken) ->
 
 async def test_unsupported_integration_names_it(gw: GatewayHarness) -> None:
     headers = await gw.client()
-    for integration in ("gemini", "robinhood", "sandbox"):
+    for integration in ("paxos", "openSea", "sandbox"):
         body = _error(await gw.cancel(headers, **_body("t", "1", integration)), 400, "cancelNotSupported", "badRequest")
         assert body["errorData"] == {"type": integration}
         assert integration in body["message"]
