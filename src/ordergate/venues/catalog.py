@@ -79,7 +79,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.bittrex: ("Bittrex", None, frozenset(), (), None),
     T.kuCoin: ("KuCoin", "kucoin", frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
     T.etoro: ("eToro", None, frozenset(), (), None),
-    T.cexIo: ("CEX.IO", None, frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
+    T.cexIo: ("CEX.IO", "cex_io", frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
     T.binanceInternational: ("Binance", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
     T.bitstamp: ("Bitstamp", None, frozenset(), _API_KEY, "https://www.bitstamp.net"),
     T.gateIo: ("Gate.io", None, frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
@@ -147,6 +147,7 @@ ORACLES: dict[str, str] = {
     "coinbase_exchange": "ccxt coinbaseexchange",
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
     "gemini": "ccxt gemini",
+    "cex_io": "ccxt cex",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -160,13 +161,16 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "bybit": (20.0, 20),  # /v5/order/cancel, spot: 20 requests/s per UID
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
     "gemini": (10.0, 15),  # private API: 600 requests per minute; ten at once are processed, five more queued
+    # 200 points per minute per key; a cancel is a get_my_orders (5) and a do_cancel_my_order (1): 33 a minute
+    "cex_io": (200 / 6 / 60, 33),
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET
 # then reports cancelled or pending_cancel).
-REQUESTS_PER_CANCEL = {"alpaca": 2}
+# cex_io: its cancel answer is the same `ok` for open, finished and unknown orders, so get_my_orders comes first.
+REQUESTS_PER_CANCEL = {"alpaca": 2, "cex_io": 2}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).

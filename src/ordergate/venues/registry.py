@@ -23,6 +23,7 @@ ADAPTERS: dict[str, str] = {
     "coinbase_exchange": "ordergate.venues.coinbase_exchange.adapter:CoinbaseExchangeAdapter",
     "coinbase_prime": "ordergate.venues.coinbase_prime.adapter:CoinbasePrimeAdapter",
     "gemini": "ordergate.venues.gemini.adapter:GeminiAdapter",
+    "cex_io": "ordergate.venues.cex_io.adapter:CexIoAdapter",
 }
 
 
