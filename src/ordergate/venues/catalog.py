@@ -169,7 +169,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET
 # then reports cancelled or pending_cancel).
-# cex_io: its cancel answer is the same `ok` for open, finished and unknown orders, so get_my_orders comes first.
+# cex_io: its cancel answer is the same `ok` for open, finished and unknown orders, so one get_my_orders follows.
 REQUESTS_PER_CANCEL = {"alpaca": 2, "cex_io": 2}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request

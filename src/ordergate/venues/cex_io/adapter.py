@@ -2,11 +2,12 @@
 
 Two requests per cancel. CEX.IO acknowledges `do_cancel_my_order` with `{"ok":"ok","data":{}}` whatever the order
 is: open, filled, cancelled or never created (its docs show exactly that for an order "that has never been
-created"; the refusal only arrives later as a WebSocket `orderCancelReject`). An `ok` therefore cannot be told from
-a cancel that will be refused, so the order is looked up first (`get_my_orders`): unknown → 404, filled/expired/
-rejected → 409, open → the cancel, whose acknowledgement is reported as `inProgress` (CEX.IO: "confirming that the
-cancellation request is accepted"; the order moves through PENDING_CANCEL to CANCELLED afterwards). A fill that
-races the cancel after the lookup shows up in /transactions/details.
+created"; the refusal only arrives later as a WebSocket `orderCancelReject`). So the acknowledgement is followed by
+one `get_my_orders`, which decides: CANCELLED → `cancelled`; PENDING_CANCEL or still open → `inProgress` (the
+request was accepted, the engine has not finished); FILLED/EXPIRED/REJECTED → 409 with that status (also when a
+fill beat the cancel); no such order → 404. Looking up after the cancel rather than before also catches a fill that
+races the cancel. An order CEX.IO shows cancelled well before this request (more than the clock slack below) is a
+409 `cancelled`; one cancelled moments before is reported `cancelled`, which is true either way.
 
 Errors come as `{"error": …}` (sometimes with `statusCode`), under HTTP 4xx/5xx and also under HTTP 200, or as
 `{"ok":"ok","data":{"error":…}}`: any `error` is a failure, never success.
@@ -22,7 +23,7 @@ import time
 from enum import Enum
 from typing import Any
 
-from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
+from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter
@@ -31,6 +32,7 @@ from ordergate.venues.cex_io.constants import (
     ARCHIVE_LOOKBACK_MS,
     AUTH_TEXTS,
     CANCEL_ACTION,
+    CANCELLED_BEFORE_SLACK_MS,
     FINAL_STATUSES,
     MAINTENANCE_TEXTS,
     OPEN_STATUSES,
@@ -46,6 +48,7 @@ from ordergate.venues.cex_io.constants import (
 )
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
+from ordergate.venues.transport import NotDelivered, OutcomeUnknown
 
 VENUE = "CEX.IO"
 _ORDER_ID = re.compile(ORDER_ID_SHAPE.pattern)
@@ -86,31 +89,37 @@ class CexIoAdapter(Adapter):
 
     async def cancel(self, creds: Credentials, order: OrderRef) -> CancelAck:
         number = order_id_number(order.id)
-        snapshot = await self._lookup(creds, order.id, number)
-        if snapshot is None:
+        params = cancel_params(number)
+        status, _ = await self._post(creds, CANCEL_ACTION, params, _Op.cancel)
+        try:
+            entry = await self._entry(creds, order.id, number)
+        except (GatewayError, OutcomeUnknown, NotDelivered):
+            # CEX.IO accepted the request; only its outcome could not be read.
+            return CancelAck(order.id, OrderStatus.inProgress, status)
+        if entry is None:
             raise GatewayError(
                 ErrorType.orderNotFound,
                 "CEX.IO has no order with this id for this account.",
                 error_data={"orderId": order.id},
             )
-        if snapshot.status is OrderStatus.cancelled:
-            # Cancelled before this request, or by this request's earlier attempt whose answer was lost: the cancel
-            # service knows which (it looks the order up and decides).
-            raise UnknownOrderAtVenue(200, "the order is already cancelled at CEX.IO")
+        snapshot = _snapshot(order.id, entry)
+        updated = _number(entry.get("lastUpdateTimestamp"))
+        if snapshot.venue_status == "CANCELLED":
+            if updated is not None and updated < params["timestamp"] - CANCELLED_BEFORE_SLACK_MS:
+                raise _not_cancelable(snapshot, "CEX.IO cancelled it before this request")
+            return CancelAck(order.id, OrderStatus.cancelled, status)
         if snapshot.venue_status in FINAL_STATUSES:
-            raise GatewayError(
-                ErrorType.orderNotCancelable,
-                f"The order cannot be cancelled: CEX.IO lists it as {snapshot.venue_status}; "
-                f"its status is '{snapshot.status.value}'.",
-                error_data={"orderStatus": snapshot.status.value, "orderId": order.id},
-            )
-        status, _ = await self._post(creds, CANCEL_ACTION, cancel_params(number), _Op.cancel)
+            raise _not_cancelable(snapshot, f"CEX.IO lists it as {snapshot.venue_status}")
         return CancelAck(order.id, OrderStatus.inProgress, status)
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         return await self._lookup(creds, order.id, order_id_number(order.id))
 
     async def _lookup(self, creds: Credentials, order_id: str, number: int) -> OrderSnapshot | None:
+        entry = await self._entry(creds, order_id, number)
+        return _snapshot(order_id, entry) if entry is not None else None
+
+    async def _entry(self, creds: Credentials, order_id: str, number: int) -> dict[str, Any] | None:
         _, data = await self._post(creds, ORDERS_ACTION, {"orderId": number}, _Op.lookup)
         entry = _find(data, order_id)
         if entry is None:
@@ -120,7 +129,7 @@ class CexIoAdapter(Adapter):
             archived = {"orderId": number, "archived": True, "serverCreateTimestampFrom": since}
             _, data = await self._post(creds, ORDERS_ACTION, archived, _Op.lookup)
             entry = _find(data, order_id)
-        return _snapshot(order_id, entry) if entry is not None else None
+        return entry
 
     async def _post(self, creds: Credentials, action: str, params: dict[str, Any], op: _Op) -> tuple[int, Any]:
         body = encode_body(params)
@@ -141,6 +150,14 @@ class CexIoAdapter(Adapter):
         if not 200 <= resp.status < 300:
             raise _failure(op, resp.status, resp.headers, None, creds)
         return resp.status, data
+
+
+def _not_cancelable(snapshot: OrderSnapshot, why: str) -> GatewayError:
+    return GatewayError(
+        ErrorType.orderNotCancelable,
+        f"The order cannot be cancelled: {why}; its status is '{snapshot.status.value}'.",
+        error_data={"orderStatus": snapshot.status.value, "orderId": snapshot.order_id},
+    )
 
 
 def _find(data: Any, order_id: str) -> dict[str, Any] | None:

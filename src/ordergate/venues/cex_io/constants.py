@@ -12,7 +12,7 @@ Sources, checked for this module (the reference notes tagged the recipe [C]; ver
   (ms)}`, "Trade" permission, cost 1; the answer `{"ok":"ok","data":{}}` is an "acknowledgement message confirming
   that the cancellation request is accepted". The WebSocket twin shows the same `ok` for an order "that has never
   been created", the refusal arriving later as an `orderCancelReject` event (`cancelRejectReason:
-  "unknown_order"`). So `ok` proves nothing about the order: ordergate looks the order up first (see adapter).
+  "unknown_order"`). So `ok` proves nothing about the order: ordergate looks it up right after (see adapter).
 - "Orders": `get_my_orders`, "Read" permission, cost 5. `{"orderId": n}` "wants to see the status of the exact
   order ... ignores all other parameters" (the docs' example returns a final, REJECTED order that way);
   `archived: true` lists final orders and then needs `serverCreateTimestampFrom` (period ≤ 365 days). ccxt
@@ -53,6 +53,10 @@ ORDER_ID_SHAPE = OrderIdShape(r"[1-9][0-9]{0,17}", "2284074")
 
 # get_my_orders `archived: true` needs a period of at most 365 days; ccxt asks for 364, and so does ordergate.
 ARCHIVE_LOOKBACK_MS = 364 * 24 * 60 * 60 * 1000
+
+# An order CEX.IO shows cancelled this long before our cancel's own timestamp was cancelled by someone else, before
+# this request (a generous bound on the clock difference; CEX.IO refuses order timestamps 30 s off its clock).
+CANCELLED_BEFORE_SLACK_MS = 60_000
 
 # 200 points per minute per key, counted per calendar minute: a minute is the longest a client must wait.
 RATE_LIMIT_WINDOW_S = 60

@@ -219,6 +219,13 @@ class CexIoSimulator(SimulatorBase):
             order.status = "FILLED" if order.executed >= order.amount else "PARTIALLY_FILLED"
             order.updated_ms = _ms()
 
+    def age(self, order_id: str, *, seconds: float) -> None:
+        """Move an order's timestamps into the past (an order placed or closed earlier)."""
+        with self._lock:
+            order = self._orders[int(order_id)]
+            order.created_ms -= int(seconds * 1000)
+            order.updated_ms -= int(seconds * 1000)
+
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
             order = self._orders[int(order_id)]
