@@ -79,7 +79,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.bittrex: ("Bittrex", None, frozenset(), (), None),
     T.kuCoin: ("KuCoin", "kucoin", frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
     T.etoro: ("eToro", None, frozenset(), (), None),
-    T.cexIo: ("CEX.IO", None, frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
+    T.cexIo: ("CEX.IO", "cex_io", frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
     T.binanceInternational: ("Binance", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
     T.bitstamp: ("Bitstamp", "bitstamp", frozenset(), _API_KEY, "https://www.bitstamp.net"),
     T.gateIo: ("Gate.io", "gate_io", frozenset({F.symbolPair}), _API_KEY, "https://api.gateio.ws/api/v4"),
@@ -154,6 +154,7 @@ ORACLES: dict[str, str] = {
     "bitflyer": "ccxt bitflyer, pybitflyer",
     "crypto_com": "ccxt cryptocom",
     "coinlist": "ccxt 4.4.88 coinlist (own venv)",
+    "cex_io": "ccxt cex",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -177,6 +178,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "crypto_com": (150.0, 15),  # private/cancel-order: 15 requests per 100 ms per API key
     # ccxt 4.4.88 coinlist: "1000 per 5 minutes" (CoinList's docs were not reachable); never stricter than that.
     "coinlist": (1000 / 300, 1000),
+    # 200 points per minute per key; a cancel is a get_my_orders (5) and a do_cancel_my_order (1): 33 a minute
+    "cex_io": (200 / 6 / 60, 33),
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
@@ -185,6 +188,9 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
 # then reports cancelled or pending_cancel; bitflyer: its cancel answers 200 whatever the order's state, so the
 # order is read before (cancel only an ACTIVE one) and after (cancelled, still pending, or filled first)).
 REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3}
+# then reports cancelled or pending_cancel).
+# cex_io: its cancel answer is the same `ok` for open, finished and unknown orders, so one get_my_orders follows.
+REQUESTS_PER_CANCEL = {"alpaca": 2, "cex_io": 2}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).

@@ -1,0 +1,1 @@
+"""CEX.IO Spot Trading: signing (auth), protocol facts as data (constants), the adapter, a simulator."""
