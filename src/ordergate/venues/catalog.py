@@ -121,7 +121,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
         _API_KEY,
         "https://api.blockchain.com/v3/exchange",
     ),
-    T.bitsoDirect: ("Bitso (Direct)", None, frozenset(), _API_KEY, "https://bitso.com"),
+    T.bitsoDirect: ("Bitso (Direct)", "bitso", frozenset(), _API_KEY, "https://bitso.com"),
     T.binanceConnect: ("Binance Connect", None, frozenset(), (), None),
     T.binanceOAuth: ("Binance (OAuth)", None, frozenset({F.symbolPair}), (), "https://api.binance.com"),
     T.revolutConnect: ("Revolut Connect", None, frozenset(), (), None),
@@ -148,6 +148,7 @@ ORACLES: dict[str, str] = {
     "coinbase_prime": "prime-sdk-py (official), hand-checked vector",
     "gemini": "ccxt gemini",
     "bitfinex": "bitfinex-api-py, ccxt bitfinex",
+    "bitso": "ccxt bitso",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -162,6 +163,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
     "gemini": (10.0, 15),  # private API: 600 requests per minute; ten at once are processed, five more queued
     "bitfinex": (1.5, 90),  # /v2/auth/w/order/cancel: 90 requests per minute
+    # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
@@ -184,6 +186,7 @@ _TESTNETS: dict[T, str] = {
     T.gemini: "https://api.sandbox.gemini.com",
     T.coinbasePro: "https://api-public.sandbox.exchange.coinbase.com",
     T.gateIo: "https://api-testnet.gateapi.io/api/v4",
+    T.bitsoDirect: "https://stage.bitso.com",
 }
 
 

@@ -24,6 +24,7 @@ ADAPTERS: dict[str, str] = {
     "coinbase_prime": "ordergate.venues.coinbase_prime.adapter:CoinbasePrimeAdapter",
     "gemini": "ordergate.venues.gemini.adapter:GeminiAdapter",
     "bitfinex": "ordergate.venues.bitfinex.adapter:BitfinexAdapter",
+    "bitso": "ordergate.venues.bitso.adapter:BitsoAdapter",
 }
 
 
