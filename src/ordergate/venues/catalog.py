@@ -109,7 +109,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
         _API_KEY_PASSPHRASE,
         "https://api.prime.coinbase.com",
     ),
-    T.btcTurkDirect: ("BtcTurk (Direct)", None, frozenset(), _API_KEY, "https://api.btcturk.com"),
+    T.btcTurkDirect: ("BtcTurk (Direct)", "btcturk", frozenset(), _API_KEY, "https://api.btcturk.com"),
     T.kuCoinDirect: ("KuCoin (Direct)", "kucoin", frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
     T.okxOAuth: ("OKX (OAuth)", None, frozenset({F.symbolPair}), (), "https://www.okx.com"),
     T.paribuDirect: ("Paribu (Direct)", None, frozenset(), (), None),
@@ -149,6 +149,7 @@ ORACLES: dict[str, str] = {
     "gemini": "ccxt gemini",
     "bitfinex": "bitfinex-api-py, ccxt bitfinex",
     "bitso": "ccxt bitso",
+    "btcturk": "ccxt btcturk",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -163,6 +164,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "alpaca": (200 / 60, 200),  # Trading API: 200 requests per minute per account
     "gemini": (10.0, 15),  # private API: 600 requests per minute; ten at once are processed, five more queued
     "bitfinex": (1.5, 90),  # /v2/auth/w/order/cancel: 90 requests per minute
+    "btcturk": (5.0, 10),  # DELETE /api/v1/order: 10 per second and 300 per minute per account
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.

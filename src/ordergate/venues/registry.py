@@ -25,6 +25,7 @@ ADAPTERS: dict[str, str] = {
     "gemini": "ordergate.venues.gemini.adapter:GeminiAdapter",
     "bitfinex": "ordergate.venues.bitfinex.adapter:BitfinexAdapter",
     "bitso": "ordergate.venues.bitso.adapter:BitsoAdapter",
+    "btcturk": "ordergate.venues.btcturk.adapter:BtcTurkAdapter",
 }
 
 
