@@ -109,7 +109,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
         _API_KEY_PASSPHRASE,
         "https://api.prime.coinbase.com",
     ),
-    T.btcTurkDirect: ("BtcTurk (Direct)", None, frozenset(), _API_KEY, "https://api.btcturk.com"),
+    T.btcTurkDirect: ("BtcTurk (Direct)", "btcturk", frozenset(), _API_KEY, "https://api.btcturk.com"),
     T.kuCoinDirect: ("KuCoin (Direct)", "kucoin", frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
     T.okxOAuth: ("OKX (OAuth)", None, frozenset({F.symbolPair}), (), "https://www.okx.com"),
     T.paribuDirect: ("Paribu (Direct)", None, frozenset(), (), None),
@@ -121,7 +121,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
         _API_KEY,
         "https://api.blockchain.com/v3/exchange",
     ),
-    T.bitsoDirect: ("Bitso (Direct)", None, frozenset(), _API_KEY, "https://bitso.com"),
+    T.bitsoDirect: ("Bitso (Direct)", "bitso", frozenset(), _API_KEY, "https://bitso.com"),
     T.binanceConnect: ("Binance Connect", None, frozenset(), (), None),
     T.binanceOAuth: ("Binance (OAuth)", None, frozenset({F.symbolPair}), (), "https://api.binance.com"),
     T.revolutConnect: ("Revolut Connect", None, frozenset(), (), None),
@@ -155,6 +155,8 @@ ORACLES: dict[str, str] = {
     "crypto_com": "ccxt cryptocom",
     "coinlist": "ccxt 4.4.88 coinlist (own venv)",
     "cex_io": "ccxt cex",
+    "bitso": "ccxt bitso",
+    "btcturk": "ccxt btcturk",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -180,6 +182,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "coinlist": (1000 / 300, 1000),
     # 200 points per minute per key; a cancel is a get_my_orders (5) and a do_cancel_my_order (1): 33 a minute
     "cex_io": (200 / 6 / 60, 33),
+    "btcturk": (5.0, 10),  # DELETE /api/v1/order: 10 per second and 300 per minute per account
+    # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
 }
@@ -207,6 +211,7 @@ _TESTNETS: dict[T, str] = {
     T.coinbasePro: "https://api-public.sandbox.exchange.coinbase.com",
     T.gateIo: "https://api-testnet.gateapi.io/api/v4",
     T.cryptoCom: "https://uat-api.3ona.co/exchange/v1",  # Crypto.com's UAT sandbox (separate keys)
+    T.bitsoDirect: "https://stage.bitso.com",
 }
 
 

@@ -31,6 +31,8 @@ ADAPTERS: dict[str, str] = {
     "crypto_com": "ordergate.venues.crypto_com.adapter:CryptoComAdapter",
     "coinlist": "ordergate.venues.coinlist.adapter:CoinlistAdapter",
     "cex_io": "ordergate.venues.cex_io.adapter:CexIoAdapter",
+    "bitso": "ordergate.venues.bitso.adapter:BitsoAdapter",
+    "btcturk": "ordergate.venues.btcturk.adapter:BtcTurkAdapter",
 }
 
 

@@ -1,0 +1,1 @@
+"""Bitso: signing (auth), protocol facts as data (constants), the adapter, a simulator."""

@@ -1,0 +1,1 @@
+"""BtcTurk: signing (auth), protocol facts as data (constants), the adapter, a simulator."""
