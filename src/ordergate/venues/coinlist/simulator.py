@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -50,6 +50,7 @@ from ordergate.venues.coinlist.constants import (
     STATUS_MAP,
 )
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
+from ordergate.venues.simkit import positive_decimal as _decimal
 
 TIMESTAMP_WINDOW_S = 30
 SYMBOLS = {"BTC-USDT": ("0.01", "0.0001"), "ETH-USDT": ("0.01", "0.0001"), "ETH-BTC": ("0.00001", "0.0001")}
@@ -128,14 +129,6 @@ class _Order:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _decimal(text: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 def _is_uuid(text: str) -> bool:
