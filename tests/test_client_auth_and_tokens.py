@@ -109,3 +109,25 @@ async def test_key_rotation(tmp_path: Path, kraken) -> None:
         resp = await gw.cancel(client_secret, **_body(old_token, _order(gw, key)))
         assert resp.status_code == 401
         assert resp.json()["errorType"] == "invalidAuthToken"
+
+
+def test_connect_state_and_auth_tokens_never_stand_in_for_each_other() -> None:
+    import pytest
+
+    from ordergate.domain.integrations import IntegrationType
+    from ordergate.domain.orders import Credentials
+    from ordergate.tokens import InvalidToken, TokenSealer, generate_key_spec, parse_token_keys
+
+    sealer = TokenSealer(parse_token_keys(generate_key_spec("t1")))
+    state = {"requestToken": "rt", "requestSecret": "secret-of-the-request-token"}
+    challenge = sealer.seal_state("client-a", IntegrationType.eTrade, state)
+    assert sealer.open_state("client-a", IntegrationType.eTrade, challenge) == state
+    assert "secret-of-the-request-token" not in challenge
+    for client, integration in (("client-b", IntegrationType.eTrade), ("client-a", IntegrationType.kraken)):
+        with pytest.raises(InvalidToken):
+            sealer.open_state(client, integration, challenge)
+    with pytest.raises(InvalidToken):  # a challengeId is no authToken ...
+        sealer.open("client-a", IntegrationType.eTrade, "ogt1." + challenge.split(".", 1)[1])
+    token = sealer.seal("client-a", Credentials(IntegrationType.eTrade, "k", "s"))
+    with pytest.raises(InvalidToken):  # ... and an authToken is no challengeId
+        sealer.open_state("client-a", IntegrationType.eTrade, "ogc1." + token.split(".", 1)[1])

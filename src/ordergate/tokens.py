@@ -22,6 +22,8 @@ from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import Credentials
 
 PREFIX = "ogt1"
+STATE_PREFIX = "ogc1"
+_STATE = b"\x00connect-state"
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _MAX_TOKEN_CHARS = 8192
 
@@ -116,3 +118,25 @@ class TokenSealer:
             )
         except (InvalidTag, ValueError, KeyError, TypeError, binascii.Error):
             raise InvalidToken("token does not open") from None
+
+    def seal_state(self, client_id: str, integration: IntegrationType, state: dict[str, Any]) -> str:
+        """A connect's state between two `/authenticate` steps, handed to the client as its challengeId. Sealed
+        under other associated data than authTokens, so neither can stand in for the other."""
+        nonce = os.urandom(12)
+        plaintext = json.dumps(state, separators=(",", ":")).encode()
+        sealed = self._keys[self._sealing_kid].encrypt(nonce, plaintext, _aad(client_id, integration) + _STATE)
+        return f"{STATE_PREFIX}.{self._sealing_kid}.{_b64url(nonce + sealed)}"
+
+    def open_state(self, client_id: str, integration: IntegrationType, challenge_id: str) -> dict[str, Any]:
+        parts = challenge_id.split(".")
+        if len(parts) != 3 or parts[0] != STATE_PREFIX or parts[1] not in self._keys:
+            raise InvalidToken("not an ordergate challengeId")
+        try:
+            blob = _unb64url(parts[2])
+            plaintext = self._keys[parts[1]].decrypt(blob[:12], blob[12:], _aad(client_id, integration) + _STATE)
+            state = json.loads(plaintext)
+        except (InvalidTag, ValueError, TypeError, binascii.Error):
+            raise InvalidToken("challengeId does not open") from None
+        if not isinstance(state, dict):
+            raise InvalidToken("challengeId does not open")
+        return state

@@ -1,4 +1,5 @@
-"""`POST /api/v1/authenticate?userId=`: verify API-key credentials with the venue, answer a sealed token."""
+"""`POST /api/v1/authenticate?userId=`: connect an account (one or more steps), answer one sealed token per
+brokerage account."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import Credentials
 from ordergate.gateway import Gateway
 from ordergate.store.clients import Scope
+from ordergate.tokens import InvalidToken
+from ordergate.venues.base import ChallengeIssued, Connected, ConnectStep
 
 router = APIRouter()
 _USER_ID_MAX = 50
@@ -52,21 +55,17 @@ async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str
             f"ordergate cannot connect '{body.type.value}' accounts by API key.",
             error_data={"type": body.type.value},
         )
-    missing = [name for name in ("username", "password") if not getattr(body, name)]
-    if missing:
-        raise GatewayError(
-            ErrorType.missingField,
-            "username (API key) and password (API secret) are required.",
-            error_data={"fields": {name: "required" for name in missing}},
-        )
     creds = Credentials(
         type=body.type,
         api_key=body.username or "",
         secret=body.password or "",
         passphrase=body.authToken or None,
     )
+    step = ConnectStep(
+        mfa_code=body.mfaCode, challenge_code=body.challengeCode, state=_opened_state(gateway, client_id, body)
+    )
     try:
-        account = await adapter.verify_credentials(creds, body.mfaCode)
+        result = await adapter.connect(creds, step)
     except GatewayError as exc:
         if exc.error_type is ErrorType.mfaRequired:
             return envelope.ok(
@@ -79,20 +78,54 @@ async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str
                 request_id=request_id,
             )
         raise
-    sealed = gateway.sealer.seal(
-        client_id,
-        Credentials(
-            type=body.type,
-            api_key=creds.api_key,
-            secret=creds.secret,
-            passphrase=creds.passphrase,
-            extras=account.extras,
-        ),
-    )
-    content = {
-        "status": "succeeded",
+    if isinstance(result, ChallengeIssued):
+        return envelope.ok(_challenge_content(gateway, client_id, body, result), request_id=request_id)
+    return envelope.ok(_connected_content(gateway, client_id, body, result), request_id=request_id)
+
+
+def _opened_state(gateway: Gateway, client_id: str, body: B2BBrokerAuthRequest) -> dict | None:
+    if not body.challengeId:
+        return None
+    try:
+        return gateway.sealer.open_state(client_id, body.type, body.challengeId)
+    except InvalidToken:
+        raise GatewayError(
+            ErrorType.invalidField,
+            "The challengeId was not issued to this API client for this integration.",
+            error_data={"fields": {"challengeId": "not issued to this client and type"}},
+        ) from None
+
+
+def _challenge_content(gateway: Gateway, client_id: str, body: B2BBrokerAuthRequest, issued: ChallengeIssued) -> dict:
+    return {
+        "status": issued.status,
+        "mfaType": issued.mfa_type,
+        "challengeId": gateway.sealer.seal_state(client_id, body.type, issued.state),
+        "challengeText": issued.message,
+        "challengeExpiresInSeconds": issued.expires_in_seconds,
+        # Not in Mesh's response model: where the user authorizes (E*TRADE's OAuth page), as Mesh's request names it.
+        "redirectLink": issued.redirect_link,
         "errorMessage": None,
-        "accountTokens": [
+        "accountTokens": None,
+        "brokerType": body.type.value,
+    }
+
+
+def _connected_content(gateway: Gateway, client_id: str, body: B2BBrokerAuthRequest, done: Connected) -> dict:
+    creds = done.credentials
+    tokens = []
+    for account in done.accounts:
+        sealed = gateway.sealer.seal(
+            client_id,
+            Credentials(
+                type=body.type,
+                api_key=creds.api_key,
+                secret=creds.secret,
+                passphrase=creds.passphrase,
+                extras={**creds.extras, **account.extras},
+            ),
+        )
+        tokens.append(
             {
                 "account": {
                     "meshAccountId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{body.type.value}:{account.account_id}")),
@@ -102,13 +135,16 @@ async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str
                 "accessToken": sealed,
                 "refreshToken": None,
             }
-        ],
+        )
+    return {
+        "status": "succeeded",
+        "errorMessage": None,
+        "accountTokens": tokens,
         "brokerType": body.type.value,
-        "expiresInSeconds": None,
+        "expiresInSeconds": done.expires_in_seconds,
         "refreshTokenExpiresInSeconds": None,
         "requiresReauthentication": False,
     }
-    return envelope.ok(content, request_id=request_id)
 
 
 @router.post("/api/v1/authenticate", include_in_schema=False)

@@ -45,6 +45,10 @@ class B2BBrokerAuthRequest(_Strict):
     password: Secret | None = None
     authToken: Optional | None = None
     mfaCode: Optional | None = None
+    # Multi-step connects (Mesh's shape): the challengeId a previous answer handed out, and the user's answer to it
+    # (E*TRADE's OAuth verifier, a broker's verification code).
+    challengeId: Optional | None = None
+    challengeCode: Optional | None = None
     isSensitiveFieldsEncrypted: bool | None = None
 
     def decoded(self) -> B2BBrokerAuthRequest:

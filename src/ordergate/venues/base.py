@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.transport import Transport
@@ -81,6 +82,49 @@ class VenueSpec:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectStep:
+    """What `/authenticate` carried beyond the credentials."""
+
+    mfa_code: str | None = None
+    challenge_code: str | None = None
+    # What the adapter kept between steps (`ChallengeIssued.state`), opened from the client's challengeId.
+    state: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """A finished connect: `credentials` is what gets sealed (a broker session instead of a password, say), one
+    accountToken per entry of `accounts`, each account's `extras` sealed into its own token."""
+
+    credentials: Credentials
+    accounts: tuple[AccountInfo, ...]
+    expires_in_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeIssued:
+    """The broker wants another step: a verification code (`mfaRequired`) or an authorization in a browser
+    (`challengeIssued`, with `redirect_link`). `state` is sealed into the challengeId the client sends back."""
+
+    status: str
+    message: str
+    state: dict[str, Any]
+    mfa_type: str | None = None
+    redirect_link: str | None = None
+    expires_in_seconds: int | None = None
+
+
+def require_key_pair(creds: Credentials) -> None:
+    missing = [name for name, value in (("username", creds.api_key), ("password", creds.secret)) if not value]
+    if missing:
+        raise GatewayError(
+            ErrorType.missingField,
+            "username (API key) and password (API secret) are required.",
+            error_data={"fields": {name: "required" for name in missing}},
+        )
+
+
 class Adapter(ABC):
     """One instance per integration type per process; holds no per-request state."""
 
@@ -93,6 +137,12 @@ class Adapter(ABC):
         self.spec = spec
         self.base_url = base_url.rstrip("/")
         self.transport = transport
+
+    async def connect(self, creds: Credentials, step: ConnectStep) -> Connected | ChallengeIssued:
+        """`/authenticate`. API-key venues: one cheap authenticated call, one account. Brokers override this for
+        logins with challenges, sessions instead of passwords, and one token per brokerage account."""
+        require_key_pair(creds)
+        return Connected(creds, (await self.verify_credentials(creds, step.mfa_code),))
 
     @abstractmethod
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
