@@ -52,7 +52,11 @@ async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str
             f"ordergate cannot connect '{body.type.value}' accounts by API key.",
             error_data={"type": body.type.value},
         )
-    missing = [name for name in ("username", "password") if not getattr(body, name)]
+    spec = gateway.registry.spec(body.type)
+    # A venue whose only credential is a token marks the username optional (a label) in its credential fields.
+    optional = {name for name in ("username",) if any(f.startswith(f"{name}=") and "optional" in f
+                                                        for f in spec.credential_fields)}  # fmt: skip
+    missing = [name for name in ("username", "password") if not getattr(body, name) and name not in optional]
     if missing:
         raise GatewayError(
             ErrorType.missingField,

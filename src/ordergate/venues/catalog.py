@@ -41,6 +41,8 @@ NO_CANCEL_API: dict[T, str] = {
 
 _API_KEY = ("username=API key", "password=API secret")
 _API_KEY_PASSPHRASE = (*_API_KEY, "authToken=passphrase")
+# Blockchain.com: one API token, sent as it is; the username only names the connection.
+_API_TOKEN = ("password=API secret token", "username=a label for the connection (optional)")
 _COINBASE = ("username=API key name or `oauth`", "password=private key (EC PEM or base64 Ed25519) or OAuth token")
 # Alpaca: a key pair, or username `oauth` with an OAuth access token; authToken optionally pins the environment.
 _ALPACA = (
@@ -116,9 +118,9 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.robinhoodConnect: ("Robinhood Connect", None, frozenset(), (), None),
     T.blockchainCom: (
         "Blockchain.com",
-        None,
+        "blockchain_com",
         frozenset(),
-        _API_KEY,
+        _API_TOKEN,
         "https://api.blockchain.com/v3/exchange",
     ),
     T.bitsoDirect: ("Bitso (Direct)", None, frozenset(), _API_KEY, "https://bitso.com"),
@@ -154,6 +156,7 @@ ORACLES: dict[str, str] = {
     "bitflyer": "ccxt bitflyer, pybitflyer",
     "crypto_com": "ccxt cryptocom",
     "coinlist": "ccxt 4.4.88 coinlist (own venv)",
+    "blockchain_com": "ccxt blockchaincom",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -178,7 +181,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # ccxt 4.4.88 coinlist: "1000 per 5 minutes" (CoinList's docs were not reachable); never stricter than that.
     "coinlist": (1000 / 300, 1000),
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
-    # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
+    # kucoin: a weighted pool shared by every private call of the account, not a cancel limit;
+    # blockchain_com: no per-key limit is documented (ccxt only paces itself at 500 ms), so none is enforced.
 }
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET

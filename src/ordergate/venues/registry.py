@@ -30,6 +30,7 @@ ADAPTERS: dict[str, str] = {
     "bitflyer": "ordergate.venues.bitflyer.adapter:BitflyerAdapter",
     "crypto_com": "ordergate.venues.crypto_com.adapter:CryptoComAdapter",
     "coinlist": "ordergate.venues.coinlist.adapter:CoinlistAdapter",
+    "blockchain_com": "ordergate.venues.blockchain_com.adapter:BlockchainComAdapter",
 }
 
 
