@@ -11,9 +11,9 @@ Sources, checked for this adapter (the reference notes tag Blockchain.com [C], c
   200 with `ordStatus` REJECTED and `text` "Insufficient Balance". parse_order_state(): OPEN, PART_FILLED (open),
   FILLED (closed), CANCELED, REJECTED, EXPIRED; parse_order(): exOrdId, clOrdId, ordType, side, symbol
   ("BTC-USD"), price, leavesQty, cumQty, avgPx, timestamp (ms). rateLimit 500 ms.
-- api.blockchain.com/v3 (the OpenAPI page ccxt cites, #deleteorder): the DELETE answers 200 "Request was
-  successful" with no order in the body, so the answer says the request was taken, not that the order is gone:
-  a 200 is reported `inProgress`.
+- api.blockchain.com/v3 (the OpenAPI page ccxt cites, #deleteorder; not reachable here, so unverified): the DELETE
+  is understood to answer 200 with no order in the body. ccxt reads nothing from it either. An answer that names no
+  order state says the request was taken, not that the order is gone: a 200 is reported `inProgress`.
 Not found anywhere (choices, each marked in the simulator too): the answer to a cancel of a filled or cancelled
 order (the simulator answers 404 as for an unknown one; the adapter looks the order up on any 404 or 400), the
 answer for a token without the trading scope (Spring Security's 403 Forbidden is assumed), a rate-limit body or
