@@ -1,5 +1,5 @@
 """What a Blockchain.com-compatible server receives from ordergate, checked against Blockchain.com's published
-recipe (api.blockchain.com/v3 "Authentication": the API secret in the X-API-Token header, nothing signed), not
+recipe as ccxt's blockchaincom sign() implements it (the API secret in the X-API-Token header, nothing signed), not
 ordergate's own auth code."""
 
 from __future__ import annotations
