@@ -41,6 +41,8 @@ NO_CANCEL_API: dict[T, str] = {
 
 _API_KEY = ("username=API key", "password=API secret")
 _API_KEY_PASSPHRASE = (*_API_KEY, "authToken=passphrase")
+# Blockchain.com: one API token, sent as it is; the username only names the connection.
+_API_TOKEN = ("password=API secret token", "username=a label for the connection (optional)")
 _COINBASE = ("username=API key name or `oauth`", "password=private key (EC PEM or base64 Ed25519) or OAuth token")
 # Alpaca: a key pair, or username `oauth` with an OAuth access token; authToken optionally pins the environment.
 _ALPACA = (
@@ -116,9 +118,9 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.robinhoodConnect: ("Robinhood Connect", None, frozenset(), (), None),
     T.blockchainCom: (
         "Blockchain.com",
-        None,
+        "blockchain_com",
         frozenset(),
-        _API_KEY,
+        _API_TOKEN,
         "https://api.blockchain.com/v3/exchange",
     ),
     T.bitsoDirect: ("Bitso (Direct)", "bitso", frozenset(), _API_KEY, "https://bitso.com"),
@@ -157,6 +159,7 @@ ORACLES: dict[str, str] = {
     "cex_io": "ccxt cex",
     "bitso": "ccxt bitso",
     "btcturk": "ccxt btcturk",
+    "blockchain_com": "ccxt blockchaincom",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -185,7 +188,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     "btcturk": (5.0, 10),  # DELETE /api/v1/order: 10 per second and 300 per minute per account
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
-    # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
+    # kucoin: a weighted pool shared by every private call of the account, not a cancel limit;
+    # blockchain_com: no per-key limit is documented (ccxt only paces itself at 500 ms), so none is enforced.
 }
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET
