@@ -31,7 +31,13 @@ def test_catalog_and_registry_dicts_name_each_key_once() -> None:
 
     root = Path(__file__).parents[1] / "src" / "ordergate" / "venues"
     for name in ("catalog.py", "registry.py"):
-        for node in ast.walk(ast.parse((root / name).read_text())):
+        tree = ast.parse((root / name).read_text())
+        assigned = [
+            t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
+        ]
+        assigned += [n.target.id for n in tree.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
+        assert len(assigned) == len(set(assigned)), (name, "assigned twice", assigned)
+        for node in ast.walk(tree):
             if isinstance(node, ast.Dict):
                 keys = [ast.unparse(k) for k in node.keys if k is not None]
                 assert len(keys) == len(set(keys)), (name, sorted({k for k in keys if keys.count(k) > 1}))

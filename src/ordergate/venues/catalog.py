@@ -194,11 +194,9 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET
 # then reports cancelled or pending_cancel; bitflyer: its cancel answers 200 whatever the order's state, so the
-# order is read before (cancel only an ACTIVE one) and after (cancelled, still pending, or filled first)).
-REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3}
-# then reports cancelled or pending_cancel).
-# cex_io: its cancel answer is the same `ok` for open, finished and unknown orders, so one get_my_orders follows.
-REQUESTS_PER_CANCEL = {"alpaca": 2, "cex_io": 2}
+# order is read before (cancel only an ACTIVE one) and after (cancelled, still pending, or filled first); cex_io:
+# its cancel answer is the same `ok` for open, finished and unknown orders, so one get_my_orders follows).
+REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).
