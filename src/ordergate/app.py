@@ -36,6 +36,8 @@ from ordergate.venues.registry import VenueRegistry
 from ordergate.venues.transport import Transport
 
 log = logging.getLogger("ordergate")
+# Rows spooled during a short database blip drain within seconds; still failing after this means stuck.
+SPOOL_STUCK_AFTER_S = 30.0
 
 
 def load_sealer(settings: Settings) -> TokenSealer:
@@ -147,6 +149,17 @@ async def readiness(gateway: Gateway) -> JSONResponse:
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks[name] = f"unreachable ({type(exc).__name__})"
     ready = all(v in ("ok", "not configured") for v in checks.values())
+    spool = await asyncio.to_thread(gateway.audit.spool_state)
+    if spool["waiting"] and spool["stuckSeconds"] >= SPOOL_STUCK_AFTER_S:
+        # Answered requests whose audit rows cannot reach the database: take this worker out of rotation.
+        checks["auditSpool"] = f"{spool['waiting']} rows stuck for {spool['stuckSeconds']:.0f} s"
+        ready = False
+    elif spool["waiting"]:
+        checks["auditSpool"] = f"{spool['waiting']} rows waiting"
+    else:
+        checks["auditSpool"] = "ok"
+    if spool["rejected"]:
+        checks["auditRejected"] = f"{spool['rejected']} rows refused by the database, kept in the spool directory"
     return JSONResponse({"status": "ready" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
 
 

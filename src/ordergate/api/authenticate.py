@@ -13,7 +13,7 @@ from ordergate.api.attempt import Attempt
 from ordergate.api.auth import require_client
 from ordergate.api.idempotency import idempotent
 from ordergate.api.models import B2BBrokerAuthRequest
-from ordergate.api.parsing import read_json_object, validate
+from ordergate.api.parsing import UnencodableBody, read_json_object, validate
 from ordergate.api.transactions import GatewayDep
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import Credentials
@@ -114,7 +114,12 @@ async def authenticate(request: Request, gateway: GatewayDep) -> Response:
     async def work(attempt: Attempt) -> Response:
         client = await require_client(request, gateway.clients, Scope.read, gateway.client_limit)
         attempt.client_id = client.id
-        data = await read_json_object(request, gateway.settings.max_body_bytes)
+        try:
+            data = await read_json_object(request, gateway.settings.max_body_bytes)
+        except UnencodableBody as exc:
+            if isinstance(exc.data.get("type"), str):
+                attempt.integration_type = exc.data["type"][:64]
+            raise
         if isinstance(data.get("type"), str):
             attempt.integration_type = data["type"][:64]
         user_id = _user_id(request)
