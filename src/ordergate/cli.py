@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -156,14 +157,30 @@ def _audit(args: argparse.Namespace) -> int:
                 print(json.dumps({k: getattr(r, k) for k in r.__slots__}, default=str))
             return 0
         for r in rows:
+            repeat = f" source={_term(r.source)} x{r.repeat_count}" if r.source or r.repeat_count != 1 else ""
             print(
-                f"{r.created_at:%Y-%m-%d %H:%M:%S} {r.request_id[:12]} {r.endpoint} client={r.client_id} "
-                f"type={r.integration_type} order={r.order_id} -> {r.http_status} {r.status} "
-                f"{r.error_type or '-'} upstream={r.upstream_status}x{r.upstream_requests} {r.latency_ms:.1f}ms"
+                f"{r.created_at:%Y-%m-%d %H:%M:%S} {_term(r.request_id[:12])} {_term(r.endpoint)} "
+                f"client={_term(r.client_id)} type={_term(r.integration_type)} order={_term(r.order_id)} "
+                f"-> {r.http_status} {_term(r.status)} {_term(r.error_type) or '-'} "
+                f"upstream={r.upstream_status}x{r.upstream_requests} {r.latency_ms:.1f}ms{repeat}"
             )
         return 0
 
     return asyncio.run(_with_db(work, args.sandbox))
+
+
+# C0 and C1 controls, DEL, line/paragraph separators and bidi overrides: what moves a terminal's cursor, runs
+# escape sequences or makes a line read differently from what it holds.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _term(value: object) -> str:
+    """An audit value as shown on a terminal: request fields are attacker-controlled, so every control is escaped
+    (ESC as `\\x1b`, CR as `\\r`) instead of reaching the terminal."""
+    text = str(value)
+    if text.isprintable() and text.isascii():
+        return text
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _migrate(_: argparse.Namespace) -> int:
