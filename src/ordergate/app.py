@@ -58,7 +58,9 @@ async def build_gateway(settings: Settings) -> Gateway:
     engine = make_engine(settings.effective_database_url())
     await migrate(engine)
     session_factory = sessions(engine)
-    transport = Transport(timeout_s=settings.upstream_timeout_s)
+    transport = Transport(
+        timeout_s=settings.upstream_timeout_s, max_response_bytes=settings.max_upstream_response_bytes
+    )
     await transport.start()
     coordination = make_coordination(settings.redis_url)
     registry = VenueRegistry(

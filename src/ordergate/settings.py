@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # Ordered `kid:base64key` list (comma or whitespace separated); the first one seals, all open.
     token_keys: str | None = Field(default=None, repr=False)
     upstream_timeout_s: float = 10.0
+    # A venue answer larger than this (after decompression) is not read: the outcome is looked up instead.
+    max_upstream_response_bytes: int = 1 << 20
     testnet: bool = False
     sandbox: bool = False
     # How long a verified API client stays cached in memory (disable takes effect within this).
