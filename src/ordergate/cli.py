@@ -25,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ordergate.app import create_app, load_sealer
     from ordergate.runtime import tune_gc
+    from ordergate.server import server_options
 
     settings = Settings()
     if args.sandbox:
@@ -37,14 +38,13 @@ def _serve(args: argparse.Namespace) -> int:
     except TokenKeyError as exc:
         print(f"ordergate: {exc}", file=sys.stderr)
         return 2
-    options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
-        "log_level": settings.log_level,
-        "access_log": False,
-        "timeout_graceful_shutdown": 15,
-        "log_config": log_config(settings.log_level),
-    }
+    options = server_options(
+        args.host,
+        args.port,
+        max_header_bytes=settings.max_header_bytes,
+        log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
+    )
     if args.workers > 1:
         if args.sandbox:
             print(

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # How long a verified API client stays cached in memory (disable takes effect within this).
     client_cache_ttl_s: float = 5.0
     max_body_bytes: int = 64 * 1024
+    # A request's line and headers together; a larger head is answered 431 and its connection closed.
+    max_header_bytes: int = 64 * 1024
     # Per API client token bucket (requests per second, burst); 0 turns it off.
     client_rate_per_s: float = 1000.0
     client_burst: int = 2000
