@@ -4,7 +4,6 @@ or a flood of header fields is answered 431 and the connection closed, instead o
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pytest
 
