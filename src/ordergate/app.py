@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from ordergate import __version__
 from ordergate.api import authenticate, envelope, transactions
 from ordergate.api.attempt import request_id_of
-from ordergate.api.auth import ClientLimit
+from ordergate.api.auth import ClientLimit, SourceGuard
 from ordergate.api.openapi import build_openapi
 from ordergate.coordination import make_coordination
 from ordergate.domain.cancel import CancelService
@@ -66,12 +66,19 @@ async def build_gateway(settings: Settings) -> Gateway:
     registry = VenueRegistry(
         transport, base_urls=settings.base_urls, testnet=settings.testnet, coordination=coordination
     )
-    audit = AuditLog(session_factory, engine=engine, spool_dir=Path(settings.audit_spool_dir))
+    audit = AuditLog(
+        session_factory,
+        engine=engine,
+        spool_dir=Path(settings.audit_spool_dir),
+        aggregate_window_s=settings.auth_audit_window_s,
+    )
     await audit.start()
     gateway = Gateway(
         settings=settings,
         engine=engine,
-        clients=ClientStore(session_factory, cache_ttl_s=settings.client_cache_ttl_s),
+        clients=ClientStore(
+            session_factory, cache_ttl_s=settings.client_cache_ttl_s, miss_ttl_s=settings.client_miss_ttl_s
+        ),
         audit=audit,
         sealer=sealer,
         transport=transport,
@@ -80,6 +87,7 @@ async def build_gateway(settings: Settings) -> Gateway:
         idempotency=IdempotencyStore(session_factory, stale_after_s=settings.upstream_timeout_s * 4 + 30),
         coordination=coordination,
         client_limit=ClientLimit(coordination, settings.client_rate_per_s, settings.client_burst),
+        source_guard=SourceGuard(settings.source_lookups_per_s, settings.source_lookup_burst),
     )
     gateway.background.append(asyncio.create_task(gateway.idempotency.purge_forever(), name="idempotency-purge"))
     return gateway

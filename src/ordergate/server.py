@@ -35,9 +35,11 @@ if HttpToolsProtocol is not None:
             self._in_head = True  # a connection starts with a request head
             self._head_bytes = 0
             self._header_count = 0
+            self._began = False
 
         def data_received(self, data: bytes) -> None:
             in_head_before = self._in_head
+            self._began = False
             try:
                 super().data_received(data)
             except _HeadTooLarge:  # pragma: no cover - uvicorn catches parser errors itself (see on_header)
@@ -45,10 +47,10 @@ if HttpToolsProtocol is not None:
                 return
             if self.transport.is_closing():
                 return
-            # Bytes are counted only for chunks that began inside a head and left it unfinished, so a body
-            # followed by a pipelined request never counts against the next head; the bound is therefore
-            # `max` plus at most one read (256 KiB), against an unbounded buffer before.
-            if self._in_head and in_head_before:
+            # Only whole chunks spent inside one unfinished head are counted (httptools gives no offsets), so
+            # pipelined requests never count against each other; the bound is therefore `max` plus at most one
+            # read (256 KiB), against an unbounded buffer before.
+            if self._in_head and in_head_before and not self._began:
                 self._head_bytes += len(data)
                 if self._head_bytes > self._max_head:
                     self._refuse()
@@ -60,6 +62,7 @@ if HttpToolsProtocol is not None:
             super().send_400_response(msg)
 
         def on_message_begin(self) -> None:
+            self._began = True
             self._in_head = True
             self._head_bytes = 0
             self._header_count = 0

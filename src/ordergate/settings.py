@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     # Per API client token bucket (requests per second, burst); 0 turns it off.
     client_rate_per_s: float = 1000.0
     client_burst: int = 2000
+    # Lookups of client ids not already known, per source address (TCP peer): beyond the burst, refilled at this
+    # rate, that source is answered 429 before any lookup. Known clients are never limited by it. 0 turns it off.
+    source_lookups_per_s: float = 1.0
+    source_lookup_burst: int = 30
+    # How long an unknown client id is remembered as unknown (no database read for it meanwhile).
+    client_miss_ttl_s: float = 5.0
+    # Failed-authentication audit rows are aggregated: one row per source, endpoint and errorType per window.
+    auth_audit_window_s: float = 10.0
     # Stay inside each venue's documented per-key cancel limit (venues/catalog.py KEY_BUDGETS).
     venue_key_budgets: bool = True
     log_level: str = "info"

@@ -112,8 +112,9 @@ async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str
 @router.post("/api/v1/authenticate", include_in_schema=False)
 async def authenticate(request: Request, gateway: GatewayDep) -> Response:
     async def work(attempt: Attempt) -> Response:
-        client = await require_client(request, gateway.clients, Scope.read, gateway.client_limit)
-        attempt.client_id = client.id
+        client = await require_client(
+            request, gateway.clients, Scope.read, gateway.client_limit, guard=gateway.source_guard, attempt=attempt
+        )
         try:
             data = await read_json_object(request, gateway.settings.max_body_bytes)
         except UnencodableBody as exc:

@@ -35,8 +35,9 @@ def _order_ref(body: TransactionsB2BBrokerOrderRequest) -> OrderRef:
 
 async def _read(request: Request, gateway: Gateway, attempt: Attempt, scope: Scope) -> tuple[str, dict]:
     """Client auth first (as Mesh does), then the body; the audit row learns what it can as it goes."""
-    client = await require_client(request, gateway.clients, scope, gateway.client_limit)
-    attempt.client_id = client.id
+    client = await require_client(
+        request, gateway.clients, scope, gateway.client_limit, guard=gateway.source_guard, attempt=attempt
+    )
     try:
         data = await read_json_object(request, gateway.settings.max_body_bytes)
     except UnencodableBody as exc:

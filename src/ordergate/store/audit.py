@@ -178,9 +178,19 @@ class AuditLog:
     So an answered cancel never loses its row to a database outage."""
 
     def __init__(
-        self, sessions: async_sessionmaker, *, engine: AsyncEngine | None = None, spool_dir: Path | None = None
+        self,
+        sessions: async_sessionmaker,
+        *,
+        engine: AsyncEngine | None = None,
+        spool_dir: Path | None = None,
+        aggregate_window_s: float = 10.0,
     ) -> None:
         self._sessions = sessions
+        self._window = aggregate_window_s
+        # (source, endpoint, errorType) -> None once the window's first row is written, then the row that counts
+        # the others (its repeat_count).
+        self._aggregates: dict[tuple[str, str, str], AuditRecord | None] = {}
+        self._flusher: asyncio.Task[None] | None = None
         self._engine = engine
         self._spool = AuditSpool(spool_dir, self._write_each) if spool_dir is not None else None
         self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None]]] = asyncio.Queue()
@@ -192,6 +202,7 @@ class AuditLog:
             return
         if self._spool is not None:
             await self._spool.start()
+        self._flusher = asyncio.create_task(self._flush_forever(), name="audit-aggregates")
         sync_engine = sqlite_file_engine(self._engine) if self._engine is not None else None
         if sync_engine is not None:
             self._thread_writer = _ThreadWriter(sync_engine)
@@ -199,6 +210,13 @@ class AuditLog:
             self._writer = asyncio.create_task(self._run(), name="audit-writer")
 
     async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        with contextlib.suppress(Exception):
+            await self.flush_aggregates()
         if self._spool is not None:
             await self._spool.stop()
         if self._thread_writer is not None:
@@ -223,6 +241,39 @@ class AuditLog:
             if self._spool is None:
                 raise
             await self._spool.append(rec)
+
+    async def record_aggregated(self, rec: AuditRecord, source: str) -> None:
+        """Failed client authentication is what a flood from one address looks like, and a row per request would
+        let it fill the audit table: per (source, endpoint, errorType) and window, the first request gets its own
+        row (written now, as any row), the rest are counted into one more row written at the end of the window
+        (and on shutdown) with `repeat_count`. So at most two rows per source and window."""
+        if rec.created_at is None:
+            rec.created_at = datetime.now(UTC)
+        key = (source, rec.endpoint, rec.error_type)
+        if key not in self._aggregates and len(self._aggregates) >= 100_000:
+            key = ("*", rec.endpoint, rec.error_type)  # that many addresses at once: one row for the rest
+        rec.source = key[0]
+        if key not in self._aggregates:
+            self._aggregates[key] = None
+            await self.record(rec)
+            return
+        current = self._aggregates[key]
+        if current is None:
+            self._aggregates[key] = rec
+        else:
+            current.repeat_count += 1
+
+    async def flush_aggregates(self) -> None:
+        batch, self._aggregates = self._aggregates, {}
+        rows = [rec for rec in batch.values() if rec is not None]
+        if rows:
+            await asyncio.gather(*(self.record(rec) for rec in rows), return_exceptions=True)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._window)
+            with contextlib.suppress(Exception):
+                await self.flush_aggregates()
 
     async def _commit(self, rec: AuditRecord) -> None:
         if self._thread_writer is not None:
