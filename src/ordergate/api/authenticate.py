@@ -19,6 +19,7 @@ from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import Credentials
 from ordergate.gateway import Gateway
 from ordergate.store.clients import Scope
+from ordergate.tokens import TokenTooLarge
 
 router = APIRouter()
 _USER_ID_MAX = 50
@@ -77,16 +78,23 @@ async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str
                 request_id=request_id,
             )
         raise
-    sealed = gateway.sealer.seal(
-        client_id,
-        Credentials(
-            type=body.type,
-            api_key=creds.api_key,
-            secret=creds.secret,
-            passphrase=creds.passphrase,
-            extras=account.extras,
-        ),
-    )
+    try:
+        sealed = gateway.sealer.seal(
+            client_id,
+            Credentials(
+                type=body.type,
+                api_key=creds.api_key,
+                secret=creds.secret,
+                passphrase=creds.passphrase,
+                extras=account.extras,
+            ),
+        )
+    except TokenTooLarge as exc:
+        raise GatewayError(
+            ErrorType.invalidField,
+            f"The credentials are too long to seal into an authToken ({exc}).",
+            error_data={"fields": {"password": "too long", "username": "too long"}},
+        ) from None
     content = {
         "status": "succeeded",
         "errorMessage": None,
