@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ordergate import __version__
@@ -173,6 +174,56 @@ async def readiness(gateway: Gateway) -> JSONResponse:
     return JSONResponse({"status": "ready" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
 
 
+_LOOPBACK = ("127.", "::1", "::ffff:127.")
+
+
+def _metrics_refusal(request: Request, settings: Settings) -> Response | None:
+    if settings.metrics_token:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {settings.metrics_token}"
+        if hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode()):
+            return None
+        return PlainTextResponse("metrics need the bearer token\n", 401, {"WWW-Authenticate": "Bearer"})
+    peer = request.client.host if request.client else ""
+    if settings.sandbox or peer.startswith(_LOOPBACK):
+        return None
+    return PlainTextResponse("metrics are served to loopback only; set ORDERGATE_METRICS_TOKEN\n", 403)
+
+
+_SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def _add_docs(app: FastAPI) -> None:
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(build_openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        # Swagger UI from the installed package, not a CDN: /docs works on a host without internet access.
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="ordergate API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+    @app.get("/docs/static/{name}", include_in_schema=False)
+    async def docs_static(name: str) -> Response:
+        media = _SWAGGER_FILES.get(name)
+        if media is None:
+            raise StarletteHTTPException(404, "No such file.")
+        data = await asyncio.to_thread((swagger_ui_path / name).read_bytes)
+        return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -201,13 +252,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(authenticate.router)
     app.hot_routes = {("POST", "/api/v1/transactions/cancel"): transactions.cancel}
 
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi() -> JSONResponse:
-        return JSONResponse(build_openapi())
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="ordergate API")
+    if settings.docs:
+        _add_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -218,16 +264,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await readiness(request.app.state.gateway)
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        refused = _metrics_refusal(request, settings)
+        if refused is not None:
+            return refused
         body, content_type = render_metrics()
         return Response(body, media_type=content_type)
+
+    # Starlette would answer `/api/v1/transactions/cancel/` with a 307 whose Location is built from the Host
+    # header (an open redirect for whoever controls it); an exact path or a 404 is all Mesh's API has.
+    app.router.redirect_slashes = False
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         error_type = {404: ErrorType.routeNotFound, 405: ErrorType.methodNotAllowed}.get(
             exc.status_code, ErrorType.invalidField
         )
-        return envelope.error(GatewayError(error_type, str(exc.detail)), request_id=request_id_of(request))
+        response = envelope.error(GatewayError(error_type, str(exc.detail)), request_id=request_id_of(request))
+        if exc.headers and "Allow" in exc.headers:  # RFC 9110 §15.5.6: a 405 names the methods that work
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import re
 import sys
@@ -28,6 +29,13 @@ def _serve(args: argparse.Namespace) -> int:
     from ordergate.server import server_options
 
     settings = Settings()
+    if args.sandbox and not _loopback(args.host) and not args.allow_remote_sandbox:
+        print(
+            f"ordergate: the sandbox serves a demo API client whose secret it prints, and venue simulators that take "
+            f"anyone's orders; it binds to loopback only. Serving it on {args.host} needs --allow-remote-sandbox.",
+            file=sys.stderr,
+        )
+        return 2
     if args.sandbox:
         from ordergate.sandbox import sandbox_settings
 
@@ -67,6 +75,15 @@ def _serve(args: argparse.Namespace) -> int:
     tune_gc()
     uvicorn.run(app, **options)
     return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def _schema_ready(_factory: Any) -> int:
@@ -200,6 +217,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
         "--sandbox", action="store_true", help="SQLite + in-process venue simulators + demo data"
+    )
+    serve.add_argument(
+        "--allow-remote-sandbox",
+        action="store_true",
+        help="let --sandbox listen on a non-loopback address (anyone who reaches it gets the demo client)",
     )
     serve.add_argument(
         "--workers",

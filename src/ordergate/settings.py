@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # Stay inside each venue's documented per-key cancel limit (venues/catalog.py KEY_BUDGETS).
     venue_key_budgets: bool = True
     log_level: str = "info"
+    # `/metrics`: with a token, only `Authorization: Bearer <token>` reads it (from anywhere); without one, only
+    # loopback peers outside the sandbox (a scraper on the same host, or a reverse proxy that forwards to it).
+    metrics_token: str | None = Field(default=None, repr=False)
+    # `/docs` and `/openapi.json` (Mesh's public contract, no secrets); false turns both off (404).
+    docs: bool = True
     # Where audit rows wait (fsync'd) while the database is unreachable; replayed automatically.
     audit_spool_dir: str = ".ordergate/audit-spool"
     base_urls: dict[IntegrationType, str] = Field(default_factory=base_url_overrides)
