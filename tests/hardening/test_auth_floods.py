@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 
@@ -29,16 +30,18 @@ def _count_loads(store: ClientStore) -> list[str]:
 async def test_random_client_ids_cost_bounded_reads_and_audit_rows(gw: GatewayHarness) -> None:
     loads = _count_loads(gw.gateway.clients)
     before = len(await gw.gateway.audit.tail(100_000))
+    started = time.monotonic()
     flood = [
         gw.http.post(CANCEL, json=BODY, headers={"X-Client-Id": str(uuid.uuid4()), "X-Client-Secret": "x"})
         for _ in range(1000)
     ]
     answers = await asyncio.gather(*flood)
     codes = [a.status_code for a in answers]
-    burst = gw.gateway.settings.source_lookup_burst
-    assert codes.count(401) <= burst + 2 and codes.count(401) + codes.count(429) == 1000
+    # The burst, plus what the bucket refilled while the flood ran.
+    allowed = gw.gateway.settings.source_lookup_burst + (time.monotonic() - started) * 1.0 + 1
+    assert codes.count(401) <= allowed and codes.count(401) + codes.count(429) == 1000
     assert {a.json()["errorData"]["limit"] for a in answers if a.status_code == 429} == {"source"}
-    assert len(loads) <= burst + 2  # database reads: one per failure the source was allowed, not one per request
+    assert len(loads) <= allowed  # database reads: one per failure the source was allowed, not one per request
     await gw.gateway.audit.flush_aggregates()
     rows = (await gw.gateway.audit.tail(100_000))[before:]
     assert len(rows) == 4  # per (source, errorType) and window: the first request's row, one row for the rest
