@@ -42,8 +42,12 @@ async def test_surrogate_requests_inside_a_cancel_storm(gw: GatewayHarness) -> N
         token = gw.seal(writer, key, secret)
         orders += [(token, gw.sim.place_order(key)) for _ in range(20)]
     before = len(await gw.gateway.audit.tail(100_000))
-    sends = [gw.cancel(writer, authToken=tok, type="kraken", id=t, isCryptocurrency=True) for tok, t in orders]
-    sends[::15] = [gw.http.post(DETAILS, content=LONE, headers=reader) for _ in sends[::15]]  # 20 of 300
+    sends = [  # every 15th of the 300 is a lone-surrogate details request: 20 of them
+        gw.http.post(DETAILS, content=LONE, headers=reader)
+        if i % 15 == 0
+        else gw.cancel(writer, authToken=tok, type="kraken", id=t, isCryptocurrency=True)
+        for i, (tok, t) in enumerate(orders)
+    ]
     answers = await asyncio.gather(*sends)
     rows = await gw.gateway.audit.tail(100_000)
     written = {r.request_id for r in rows[before:]}
