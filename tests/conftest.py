@@ -75,6 +75,7 @@ async def gateway_harness(
         token_keys=overrides.pop("token_keys", generate_key_spec("t1")),
         base_urls=overrides.pop("base_urls", {IntegrationType.kraken: sim_url, IntegrationType.krakenDirect: sim_url}),
         upstream_timeout_s=overrides.pop("upstream_timeout_s", 0.5),
+        audit_spool_dir=overrides.pop("audit_spool_dir", str(tmp_path / "spool")),
         **overrides,
     )
     app = create_app(settings)

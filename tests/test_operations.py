@@ -27,7 +27,7 @@ async def test_health_readiness_and_metrics(gw: GatewayHarness) -> None:
     assert (await gw.http.get("/healthz")).json() == {"status": "ok"}
     ready = await gw.http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "database": "ok", "redis": "not configured"}
+    assert ready.json() == {"status": "ready", "database": "ok", "redis": "not configured", "auditSpool": "ok"}
     headers = await gw.client()
     key, secret = gw.account()
     txid = gw.sim.place_order(key)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,8 +26,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ordergate.app import create_app, load_sealer
     from ordergate.runtime import tune_gc
+    from ordergate.server import server_options
 
     settings = Settings()
+    if args.sandbox and not _loopback(args.host) and not args.allow_remote_sandbox:
+        print(
+            f"ordergate: the sandbox serves a demo API client whose secret it prints, and venue simulators that take "
+            f"anyone's orders; it binds to loopback only. Serving it on {args.host} needs --allow-remote-sandbox.",
+            file=sys.stderr,
+        )
+        return 2
     if args.sandbox:
         from ordergate.sandbox import sandbox_settings
 
@@ -36,14 +46,13 @@ def _serve(args: argparse.Namespace) -> int:
     except TokenKeyError as exc:
         print(f"ordergate: {exc}", file=sys.stderr)
         return 2
-    options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
-        "log_level": settings.log_level,
-        "access_log": False,
-        "timeout_graceful_shutdown": 15,
-        "log_config": log_config(settings.log_level),
-    }
+    options = server_options(
+        args.host,
+        args.port,
+        max_header_bytes=settings.max_header_bytes,
+        log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
+    )
     if args.workers > 1:
         if args.sandbox:
             print(
@@ -66,6 +75,15 @@ def _serve(args: argparse.Namespace) -> int:
     tune_gc()
     uvicorn.run(app, **options)
     return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def _schema_ready(_factory: Any) -> int:
@@ -109,8 +127,7 @@ def _clients(args: argparse.Namespace) -> int:
                 for c in await store.list()
             ]
             text = "\n".join(
-                f"{r['clientId']}  {r['name']}  scopes={','.join(r['scopes'])}"
-                f"{'  DISABLED' if r['disabled'] else ''}"
+                f"{r['clientId']}  {r['name']}  scopes={','.join(r['scopes'])}{'  DISABLED' if r['disabled'] else ''}"
                 for r in rows
             )
             _print(rows, args.json, text or "(no clients)")
@@ -156,14 +173,30 @@ def _audit(args: argparse.Namespace) -> int:
                 print(json.dumps({k: getattr(r, k) for k in r.__slots__}, default=str))
             return 0
         for r in rows:
+            repeat = f" source={_term(r.source)} x{r.repeat_count}" if r.source or r.repeat_count != 1 else ""
             print(
-                f"{r.created_at:%Y-%m-%d %H:%M:%S} {r.request_id[:12]} {r.endpoint} client={r.client_id} "
-                f"type={r.integration_type} order={r.order_id} -> {r.http_status} {r.status} "
-                f"{r.error_type or '-'} upstream={r.upstream_status}x{r.upstream_requests} {r.latency_ms:.1f}ms"
+                f"{r.created_at:%Y-%m-%d %H:%M:%S} {_term(r.request_id[:12])} {_term(r.endpoint)} "
+                f"client={_term(r.client_id)} type={_term(r.integration_type)} order={_term(r.order_id)} "
+                f"-> {r.http_status} {_term(r.status)} {_term(r.error_type) or '-'} "
+                f"upstream={r.upstream_status}x{r.upstream_requests} {r.latency_ms:.1f}ms{repeat}"
             )
         return 0
 
     return asyncio.run(_with_db(work, args.sandbox))
+
+
+# C0 and C1 controls, DEL, line/paragraph separators and bidi overrides: what moves a terminal's cursor, runs
+# escape sequences or makes a line read differently from what it holds.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _term(value: object) -> str:
+    """An audit value as shown on a terminal: request fields are attacker-controlled, so every control is escaped
+    (ESC as `\\x1b`, CR as `\\r`) instead of reaching the terminal."""
+    text = str(value)
+    if text.isprintable() and text.isascii():
+        return text
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _migrate(_: argparse.Namespace) -> int:
@@ -181,8 +214,11 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the gateway")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--sandbox", action="store_true", help="SQLite + in-process venue simulators + demo data")
     serve.add_argument(
-        "--sandbox", action="store_true", help="SQLite + in-process venue simulators + demo data"
+        "--allow-remote-sandbox",
+        action="store_true",
+        help="let --sandbox listen on a non-loopback address (anyone who reaches it gets the demo client)",
     )
     serve.add_argument(
         "--workers",
@@ -218,9 +254,7 @@ def parser() -> argparse.ArgumentParser:
     seal.add_argument("--username", required=True, help="the venue API key")
     seal.add_argument("--password", required=True, help="the venue API secret")
     seal.add_argument("--passphrase")
-    seal.add_argument(
-        "--otp-required", action="store_true", help="the key needs a one-time code (Kraken 2FA)"
-    )
+    seal.add_argument("--otp-required", action="store_true", help="the key needs a one-time code (Kraken 2FA)")
     seal.add_argument("--sandbox", action="store_true", help="use the sandbox's local dev key")
     seal.add_argument("--json", action="store_true")
     newkey = tsub.add_parser("new-key", help="print a fresh kid:base64key for ORDERGATE_TOKEN_KEYS")

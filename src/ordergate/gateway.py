@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ordergate.api.auth import ClientLimit
+from ordergate.api.auth import ClientLimit, SourceGuard
 from ordergate.coordination import Coordination
 from ordergate.domain.cancel import CancelService
 from ordergate.settings import Settings
@@ -32,4 +32,5 @@ class Gateway:
     idempotency: IdempotencyStore
     coordination: Coordination
     client_limit: ClientLimit
+    source_guard: SourceGuard | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)

@@ -44,6 +44,15 @@ class TokenBuckets:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
+    def peek(self, key: str, now: float | None = None) -> float:
+        """What `take` would answer, without taking a token."""
+        bucket = self._buckets.get(key)
+        if not self.enabled or bucket is None:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
 
 class Cooldowns:
     """Keys that must not be used until a moment passes, with why (the ErrorType value to answer)."""

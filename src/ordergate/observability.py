@@ -35,6 +35,18 @@ IN_FLIGHT = Gauge(
     "ordergate_in_flight_requests", "Audited API requests being processed", ["endpoint"], multiprocess_mode="livesum"
 )
 
+AUDIT_SPOOL_ROWS = Gauge(
+    "ordergate_audit_spool_rows",
+    "Audit rows waiting in the on-disk spool for the database (all workers' spool files)",
+    multiprocess_mode="max",
+)
+AUDIT_REJECTED_ROWS = Counter(
+    "ordergate_audit_rejected_rows_total", "Spooled audit rows the database refused even alone, set aside on disk"
+)
+AUTH_FAILURES = Counter(
+    "ordergate_client_auth_failures_total", "Requests refused for missing or wrong client credentials"
+)
+
 
 def render_metrics() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -38,17 +38,34 @@ class Settings(BaseSettings):
     # Ordered `kid:base64key` list (comma or whitespace separated); the first one seals, all open.
     token_keys: str | None = Field(default=None, repr=False)
     upstream_timeout_s: float = 10.0
+    # A venue answer larger than this (after decompression) is not read: the outcome is looked up instead.
+    max_upstream_response_bytes: int = 1 << 20
     testnet: bool = False
     sandbox: bool = False
     # How long a verified API client stays cached in memory (disable takes effect within this).
     client_cache_ttl_s: float = 5.0
     max_body_bytes: int = 64 * 1024
+    # A request's line and headers together; a larger head is answered 431 and its connection closed.
+    max_header_bytes: int = 64 * 1024
     # Per API client token bucket (requests per second, burst); 0 turns it off.
     client_rate_per_s: float = 1000.0
     client_burst: int = 2000
+    # Lookups of client ids not already known, per source address (TCP peer): beyond the burst, refilled at this
+    # rate, that source is answered 429 before any lookup. Known clients are never limited by it. 0 turns it off.
+    source_lookups_per_s: float = 1.0
+    source_lookup_burst: int = 30
+    # How long an unknown client id is remembered as unknown (no database read for it meanwhile).
+    client_miss_ttl_s: float = 5.0
+    # Failed-authentication audit rows are aggregated: one row per source, endpoint and errorType per window.
+    auth_audit_window_s: float = 10.0
     # Stay inside each venue's documented per-key cancel limit (venues/catalog.py KEY_BUDGETS).
     venue_key_budgets: bool = True
     log_level: str = "info"
+    # `/metrics`: with a token, only `Authorization: Bearer <token>` reads it (from anywhere); without one, only
+    # loopback peers outside the sandbox (a scraper on the same host, or a reverse proxy that forwards to it).
+    metrics_token: str | None = Field(default=None, repr=False)
+    # `/docs` and `/openapi.json` (Mesh's public contract, no secrets); false turns both off (404).
+    docs: bool = True
     # Where audit rows wait (fsync'd) while the database is unreachable; replayed automatically.
     audit_spool_dir: str = ".ordergate/audit-spool"
     base_urls: dict[IntegrationType, str] = Field(default_factory=base_url_overrides)

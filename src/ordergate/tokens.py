@@ -25,7 +25,9 @@ PREFIX = "ogt1"
 STATE_PREFIX = "ogc1"
 _STATE = b"\x00connect-state"
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_MAX_TOKEN_CHARS = 8192
+# The longest authToken ordergate seals or opens; the request models allow exactly this much (api/models.py), and
+# `seal` refuses credentials that would not fit, so every token `/authenticate` hands out can be sent back.
+MAX_TOKEN_CHARS = 32_768
 
 
 class TokenKeyError(ValueError):
@@ -36,12 +38,26 @@ class InvalidToken(Exception):
     pass
 
 
+class TokenTooLarge(ValueError):
+    """The credentials would seal into a token longer than MAX_TOKEN_CHARS."""
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+
+
 def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # urlsafe_b64decode drops characters outside the alphabet ("$", spaces) and accepts padding anywhere, so
+    # one sealed token would have many spellings. Exactly what `_b64url` writes opens; nothing else does.
+    if not _B64URL.match(text) or len(text) % 4 == 1:
+        raise InvalidToken("not base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64url(raw) != text:  # non-zero padding bits: another spelling of the same bytes
+        raise InvalidToken("not canonical base64url")
+    return raw
 
 
 def parse_token_keys(spec: str) -> list[tuple[str, bytes]]:
@@ -94,10 +110,13 @@ class TokenSealer:
         nonce = os.urandom(12)
         plaintext = json.dumps(payload, separators=(",", ":")).encode()
         sealed = self._keys[self._sealing_kid].encrypt(nonce, plaintext, _aad(client_id, creds.type))
-        return f"{PREFIX}.{self._sealing_kid}.{_b64url(nonce + sealed)}"
+        token = f"{PREFIX}.{self._sealing_kid}.{_b64url(nonce + sealed)}"
+        if len(token) > MAX_TOKEN_CHARS:
+            raise TokenTooLarge(f"the sealed credentials would exceed {MAX_TOKEN_CHARS} characters")
+        return token
 
     def open(self, client_id: str, integration: IntegrationType, token: str) -> Credentials:
-        if len(token) > _MAX_TOKEN_CHARS:
+        if len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("token too long")
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != PREFIX:
@@ -116,7 +135,7 @@ class TokenSealer:
                 passphrase=payload.get("p"),
                 extras=payload.get("x") or {},
             )
-        except (InvalidTag, ValueError, KeyError, TypeError, binascii.Error):
+        except (InvalidTag, InvalidToken, ValueError, KeyError, TypeError, binascii.Error):
             raise InvalidToken("token does not open") from None
 
     def seal_state(self, client_id: str, integration: IntegrationType, state: dict[str, Any]) -> str:

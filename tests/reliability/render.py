@@ -25,9 +25,16 @@ WHAT = {
     "schemathesis": "schemathesis against the served OpenAPI (every operation, with and without client "
     "credentials): no server error, responses match the schema, status codes documented, invalid input rejected.",
     "hostile inputs": "Oversized and chunked bodies, deep nesting, invalid UTF-8, UTF-16, NUL/CR/LF/escape "
-    "characters, numbers and objects where strings belong, float overflow, huge integers, duplicate keys, unknown "
-    "and injected `type`s, wrong content types, lying Content-Length, unsafe X-Request-Id and Idempotency-Key "
-    "headers: each gets a 4xx envelope and exactly one audit row; none reaches the venue.",
+    "characters, lone surrogates (in a value, a key, an unknown field, with an Idempotency-Key), numbers and objects "
+    "where strings belong, float overflow, huge integers, duplicate keys, unknown and injected `type`s, wrong "
+    "content types, lying Content-Length, authTokens with `$`, spaces, padding or over 32,768 characters, unsafe "
+    "X-Request-Id and Idempotency-Key headers: each gets a 4xx envelope and exactly one audit row, written (not left "
+    "in the spool); none reaches the venue.",
+    "hostile clients and venues": "300 cancels with 20 lone-surrogate `/transactions/details` requests mixed in "
+    "(every answered request has its audit row, none stuck in the spool); 4,000 requests with made-up client ids "
+    "from one address (database reads and audit rows they cost); a 64 MB header and 5,000 header fields against "
+    "`ordergate serve --sandbox` (431, server RSS growth); a venue answering 301/302/303/307/308 to another host "
+    "(requests reaching that host); 8 MiB venue answers, plain and as a gzip bomb (cut at 1 MiB).",
     "crash safety (kill -9)": "SIGKILL of the server in the middle of a cancel storm, then restart: every answered "
     "cancel has its audit row; SQLite integrity_check is ok.",
 }

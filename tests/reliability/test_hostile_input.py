@@ -71,6 +71,32 @@ CASES: dict[str, tuple[dict[str, Any], int, str, set[str] | None]] = {
         {"body"},
     ),
     "valid shape, forged token": (_body(authToken="ogt1.t1." + "A" * 60), 401, "invalidAuthToken", None),
+    "lone surrogate in id": (
+        _raw(json.dumps(VALID).replace("OABCDE", "\\ud800").encode()),
+        400,
+        "invalidField",
+        {"id"},
+    ),
+    "lone surrogate in an unknown field": (
+        _raw(json.dumps({**VALID, "note": "x"}).replace('"x"', '"\\udfff"').encode()),
+        400,
+        "invalidField",
+        {"note"},
+    ),
+    "lone surrogate as a key": (_raw(b'{"\\ud800":1,' + json.dumps(VALID).encode()[1:]), 400, "invalidField", {"body"}),
+    "lone surrogate with an Idempotency-Key": (
+        {
+            "content": json.dumps({**VALID, "symbolPair": "x"}).replace('"x"', '"\\ud83d"').encode(),
+            "headers": {"Content-Type": JSON, "Idempotency-Key": "hostile-1"},
+        },
+        400,
+        "invalidField",
+        {"symbolPair"},
+    ),
+    "ESC/CR/LF in id": (_body(id="\u001b]0;x\u0007\r\nfake"), 400, "invalidField", {"id"}),
+    "token with $ and padding": (_body(authToken="ogt1.t1." + "A" * 60 + "$==="), 401, "invalidAuthToken", None),
+    "token with spaces": (_body(authToken="ogt1.t1." + "A" * 30 + " " + "A" * 30), 401, "invalidAuthToken", None),
+    "token over 32768 chars": (_body(authToken="a" * 32_769), 400, "invalidField", {"authToken"}),
 }
 
 
@@ -93,8 +119,11 @@ async def test_hostile_bodies(gw: GatewayHarness, name: str) -> None:
     assert len(resp.content) < 4_096  # nothing the client sent is echoed back at length
     after = await gw.gateway.audit.tail(10_000)
     assert len(after) == before + 1
+    assert gw.gateway.audit.spool_state()["waiting"] == 0  # written, not waiting in the spool
     assert gw.sim.total_requests == venue_calls  # nothing reached the venue
-    report.count("hostile inputs", inputs=1, server_errors=int(resp.status_code >= 500), violations=0)
+    report.count(
+        "hostile inputs", inputs=1, server_errors=int(resp.status_code >= 500), violations=0, audit_rows_lost=0
+    )
 
 
 @pytest.mark.parametrize("request_id", ["a" * 65, "x\u00e9y", "<script>", "id with spaces", "../../etc/passwd"])

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api import envelope
+from ordergate.api.auth import source_of
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import IntegrationType
 from ordergate.observability import IN_FLIGHT, RATE_LIMITED, REQUESTS, request_id_var
@@ -48,6 +49,8 @@ class Attempt:
         self._audit = audit
         self._started = time.perf_counter()
         self._trace = UpstreamTrace()
+        self._request = request
+        self._aggregated = False  # failed client authentication: counted into one row per source and window
 
     @property
     def integration_type(self) -> str | None:
@@ -70,8 +73,12 @@ class Attempt:
         except GatewayError as exc:
             response = envelope.error(exc, request_id=self.request_id)
             error_type = exc.error_type.value
-            if exc.error_data and exc.error_data.get("limit") in ("client", "venue", "venueBudget"):
+            if exc.error_data and exc.error_data.get("limit") in ("client", "venue", "venueBudget", "source"):
                 RATE_LIMITED.labels(exc.error_data["limit"]).inc()
+            self._aggregated = self.client_id is None and (
+                exc.error_type is ErrorType.invalidClientCredentials
+                or (exc.error_data is not None and exc.error_data.get("limit") == "source")
+            )
             if exc.upstream_status is not None:
                 # The venue answer that decided the outcome, rather than a later lookup's.
                 self._trace.last_status = exc.upstream_status
@@ -115,7 +122,10 @@ class Attempt:
             latency_ms=round((time.perf_counter() - self._started) * 1000, 3),
         )
         try:
-            await self._audit.record(record)
+            if self._aggregated:
+                await self._audit.record_aggregated(record, source_of(self._request))
+            else:
+                await self._audit.record(record)
         except Exception:
             log.exception("audit row could not be written", extra={"request_id": self.request_id})
             # The client still learns what happened at the venue; the 500 says the record is missing.

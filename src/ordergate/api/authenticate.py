@@ -14,14 +14,14 @@ from ordergate.api.attempt import Attempt
 from ordergate.api.auth import require_client
 from ordergate.api.idempotency import idempotent
 from ordergate.api.models import B2BBrokerAuthRequest
-from ordergate.api.parsing import read_json_object, validate
+from ordergate.api.parsing import UnencodableBody, read_json_object, validate
 from ordergate.api.transactions import GatewayDep
 from ordergate.domain.cancel import refuse_if_no_cancel_api
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import Credentials
 from ordergate.gateway import Gateway
 from ordergate.store.clients import Scope
-from ordergate.tokens import InvalidToken
+from ordergate.tokens import InvalidToken, TokenTooLarge
 from ordergate.venues.base import ChallengeIssued, Connected, ConnectStep
 
 router = APIRouter()
@@ -115,16 +115,23 @@ def _connected_content(gateway: Gateway, client_id: str, body: B2BBrokerAuthRequ
     creds = done.credentials
     tokens = []
     for account in done.accounts:
-        sealed = gateway.sealer.seal(
-            client_id,
-            Credentials(
-                type=body.type,
-                api_key=creds.api_key,
-                secret=creds.secret,
-                passphrase=creds.passphrase,
-                extras={**creds.extras, **account.extras},
-            ),
-        )
+        try:
+            sealed = gateway.sealer.seal(
+                client_id,
+                Credentials(
+                    type=body.type,
+                    api_key=creds.api_key,
+                    secret=creds.secret,
+                    passphrase=creds.passphrase,
+                    extras={**creds.extras, **account.extras},
+                ),
+            )
+        except TokenTooLarge as exc:
+            raise GatewayError(
+                ErrorType.invalidField,
+                f"The credentials are too long to seal into an authToken ({exc}).",
+                error_data={"fields": {"password": "too long", "username": "too long"}},
+            ) from None
         tokens.append(
             {
                 "account": {
@@ -150,9 +157,15 @@ def _connected_content(gateway: Gateway, client_id: str, body: B2BBrokerAuthRequ
 @router.post("/api/v1/authenticate", include_in_schema=False)
 async def authenticate(request: Request, gateway: GatewayDep) -> Response:
     async def work(attempt: Attempt) -> Response:
-        client = await require_client(request, gateway.clients, Scope.read, gateway.client_limit)
-        attempt.client_id = client.id
-        data = await read_json_object(request, gateway.settings.max_body_bytes)
+        client = await require_client(
+            request, gateway.clients, Scope.read, gateway.client_limit, guard=gateway.source_guard, attempt=attempt
+        )
+        try:
+            data = await read_json_object(request, gateway.settings.max_body_bytes)
+        except UnencodableBody as exc:
+            if isinstance(exc.data.get("type"), str):
+                attempt.integration_type = exc.data["type"][:64]
+            raise
         if isinstance(data.get("type"), str):
             attempt.integration_type = data["type"][:64]
         user_id = _user_id(request)

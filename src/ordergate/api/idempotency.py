@@ -44,7 +44,8 @@ def _key(request: Request) -> str | None:
 
 def _fingerprint(data: dict[str, Any]) -> str:
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a lone surrogate never gets here (parsing refuses it), but a fingerprint must not raise.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 async def idempotent(

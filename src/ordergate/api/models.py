@@ -9,11 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import IntegrationType, OrderSide
+from ordergate.tokens import MAX_TOKEN_CHARS
 
 # No control characters (NUL, CR, LF, C1 controls such as NEL, Unicode line separators): no venue id, key or code
 # contains them, and they are how headers and logs get injected.
 _PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=_PRINTABLE)]
+# As long as the longest token `/authenticate` can hand out (tokens.MAX_TOKEN_CHARS).
+Token = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOKEN_CHARS, pattern=_PRINTABLE)]
 Optional = Annotated[str, StringConstraints(max_length=4096, pattern=_PRINTABLE)]
 # Secrets may be PEM files (Coinbase CDP keys), whose lines are separated by newlines; other controls stay out.
 Secret = Annotated[str, StringConstraints(max_length=8192, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
@@ -25,7 +28,7 @@ class _Strict(BaseModel):
 
 
 class TransactionsB2BBrokerOrderRequest(_Strict):
-    authToken: NonEmpty
+    authToken: Token
     type: IntegrationType = Field(strict=False)
     id: NonEmpty
     isCryptocurrency: bool
@@ -35,7 +38,7 @@ class TransactionsB2BBrokerOrderRequest(_Strict):
 
 
 class TransactionsBrokerBaseRequest(_Strict):
-    authToken: NonEmpty
+    authToken: Token
     type: IntegrationType = Field(strict=False)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -12,6 +13,7 @@ from ordergate.domain.errors import ErrorType, GatewayError
 
 M = TypeVar("M", bound=BaseModel)
 _MISSING_TYPES = frozenset({"missing"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _invalid(fields: dict[str, str], message: str) -> GatewayError:
@@ -43,7 +45,42 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise _invalid({"body": "not valid JSON"}, "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise _invalid({"body": "must be a JSON object"}, "The request body must be a JSON object.")
+    # Only a `\u` escape can produce a lone surrogate (the bytes were strict UTF-8), so most bodies skip the walk.
+    if b"\\u" in body and (where := _lone_surrogate(data, "")) is not None:
+        raise UnencodableBody(where, data)
     return data
+
+
+class UnencodableBody(GatewayError):
+    """A 400 that still carries the parsed body, so the audit row can record what was sent (escaped)."""
+
+    def __init__(self, where: str, data: dict[str, Any]) -> None:
+        super().__init__(
+            ErrorType.invalidField,
+            "The request body contains a string that is not valid Unicode.",
+            error_data={"fields": {where[:64] or "body": "contains a lone surrogate (\\ud800-\\udfff)"}},
+        )
+        self.data = data
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The path of the first key or string holding a lone surrogate: such a string cannot be encoded as UTF-8,
+    so it could be neither audited, fingerprinted nor sent to a venue."""
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return path or "body"
+            found = _lone_surrogate(item, f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
 
 
 class _DuplicateKey(Exception):

@@ -13,7 +13,7 @@ from ordergate.api.attempt import Attempt
 from ordergate.api.auth import require_client
 from ordergate.api.idempotency import idempotent
 from ordergate.api.models import TransactionsB2BBrokerOrderRequest, TransactionsBrokerBaseRequest
-from ordergate.api.parsing import read_json_object, validate
+from ordergate.api.parsing import UnencodableBody, read_json_object, validate
 from ordergate.domain.cancel import CancelRequest
 from ordergate.domain.details import feature_list, order_details, render_order
 from ordergate.domain.orders import OrderRef
@@ -35,14 +35,23 @@ def _order_ref(body: TransactionsB2BBrokerOrderRequest) -> OrderRef:
 
 async def _read(request: Request, gateway: Gateway, attempt: Attempt, scope: Scope) -> tuple[str, dict]:
     """Client auth first (as Mesh does), then the body; the audit row learns what it can as it goes."""
-    client = await require_client(request, gateway.clients, scope, gateway.client_limit)
-    attempt.client_id = client.id
-    data = await read_json_object(request, gateway.settings.max_body_bytes)
+    client = await require_client(
+        request, gateway.clients, scope, gateway.client_limit, guard=gateway.source_guard, attempt=attempt
+    )
+    try:
+        data = await read_json_object(request, gateway.settings.max_body_bytes)
+    except UnencodableBody as exc:
+        _learn(attempt, exc.data)
+        raise
+    _learn(attempt, data)
+    return client.id, data
+
+
+def _learn(attempt: Attempt, data: dict) -> None:
     if isinstance(data.get("type"), str):
         attempt.integration_type = data["type"][:64]
     if isinstance(data.get("id"), str):
         attempt.order_id = data["id"]
-    return client.id, data
 
 
 def get_gateway(request: Request) -> Gateway:

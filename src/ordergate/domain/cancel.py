@@ -22,7 +22,7 @@ from ordergate.domain.orders import CancelAck, Credentials, OrderRef, OrderSnaps
 from ordergate.tokens import InvalidToken, TokenSealer
 from ordergate.venues.base import Adapter, RequestField, VenueSpec
 from ordergate.venues.registry import VenueRegistry
-from ordergate.venues.transport import NotDelivered, OutcomeUnknown
+from ordergate.venues.transport import NotDelivered, OutcomeUnknown, VenueRedirected
 
 log = logging.getLogger("ordergate.cancel")
 
@@ -198,6 +198,11 @@ class CancelService:
             return await self._after_unknown_order(adapter, creds, order, exc, retries_left, sent_before)
         except OutcomeUnknown as exc:
             return await self._after_lost_answer(adapter, creds, order, str(exc), retries_left)
+        except VenueRedirected:
+            # Definite (see VenueRedirected): no lookup, unless an earlier attempt's answer was lost.
+            if sent_before:
+                raise _unknown_outcome(order, "an earlier attempt's answer was lost") from None
+            raise
         except NotDelivered:
             if sent_before:
                 raise _unknown_outcome(order, "an earlier attempt's answer was lost") from None

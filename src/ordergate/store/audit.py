@@ -15,7 +15,10 @@ import json
 import logging
 import os
 import queue
+import re
 import threading
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +27,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from ordergate.observability import AUDIT_REJECTED_ROWS, AUDIT_SPOOL_ROWS
 from ordergate.store.db import sqlite_file_engine
 from ordergate.store.models import AuditEvent
 
@@ -45,6 +49,9 @@ class AuditRecord:
     upstream_requests: int
     latency_ms: float
     created_at: datetime | None = None
+    # Set on aggregated rows (failed client authentication): the peer address and how many requests it stands for.
+    source: str | None = None
+    repeat_count: int = 1
 
 
 _FIELDS = tuple(f.name for f in fields(AuditRecord))
@@ -52,12 +59,53 @@ _FIELDS = tuple(f.name for f in fields(AuditRecord))
 _INSERT = insert(AuditEvent.__table__)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_TEXT_FIELDS = tuple(f.name for f in fields(AuditRecord) if f.type in ("str", "str | None"))
+
+
+def storable(text: str) -> str:
+    """What was received, escaped where a database cannot hold it: a lone surrogate cannot be encoded as UTF-8
+    (SQLite and PostgreSQL both refuse it) and PostgreSQL refuses NUL. `\\ud800` and `\\x00` are kept as text."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}" if m.group() != "\x00" else "\\x00", text)
+
+
+def _sanitise(rec: AuditRecord) -> AuditRecord:
+    for name in _TEXT_FIELDS:
+        value = getattr(rec, name)
+        if value is not None and not (value.isascii() and "\x00" not in value):
+            setattr(rec, name, storable(value))
+    return rec
+
+
 def _rows(records: list[AuditRecord]) -> list[dict[str, object]]:
     return [{name: getattr(rec, name) for name in _FIELDS} for rec in records]
 
 
-def _settle(waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for fut in waiters:
+def _write_sync(conn: object, records: list[AuditRecord]) -> list[BaseException | None]:
+    """Write `records` in one transaction; if that fails, each on its own, so one row the database refuses does
+    not take its batch-mates down with it. Returns each record's error (None = written)."""
+    try:
+        with conn.begin():  # type: ignore[attr-defined]
+            conn.execute(_INSERT, _rows(records))  # type: ignore[attr-defined]
+        return [None] * len(records)
+    except Exception as exc:  # noqa: BLE001 - retried row by row below
+        if len(records) == 1:
+            return [exc]
+    results: list[BaseException | None] = []
+    for rec in records:
+        try:
+            with conn.begin():  # type: ignore[attr-defined]
+                conn.execute(_INSERT, _rows([rec]))  # type: ignore[attr-defined]
+            results.append(None)
+        except Exception as exc:  # noqa: BLE001 - reported to this row's request only
+            results.append(exc)
+    return results
+
+
+def _settle(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    for fut, error in waiters:
         if not fut.done():
             if error is None:
                 fut.set_result(None)
@@ -102,25 +150,24 @@ class _ThreadWriter:
             stopping = item is None
             if not batch:
                 continue
-            error: BaseException | None = None
             try:
                 if conn is None:
                     conn = self._engine.connect()
-                with conn.begin():
-                    conn.execute(_INSERT, _rows([rec for rec, _ in batch]))
-            except Exception as exc:  # noqa: BLE001 - reported to each waiting request
-                log.error("audit write failed: %s", type(exc).__name__)
-                error = exc
-                if conn is not None:
+                errors = _write_sync(conn, [rec for rec, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - no connection: reported to each waiting request
+                errors = [exc] * len(batch)
+            if any(errors):
+                log.error("audit write failed for %d of %d rows", sum(e is not None for e in errors), len(batch))
+                if all(errors) and conn is not None:
                     with contextlib.suppress(Exception):
                         conn.close()
                     conn = None
-            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-            for _, fut in batch:
-                by_loop.setdefault(fut.get_loop(), []).append(fut)
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
+            for (_, fut), error in zip(batch, errors, strict=True):
+                by_loop.setdefault(fut.get_loop(), []).append((fut, error))
             for loop, waiters in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
-                    loop.call_soon_threadsafe(_settle, waiters, error)
+                    loop.call_soon_threadsafe(_settle, waiters)
         if conn is not None:
             conn.close()
 
@@ -131,11 +178,21 @@ class AuditLog:
     So an answered cancel never loses its row to a database outage."""
 
     def __init__(
-        self, sessions: async_sessionmaker, *, engine: AsyncEngine | None = None, spool_dir: Path | None = None
+        self,
+        sessions: async_sessionmaker,
+        *,
+        engine: AsyncEngine | None = None,
+        spool_dir: Path | None = None,
+        aggregate_window_s: float = 10.0,
     ) -> None:
         self._sessions = sessions
+        self._window = aggregate_window_s
+        # (source, endpoint, errorType) -> None once the window's first row is written, then the row that counts
+        # the others (its repeat_count).
+        self._aggregates: dict[tuple[str, str, str], AuditRecord | None] = {}
+        self._flusher: asyncio.Task[None] | None = None
         self._engine = engine
-        self._spool = AuditSpool(spool_dir, self._write) if spool_dir is not None else None
+        self._spool = AuditSpool(spool_dir, self._write_each) if spool_dir is not None else None
         self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._thread_writer: _ThreadWriter | None = None
@@ -145,6 +202,7 @@ class AuditLog:
             return
         if self._spool is not None:
             await self._spool.start()
+        self._flusher = asyncio.create_task(self._flush_forever(), name="audit-aggregates")
         sync_engine = sqlite_file_engine(self._engine) if self._engine is not None else None
         if sync_engine is not None:
             self._thread_writer = _ThreadWriter(sync_engine)
@@ -152,6 +210,13 @@ class AuditLog:
             self._writer = asyncio.create_task(self._run(), name="audit-writer")
 
     async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        with contextlib.suppress(Exception):
+            await self.flush_aggregates()
         if self._spool is not None:
             await self._spool.stop()
         if self._thread_writer is not None:
@@ -169,12 +234,46 @@ class AuditLog:
         """Returns once the row is durable (committed, or spooled to disk); raises if neither was possible."""
         if rec.created_at is None:
             rec.created_at = datetime.now(UTC)
+        _sanitise(rec)
         try:
             await self._commit(rec)
         except Exception:
             if self._spool is None:
                 raise
             await self._spool.append(rec)
+
+    async def record_aggregated(self, rec: AuditRecord, source: str) -> None:
+        """Failed client authentication is what a flood from one address looks like, and a row per request would
+        let it fill the audit table: per (source, endpoint, errorType) and window, the first request gets its own
+        row (written now, as any row), the rest are counted into one more row written at the end of the window
+        (and on shutdown) with `repeat_count`. So at most two rows per source and window."""
+        if rec.created_at is None:
+            rec.created_at = datetime.now(UTC)
+        key = (source, rec.endpoint, rec.error_type)
+        if key not in self._aggregates and len(self._aggregates) >= 100_000:
+            key = ("*", rec.endpoint, rec.error_type)  # that many addresses at once: one row for the rest
+        rec.source = key[0]
+        if key not in self._aggregates:
+            self._aggregates[key] = None
+            await self.record(rec)
+            return
+        current = self._aggregates[key]
+        if current is None:
+            self._aggregates[key] = rec
+        else:
+            current.repeat_count += 1
+
+    async def flush_aggregates(self) -> None:
+        batch, self._aggregates = self._aggregates, {}
+        rows = [rec for rec in batch.values() if rec is not None]
+        if rows:
+            await asyncio.gather(*(self.record(rec) for rec in rows), return_exceptions=True)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._window)
+            with contextlib.suppress(Exception):
+                await self.flush_aggregates()
 
     async def _commit(self, rec: AuditRecord) -> None:
         if self._thread_writer is not None:
@@ -192,23 +291,39 @@ class AuditLog:
             batch = [await self._queue.get()]
             while len(batch) < _MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            try:
-                await self._write([rec for rec, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - reported to each waiting request
-                log.error("audit write failed: %s", type(exc).__name__)
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-            else:
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_result(None)
+            errors = await self._write_each([rec for rec, _ in batch])
+            if any(errors):
+                log.error("audit write failed for %d of %d rows", sum(e is not None for e in errors), len(batch))
+            _settle([(fut, error) for (_, fut), error in zip(batch, errors, strict=True)])
             for _ in batch:
                 self._queue.task_done()
 
     async def _write(self, records: list[AuditRecord]) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(_INSERT, _rows(records))
+
+    async def _write_each(self, records: list[AuditRecord]) -> list[BaseException | None]:
+        """As `_write_sync`: the batch in one transaction, else row by row."""
+        try:
+            await self._write(records)
+            return [None] * len(records)
+        except Exception as exc:  # noqa: BLE001 - retried row by row below
+            if len(records) == 1:
+                return [exc]
+        results: list[BaseException | None] = []
+        for rec in records:
+            try:
+                await self._write([rec])
+                results.append(None)
+            except Exception as exc:  # noqa: BLE001 - reported to this row's request only
+                results.append(exc)
+        return results
+
+    def spool_state(self) -> dict[str, int | float]:
+        """Rows waiting in the spool (and since when), and rows the database refused even alone."""
+        if self._spool is None:
+            return {"waiting": 0, "rejected": 0, "stuckSeconds": 0.0}
+        return self._spool.state()
 
     async def tail(self, n: int = 20) -> list[AuditRecord]:
         async with self._sessions() as session:
@@ -227,6 +342,8 @@ class AuditLog:
                     upstream_requests=r.upstream_requests,
                     latency_ms=r.latency_ms,
                     created_at=r.created_at,
+                    source=r.source,
+                    repeat_count=r.repeat_count,
                 )
                 for r in rows
             ]
@@ -234,15 +351,29 @@ class AuditLog:
 
 
 class AuditSpool:
-    """Rows that could not reach the database, one JSON line each, fsync'd before the request is answered."""
+    """Rows that could not reach the database, one JSON line each, fsync'd before the request is answered.
 
-    def __init__(self, directory: Path, write: object, *, interval_s: float = 1.0) -> None:
+    A replay writes each file's rows in batches and, when a batch fails, row by row: if the database takes some
+    rows but refuses others, the refused ones are moved to `audit-rejected.jsonl` (kept for an operator, counted
+    in `/readyz` and `/metrics`) instead of blocking every row behind them forever.
+    """
+
+    REJECTED = "audit-rejected.jsonl"
+
+    def __init__(
+        self,
+        directory: Path,
+        write: Callable[[list[AuditRecord]], Awaitable[list[BaseException | None]]],
+        *,
+        interval_s: float = 1.0,
+    ) -> None:
         self._dir = directory
         self._write = write
         self._interval = interval_s
         self._file = directory / f"audit-spool-{os.getpid()}.jsonl"
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._failing_since: float | None = None  # monotonic time of the first failed replay since the last success
 
     async def start(self) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -259,49 +390,104 @@ class AuditSpool:
     async def append(self, rec: AuditRecord) -> None:
         line = json.dumps({name: getattr(rec, name) for name in _FIELDS}, default=str) + "\n"
         async with self._lock:
-            await asyncio.to_thread(self._append_sync, line)
+            await asyncio.to_thread(self._append_sync, self._file, line)
         log.warning("audit row spooled to disk (database unreachable); it will be replayed")
 
-    def _append_sync(self, line: str) -> None:
-        fd = os.open(self._file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    @staticmethod
+    def _append_sync(path: Path, text: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            os.write(fd, line.encode())
+            os.write(fd, text.encode("utf-8", "backslashreplace"))
             os.fsync(fd)
         finally:
             os.close(fd)
 
+    def state(self) -> dict[str, int | float]:
+        """Every worker's waiting rows (the spool directory is shared), and how long replays have been failing."""
+        waiting = rejected = 0
+        with contextlib.suppress(OSError):
+            for path in self._dir.iterdir():
+                if path.name.startswith("audit-spool-"):
+                    waiting += _count_lines(path)
+                elif path.name == self.REJECTED:
+                    rejected += _count_lines(path)
+        stuck = time.monotonic() - self._failing_since if self._failing_since is not None and waiting else 0.0
+        AUDIT_SPOOL_ROWS.set(waiting)
+        return {"waiting": waiting, "rejected": rejected, "stuckSeconds": round(stuck, 1)}
+
     async def replay(self) -> int:
         """Move every spool file in the directory (any worker's, e.g. after a crash) into the database."""
         moved = 0
-        for path in sorted(self._dir.glob("audit-spool-*.jsonl")):
-            claimed = path.with_suffix(f".replaying-{os.getpid()}")
-            async with self._lock:
-                try:
-                    path.rename(claimed)  # atomic: exactly one worker replays a file
-                except OSError:
-                    continue
-            records = [_record(json.loads(line)) for line in claimed.read_text().splitlines() if line.strip()]
-            try:
-                for start in range(0, len(records), _MAX_BATCH):
-                    await self._write(records[start : start + _MAX_BATCH])  # type: ignore[operator]
-            except Exception:
-                async with self._lock:
-                    # Put the rows back for the next attempt (the appended tail stays after them).
-                    tail = self._file.read_bytes() if self._file.exists() else b""
-                    self._file.write_bytes(claimed.read_bytes() + tail)
-                    claimed.unlink()
-                raise
-            claimed.unlink()
-            moved += len(records)
+        try:
+            for path in sorted(self._dir.glob("audit-spool-*.jsonl")):
+                moved += await self._replay_file(path)
+        except Exception:
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+            raise
+        self._failing_since = None
         if moved:
             log.info("replayed %d spooled audit rows into the database", moved)
         return moved
+
+    async def _replay_file(self, path: Path) -> int:
+        claimed = path.with_suffix(f".replaying-{os.getpid()}")
+        async with self._lock:
+            try:
+                path.rename(claimed)  # noqa: ASYNC240 - atomic: exactly one worker replays a file
+            except OSError:
+                return 0
+        records: list[AuditRecord] = []
+        unreadable: list[str] = []
+        for line in claimed.read_text(errors="backslashreplace").splitlines():
+            if not line.strip():
+                continue
+            try:
+                records.append(_sanitise(_record(json.loads(line))))
+            except (ValueError, TypeError):  # a torn line from a crash mid-append: kept, not replayed
+                unreadable.append(line)
+        written: list[AuditRecord] = []
+        refused: list[AuditRecord] = []
+        for start in range(0, len(records), _MAX_BATCH):
+            chunk = records[start : start + _MAX_BATCH]
+            errors = await self._write(chunk)
+            for rec, error in zip(chunk, errors, strict=True):
+                (written if error is None else refused).append(rec)
+        if refused and not written:
+            # Nothing went in: the database is unreachable, not refusing these rows. Put them back for the next
+            # attempt (the appended tail stays after them).
+            async with self._lock:
+                tail = self._file.read_bytes() if self._file.exists() else b""
+                self._file.write_bytes(claimed.read_bytes() + tail)
+                claimed.unlink()
+            raise RuntimeError(f"audit spool replay failed for {len(refused)} rows")
+        if refused or unreadable:
+            lines = [json.dumps({name: getattr(rec, name) for name in _FIELDS}, default=str) for rec in refused]
+            await asyncio.to_thread(
+                self._append_sync, self._dir / self.REJECTED, "".join(f"{x}\n" for x in [*lines, *unreadable])
+            )
+            AUDIT_REJECTED_ROWS.inc(len(refused) + len(unreadable))
+            log.error(
+                "%d audit rows refused by the database were set aside in %s",
+                len(refused) + len(unreadable),
+                self.REJECTED,
+            )
+        claimed.unlink()
+        return len(written)
 
     async def _replay_forever(self) -> None:
         while True:
             with contextlib.suppress(Exception):
                 await self.replay()
             await asyncio.sleep(self._interval)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 16), b""))
+    except OSError:
+        return 0
 
 
 def _record(data: dict[str, object]) -> AuditRecord:

@@ -8,6 +8,7 @@ import hmac
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -41,9 +42,12 @@ def parse_scopes(text: str) -> frozenset[Scope]:
 
 
 class ClientStore:
-    def __init__(self, sessions: async_sessionmaker, *, cache_ttl_s: float = 5.0) -> None:
+    def __init__(self, sessions: async_sessionmaker, *, cache_ttl_s: float = 5.0, miss_ttl_s: float = 5.0) -> None:
         self._sessions = sessions
         self._ttl = cache_ttl_s
+        self._miss_ttl = miss_ttl_s
+        # client id -> expiry: ids the database does not know, so repeating one costs no read (negative cache).
+        self._missing: dict[str, float] = {}
         # client id -> (client, secret digest, expiry); a verified request costs one SHA-256, no database read.
         self._cache: dict[str, tuple[Client, str, float]] = {}
         self._loading: dict[str, asyncio.Future[tuple[Client, str, float] | None]] = {}
@@ -61,6 +65,7 @@ class ClientStore:
         )
         async with self._sessions() as session, session.begin():
             session.add(row)
+        self._missing.pop(client_id, None)
         return _to_client(row), secret
 
     async def ensure(self, client_id: str, name: str, secret: str, scopes: frozenset[Scope]) -> Client:
@@ -75,6 +80,7 @@ class ClientStore:
             row.scopes = ",".join(sorted(scopes))
             row.disabled = False
         self._cache.pop(client_id, None)
+        self._missing.pop(client_id, None)
         return _to_client(row)
 
     async def list(self) -> list[Client]:
@@ -84,22 +90,29 @@ class ClientStore:
 
     async def set_disabled(self, client_id: str, disabled: bool = True) -> bool:
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(ApiClient).where(ApiClient.id == client_id).values(disabled=disabled)
-            )
+            result = await session.execute(update(ApiClient).where(ApiClient.id == client_id).values(disabled=disabled))
         self._cache.pop(client_id, None)
         return bool(result.rowcount)
 
-    async def verify(self, client_id: str, secret: str) -> Client | None:
-        """The client if id and secret match and it is enabled, else None. Never raises on bad input."""
+    async def verify(
+        self, client_id: str, secret: str, before_lookup: Callable[[], None] | None = None
+    ) -> Client | None:
+        """The client if id and secret match and it is enabled, else None. Never raises on bad input, but
+        `before_lookup` (called only when a database read is about to start) may raise to prevent the read."""
         if not client_id or not secret or len(client_id) > 64 or len(secret) > 256:
             return None
         cached = self._cache.get(client_id)
+        missing_until = self._missing.get(client_id)
+        if missing_until is not None and missing_until > time.monotonic():
+            hmac.compare_digest(_digest(secret), "0" * 64)
+            return None
         if cached is None or cached[2] < time.monotonic():
             # One database read per client per expiry, however many requests miss the cache together (with 256
             # in flight, each used to read the row itself when the entry expired).
             loading = self._loading.get(client_id)
             if loading is None:
+                if before_lookup is not None and cached is None:
+                    before_lookup()
                 loading = asyncio.ensure_future(self._load(client_id))
                 self._loading[client_id] = loading
                 loading.add_done_callback(lambda _done: self._loading.pop(client_id, None))
@@ -117,6 +130,10 @@ class ClientStore:
         async with self._sessions() as session:
             row = await session.get(ApiClient, client_id)
         if row is None:
+            if self._miss_ttl > 0:
+                if len(self._missing) > 100_000:
+                    self._missing.clear()
+                self._missing[client_id] = time.monotonic() + self._miss_ttl
             return None
         cached = (_to_client(row), row.secret_sha256, time.monotonic() + self._ttl)
         if len(self._cache) > 10_000:

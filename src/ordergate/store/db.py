@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from alembic import command
@@ -48,9 +50,13 @@ def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
 
 
 def _ensure_sqlite_dir(url: str) -> None:
-    path = url.split(":///", 1)[-1]
+    path = url.split(":///", 1)[-1].split("?", 1)[0]
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Created owner-only before SQLite opens it (SQLite would use 0644 under the usual umask); its -wal and
+        # -shm files copy the database file's permissions. The audit log and hashed client secrets live here.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker:

@@ -46,6 +46,9 @@ class AuditEvent(Base):
     upstream_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     upstream_requests: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[float] = mapped_column(Float)
+    # Failed client authentication is audited as one row per source address and window (see api/auth.py).
+    source: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    repeat_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (
         Index("ix_audit_events_created_at", "created_at"),

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.observability import UPSTREAM_SECONDS
+
+DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
 
 
 class TransportError(Exception):
@@ -27,6 +30,28 @@ class NotDelivered(TransportError):
 
 class OutcomeUnknown(TransportError):
     """The request was (or may have been) sent, but no complete answer came back."""
+
+
+class ResponseTooLarge(OutcomeUnknown):
+    """The venue's answer (after decompression) exceeded the cap: it was sent, but what it says is unknown."""
+
+
+class VenueRedirected(GatewayError):
+    """The venue answered with a redirect, which is never followed.
+
+    Following one would send the signed request, credentials headers included, to wherever `Location` points
+    (another host), and send the cancel a second time. Not following it is also a definite answer: a 3xx says
+    the request must be made elsewhere to be fulfilled (RFC 9110 §15.4), so the venue did not act on it — the
+    order is as it was, and the cancel service answers 502 without looking the order up.
+    """
+
+    def __init__(self, status: int) -> None:
+        super().__init__(
+            ErrorType.institutionUnavailable,
+            f"The institution answered with a redirect (HTTP {status}), which ordergate does not follow; "
+            "the request was not acted on.",
+            upstream_status=status,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +81,16 @@ current_trace: ContextVar[UpstreamTrace | None] = ContextVar("ordergate_upstream
 
 
 class Transport:
-    def __init__(self, *, timeout_s: float, limit: int = 512, user_agent: str = "ordergate/0.1") -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        limit: int = 512,
+        user_agent: str = "ordergate/0.1",
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         self._timeout = _timeouts(timeout_s)
+        self._max_response = max_response_bytes
         self._limit = limit
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
@@ -95,11 +128,7 @@ class Transport:
         if self._session is None:
             await self.start()
         assert self._session is not None
-        timeout = (
-            _timeouts(timeout_s)
-            if timeout_s is not None
-            else self._timeout
-        )
+        timeout = _timeouts(timeout_s) if timeout_s is not None else self._timeout
         started = time.perf_counter()
         outcome = "error"
         self.requests_sent += 1
@@ -107,11 +136,15 @@ class Transport:
         if trace is not None:
             trace.requests += 1
         try:
-            async with self._session.request(method, url, headers=headers, data=body, timeout=timeout) as resp:
-                payload = await resp.read()
+            async with self._session.request(
+                method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False
+            ) as resp:
                 if trace is not None:
                     trace.last_status = resp.status
                 outcome = str(resp.status)
+                if 300 <= resp.status < 400:
+                    raise VenueRedirected(resp.status)
+                payload = await self._read_capped(resp)
                 return UpstreamResponse(
                     resp.status, dict(resp.headers), payload, (time.perf_counter() - started) * 1000
                 )
@@ -128,7 +161,24 @@ class Transport:
             raise OutcomeUnknown(type(exc).__name__) from None
         except aiohttp.ClientError as exc:
             raise OutcomeUnknown(type(exc).__name__) from None
+        except ResponseTooLarge:
+            outcome = "too_large"
+            raise
         finally:
             UPSTREAM_SECONDS.labels(trace.venue if trace is not None else "unknown", outcome).observe(
                 time.perf_counter() - started
             )
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
+        # `resp.content` yields the decompressed stream, so a small gzip bomb is cut at the cap as well.
+        declared = resp.content_length
+        if declared is not None and declared > self._max_response:
+            resp.close()
+            raise ResponseTooLarge(f"answer of {declared} bytes")
+        payload = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            payload += chunk
+            if len(payload) > self._max_response:
+                resp.close()  # the rest is never read, so the connection cannot be reused
+                raise ResponseTooLarge(f"answer over {self._max_response} bytes")
+        return bytes(payload)

@@ -1,0 +1,106 @@
+"""uvicorn's options for `ordergate serve` (and so `make run`), with bounded request heads.
+
+uvicorn's default HTTP parser (httptools) buffers a header of any size until its line ends: one 64 MB header on
+`/healthz` grew the server by 58 MB. `BoundedHttpTools` answers 431 and closes the connection once a request head
+outgrows `h11_max_incomplete_event_size` (the same bound uvicorn's h11 parser applies) or has more than
+`MAX_HEADER_COUNT` header fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_HEADER_COUNT = 100
+_431 = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 33\r\nconnection: close\r\n\r\nRequest header fields too large.\n"
+)
+
+try:
+    import httptools
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # uvicorn without httptools parses with h11, which enforces the byte bound itself
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+
+if HttpToolsProtocol is not None:
+
+    class _HeadTooLarge(httptools.HttpParserError):
+        pass
+
+    class BoundedHttpTools(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._max_head = self.config.h11_max_incomplete_event_size or 64 * 1024
+            self._in_head = True  # a connection starts with a request head
+            self._head_bytes = 0
+            self._header_count = 0
+            self._began = False
+
+        def data_received(self, data: bytes) -> None:
+            in_head_before = self._in_head
+            self._began = False
+            try:
+                super().data_received(data)
+            except _HeadTooLarge:  # pragma: no cover - uvicorn catches parser errors itself (see on_header)
+                self._refuse()
+                return
+            if self.transport.is_closing():
+                return
+            # Only whole chunks spent inside one unfinished head are counted (httptools gives no offsets), so
+            # pipelined requests never count against each other; the bound is therefore `max` plus at most one
+            # read (256 KiB), against an unbounded buffer before.
+            if self._in_head and in_head_before and not self._began:
+                self._head_bytes += len(data)
+                if self._head_bytes > self._max_head:
+                    self._refuse()
+
+        def send_400_response(self, msg: str) -> None:
+            if self._header_count > MAX_HEADER_COUNT:
+                self._refuse()
+                return
+            super().send_400_response(msg)
+
+        def on_message_begin(self) -> None:
+            self._began = True
+            self._in_head = True
+            self._head_bytes = 0
+            self._header_count = 0
+            super().on_message_begin()
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._header_count += 1
+            if self._header_count > MAX_HEADER_COUNT:
+                # uvicorn turns a parser error into its 400 path, which send_400_response makes a 431.
+                raise _HeadTooLarge("too many header fields")
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._in_head = True
+            self._head_bytes = 0
+            super().on_message_complete()
+
+        def _refuse(self) -> None:
+            self.logger.warning("request head too large: refused with 431")
+            self.transport.write(_431)
+            self.transport.close()
+
+else:  # pragma: no cover
+    BoundedHttpTools = None  # type: ignore[assignment,misc]
+
+
+def server_options(host: str, port: int, *, max_header_bytes: int, log_level: str, log_config: dict) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": 15,
+        "log_config": log_config,
+        "http": BoundedHttpTools if BoundedHttpTools is not None else "h11",
+        "h11_max_incomplete_event_size": max_header_bytes,
+    }

@@ -1,0 +1,52 @@
+"""Issue 11: request heads are bounded at the server `ordergate serve` (and so `make run`) starts: a huge header
+or a flood of header fields is answered 431 and the connection closed, instead of being buffered whole."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.hardening.serving import serve
+
+
+def _send_head(port: int, head: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sent = 0
+        try:
+            while sent < len(head):
+                sent += sock.send(head[sent : sent + 65536])
+        except OSError:  # the server closed the connection mid-head: what it answered is still readable
+            pass
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError:
+            pass
+        return answer
+
+
+@pytest.fixture(scope="module")
+def sandbox_port(tmp_path_factory: pytest.TempPathFactory) -> int:
+    with serve(tmp_path_factory.mktemp("heads"), "--sandbox") as port:
+        yield port
+
+
+def test_a_16_mb_header_is_refused_with_431(sandbox_port: int) -> None:
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (16 << 20) + b"\r\n\r\n"
+    answer = _send_head(sandbox_port, head)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+
+
+def test_a_thousand_header_fields_are_refused_with_431(sandbox_port: int) -> None:
+    fields = b"".join(b"X-H%d: v\r\n" % i for i in range(1000))
+    answer = _send_head(sandbox_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+
+
+def test_ordinary_and_pipelined_requests_still_pass(sandbox_port: int) -> None:
+    one = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Ok: " + b"b" * 30000 + b"\r\n\r\n"
+    last = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = _send_head(sandbox_port, one * 40 + last)
+    assert answer.count(b"HTTP/1.1 200 OK") == 41, answer[:300]
