@@ -2,9 +2,9 @@
 
 ccxt dropped `coinlist` after 4.4.88, while the test venv needs a current ccxt for the other venues, so CoinList's
 oracle is that old ccxt in a venv of its own, run as a subprocess. eToro's oracle, etoropy, pulls pydantic-settings and
-websockets into whatever venv holds it; it lives in its own venv too, so the gateway's test venv stays as it ships. `make install-test` builds it
-(`python -m tests.support.oracle_venvs`); a test that finds it missing builds it too, and skips only when the package
-registry cannot be reached.
+websockets into whatever venv holds it; it lives in its own venv too, so the gateway's test venv stays as it ships.
+`make install-test` builds them (`python -m tests.support.oracle_venvs`); a test that finds its venv missing builds it
+too, and skips only when the package registry cannot be reached.
 """
 
 from __future__ import annotations

@@ -50,7 +50,11 @@ _ALPACA = (
 )
 
 # eToro: the application key and the user's key; authToken names the environment the user key was created for.
-_ETORO = ("username=x-api-key (application key)", "password=x-user-key (user key)", "authToken=`demo`/`real` (default real)")
+_ETORO = (
+    "username=x-api-key (application key)",
+    "password=x-user-key (user key)",
+    "authToken=`demo`/`real` (default real)",
+)
 
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
