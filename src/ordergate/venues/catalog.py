@@ -51,6 +51,13 @@ _ALPACA = (
     "authToken=`paper`/`live` (optional)",
 )
 
+# eToro: the application key and the user's key; authToken names the environment the user key was created for.
+_ETORO = (
+    "username=x-api-key (application key)",
+    "password=x-user-key (user key)",
+    "authToken=`demo`/`real` (default real)",
+)
+
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
     T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
@@ -80,7 +87,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.okCoin: ("OKCoin", "okx", frozenset({F.symbolPair}), _API_KEY_PASSPHRASE, "https://us.okx.com"),
     T.bittrex: ("Bittrex", None, frozenset(), (), None),
     T.kuCoin: ("KuCoin", "kucoin", frozenset(), _API_KEY_PASSPHRASE, "https://api.kucoin.com"),
-    T.etoro: ("eToro", None, frozenset(), (), None),
+    T.etoro: ("eToro", "etoro", frozenset(), _ETORO, "https://public-api.etoro.com"),
     T.cexIo: ("CEX.IO", "cex_io", frozenset(), _API_KEY, "https://trade.cex.io/api/spot/rest"),
     T.binanceInternational: ("Binance", "binance", frozenset({F.symbolPair}), _API_KEY, "https://api.binance.com"),
     T.bitstamp: ("Bitstamp", "bitstamp", frozenset(), _API_KEY, "https://www.bitstamp.net"),
@@ -160,6 +167,7 @@ ORACLES: dict[str, str] = {
     "bitso": "ccxt bitso",
     "btcturk": "ccxt btcturk",
     "blockchain_com": "ccxt blockchaincom",
+    "etoro": "etoropy 0.1.7 (own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -186,6 +194,9 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # 200 points per minute per key; a cancel is a get_my_orders (5) and a do_cancel_my_order (1): 33 a minute
     "cex_io": (200 / 6 / 60, 33),
     "btcturk": (5.0, 10),  # DELETE /api/v1/order: 10 per second and 300 per minute per account
+    # etoro: 20 requests per 60 s per user key, one quota shared by every execution write (cancels and opens, v1
+    # and v2); the order-info read each cancel also makes has its own pool.
+    "etoro": (20 / 60, 20),
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit;
@@ -195,8 +206,9 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET
 # then reports cancelled or pending_cancel; bitflyer: its cancel answers 200 whatever the order's state, so the
 # order is read before (cancel only an ACTIVE one) and after (cancelled, still pending, or filled first); cex_io:
-# its cancel answer is the same `ok` for open, finished and unknown orders, so one get_my_orders follows).
-REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2}
+# its cancel answer is the same `ok` for open, finished and unknown orders, so one get_my_orders follows; etoro: its
+# cancel answers 200 to closed and cancelled orders too ("idempotent"), so the order's info is read first).
+REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2, "etoro": 2}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).

@@ -34,6 +34,7 @@ ADAPTERS: dict[str, str] = {
     "bitso": "ordergate.venues.bitso.adapter:BitsoAdapter",
     "btcturk": "ordergate.venues.btcturk.adapter:BtcTurkAdapter",
     "blockchain_com": "ordergate.venues.blockchain_com.adapter:BlockchainComAdapter",
+    "etoro": "ordergate.venues.etoro.adapter:EtoroAdapter",
 }
 
 

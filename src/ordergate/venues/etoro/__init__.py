@@ -1,0 +1,1 @@
+"""eToro Public API: headers and environments (auth), protocol facts as data (constants), the adapter, a simulator."""

@@ -1,0 +1,23 @@
+"""eToro on the conformance kit."""
+
+from ordergate.domain.integrations import IntegrationType
+from ordergate.venues.etoro.simulator import SYMBOLIC_RETRY_AFTER_S, EtoroSimulator
+from ordergate.venues.simkit import SimulatorBase
+from tests.venues.kit import VenueConformance
+
+
+class TestEtoro(VenueConformance):
+    integration = IntegrationType.etoro
+    cancel_op = "cancel"
+    lookup_op = "info"
+    # The order's info is read first (eToro's cancel answers 200 to closed and cancelled orders too), and the v2
+    # cancel's 200 only says the request was submitted.
+    acknowledges_only = True
+    rate_limit_retry_after = str(SYMBOLIC_RETRY_AFTER_S)
+    # eToro documents no lockout/ban and no regional block on its trading endpoints.
+    has_ban_answer = False
+    has_restricted_answer = False
+
+    @classmethod
+    def make_simulator(cls) -> SimulatorBase:
+        return EtoroSimulator()
