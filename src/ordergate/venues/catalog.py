@@ -49,9 +49,14 @@ _ALPACA = (
     "authToken=`paper`/`live` (optional)",
 )
 
+# Robinhood's Crypto Trading API: an API key and the Ed25519 private key registered with it.
+_ROBINHOOD = ("username=Crypto Trading API key (rh-api-…)", "password=base64 Ed25519 private key (seed)")
+
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
-    T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
+    # Robinhood: the crypto half (Crypto Trading API, its own host in venues/robinhood/constants.py) so far; the
+    # URL here is the equities host, which the equities half will use.
+    T.robinhood: ("Robinhood", "robinhood", frozenset(), _ROBINHOOD, "https://api.robinhood.com"),
     T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
     T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
@@ -157,6 +162,7 @@ ORACLES: dict[str, str] = {
     "cex_io": "ccxt cex",
     "bitso": "ccxt bitso",
     "btcturk": "ccxt btcturk",
+    "robinhood": "hood (crypto), docs' vector",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -183,6 +189,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # 200 points per minute per key; a cancel is a get_my_orders (5) and a do_cancel_my_order (1): 33 a minute
     "cex_io": (200 / 6 / 60, 33),
     "btcturk": (5.0, 10),  # DELETE /api/v1/order: 10 per second and 300 per minute per account
+    "robinhood": (100 / 60, 300),  # Crypto Trading API: 100 requests per minute per account, bursts to 300
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
