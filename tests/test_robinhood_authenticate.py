@@ -92,7 +92,8 @@ async def test_rejected_credentials(gw: GatewayHarness, robinhood: tuple[Robinho
     sim = robinhood[0]
     headers = await gw.client()
     account, other = sim.new_account(), sim.new_account()
-    for key, secret in ((account.api_key, other.secret), ("rh-api-00000000-0000-4000-8000-000000000000", other.secret)):
+    unknown = "rh-api-00000000-0000-4000-8000-000000000000"
+    for key, secret in ((account.api_key, other.secret), (unknown, other.secret), (account.api_key, "not-a-seed")):
         resp = await _auth(gw, headers, key, secret)
         assert resp.status_code == 401, resp.text
         assert (resp.json()["errorType"], resp.json()["content"]) == ("institutionAuthFailed", None)

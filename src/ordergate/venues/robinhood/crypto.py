@@ -43,8 +43,11 @@ VENUE = "Robinhood Crypto"
 
 
 def looks_like_crypto_key(api_key: str, secret: str) -> bool:
-    """A Crypto Trading API credential: an `rh-api-` key (or a pre-2024 key, a bare UUID) with a base64 seed."""
-    if not (api_key.startswith(CRYPTO_KEY_PREFIX) or ORDER_ID.fullmatch(api_key)):
+    """A Crypto Trading API credential: an `rh-api-` key (whatever its secret: a bad one is then an auth failure),
+    or a pre-2024 key (no prefix; taken to be a bare UUID) with a base64 seed."""
+    if api_key.startswith(CRYPTO_KEY_PREFIX):
+        return True
+    if not ORDER_ID.fullmatch(api_key):
         return False
     try:
         return len(base64.b64decode(secret.strip(), validate=True)) in SEED_BYTES
