@@ -57,10 +57,14 @@ _ETORO = (
     "password=x-user-key (user key)",
     "authToken=`demo`/`real` (default real)",
 )
+# Robinhood's Crypto Trading API: an API key and the Ed25519 private key registered with it.
+_ROBINHOOD = ("username=Crypto Trading API key (rh-api-…)", "password=base64 Ed25519 private key (seed)")
 
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
-    T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
+    # Robinhood: the crypto half (Crypto Trading API, its own host in venues/robinhood/constants.py) so far; the
+    # URL here is the equities host, which the equities half will use.
+    T.robinhood: ("Robinhood", "robinhood", frozenset(), _ROBINHOOD, "https://api.robinhood.com"),
     T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
     T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
@@ -168,6 +172,7 @@ ORACLES: dict[str, str] = {
     "btcturk": "ccxt btcturk",
     "blockchain_com": "ccxt blockchaincom",
     "etoro": "etoropy 0.1.7 (own venv)",
+    "robinhood": "hood (crypto), docs' vector",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -197,6 +202,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # etoro: 20 requests per 60 s per user key, one quota shared by every execution write (cancels and opens, v1
     # and v2); the order-info read each cancel also makes has its own pool.
     "etoro": (20 / 60, 20),
+    "robinhood": (100 / 60, 300),  # Crypto Trading API: 100 requests per minute per account, bursts to 300
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit;

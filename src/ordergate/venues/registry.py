@@ -35,6 +35,7 @@ ADAPTERS: dict[str, str] = {
     "btcturk": "ordergate.venues.btcturk.adapter:BtcTurkAdapter",
     "blockchain_com": "ordergate.venues.blockchain_com.adapter:BlockchainComAdapter",
     "etoro": "ordergate.venues.etoro.adapter:EtoroAdapter",
+    "robinhood": "ordergate.venues.robinhood.adapter:RobinhoodAdapter",
 }
 
 
