@@ -49,13 +49,16 @@ _ALPACA = (
     "authToken=`paper`/`live` (optional)",
 )
 
+# Webull OpenAPI: the app key pair; the account id comes from Webull's account list at /authenticate.
+_WEBULL = ("username=App Key", "password=App Secret")
+
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
     T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
     T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
     T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
-    T.weBull: ("Webull", None, frozenset(), (), None),
+    T.weBull: ("Webull", "webull", frozenset(), _WEBULL, "https://api.webull.com"),
     T.stash: ("Stash", None, frozenset(), (), None),
     T.interactiveBrokers: ("Interactive Brokers", None, frozenset(), (), None),
     T.public: ("Public", None, frozenset(), (), None),
@@ -157,6 +160,7 @@ ORACLES: dict[str, str] = {
     "cex_io": "ccxt cex",
     "bitso": "ccxt bitso",
     "btcturk": "ccxt btcturk",
+    "webull": "webull-openapi-python-sdk 3.0.4 (official, own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -183,6 +187,9 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # 200 points per minute per key; a cancel is a get_my_orders (5) and a do_cancel_my_order (1): 33 a minute
     "cex_io": (200 / 6 / 60, 33),
     "btcturk": (5.0, 10),  # DELETE /api/v1/order: 10 per second and 300 per minute per account
+    # webull: per App ID; v1 docs said cancel 1/s, the current references 15/s (US stocks, HK reference) and 600 per
+    # minute for the order interfaces (US reference): 10/s with a burst of 10 stays inside the current ones.
+    "webull": (10.0, 10),
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
@@ -212,6 +219,7 @@ _TESTNETS: dict[T, str] = {
     T.gateIo: "https://api-testnet.gateapi.io/api/v4",
     T.cryptoCom: "https://uat-api.3ona.co/exchange/v1",  # Crypto.com's UAT sandbox (separate keys)
     T.bitsoDirect: "https://stage.bitso.com",
+    T.weBull: "https://us-openapi-alb.uat.webullbroker.com",  # Webull's US UAT (test) host
 }
 
 
