@@ -59,6 +59,8 @@ _ETORO = (
 )
 # Robinhood's Crypto Trading API: an API key and the Ed25519 private key registered with it.
 _ROBINHOOD = ("username=Crypto Trading API key (rh-api-…)", "password=base64 Ed25519 private key (seed)")
+# Webull OpenAPI: the app key pair; the account id comes from Webull's account list at /authenticate.
+_WEBULL = ("username=App Key", "password=App Secret")
 
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
@@ -68,7 +70,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
     T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
-    T.weBull: ("Webull", None, frozenset(), (), None),
+    T.weBull: ("Webull", "webull", frozenset(), _WEBULL, "https://api.webull.com"),
     T.stash: ("Stash", None, frozenset(), (), None),
     T.interactiveBrokers: ("Interactive Brokers", None, frozenset(), (), None),
     T.public: ("Public", None, frozenset(), (), None),
@@ -173,6 +175,7 @@ ORACLES: dict[str, str] = {
     "blockchain_com": "ccxt blockchaincom",
     "etoro": "etoropy 0.1.7 (own venv)",
     "robinhood": "hood (crypto), docs' vector",
+    "webull": "webull-openapi-python-sdk 3.0.4 (official, own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -203,6 +206,9 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # and v2); the order-info read each cancel also makes has its own pool.
     "etoro": (20 / 60, 20),
     "robinhood": (100 / 60, 300),  # Crypto Trading API: 100 requests per minute per account, bursts to 300
+    # webull: per App ID; v1 docs said cancel 1/s, the current references 15/s (US stocks, HK reference) and 600 per
+    # minute for the order interfaces (US reference): 10/s with a burst of 10 stays inside the current ones.
+    "webull": (10.0, 10),
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit;
@@ -232,6 +238,7 @@ _TESTNETS: dict[T, str] = {
     T.gateIo: "https://api-testnet.gateapi.io/api/v4",
     T.cryptoCom: "https://uat-api.3ona.co/exchange/v1",  # Crypto.com's UAT sandbox (separate keys)
     T.bitsoDirect: "https://stage.bitso.com",
+    T.weBull: "https://us-openapi-alb.uat.webullbroker.com",  # Webull's US UAT (test) host
 }
 
 

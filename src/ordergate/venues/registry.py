@@ -36,6 +36,7 @@ ADAPTERS: dict[str, str] = {
     "blockchain_com": "ordergate.venues.blockchain_com.adapter:BlockchainComAdapter",
     "etoro": "ordergate.venues.etoro.adapter:EtoroAdapter",
     "robinhood": "ordergate.venues.robinhood.adapter:RobinhoodAdapter",
+    "webull": "ordergate.venues.webull.adapter:WebullAdapter",
 }
 
 
