@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ordergate import __version__
-from ordergate.api import authenticate, envelope, transactions
+from ordergate.api import authenticate, directory, envelope, transactions
 from ordergate.api.attempt import request_id_of
 from ordergate.api.auth import ClientLimit
 from ordergate.api.openapi import build_openapi
@@ -32,6 +32,7 @@ from ordergate.store.clients import ClientStore
 from ordergate.store.db import make_engine, migrate, sessions
 from ordergate.store.idempotency import IdempotencyStore
 from ordergate.tokens import TokenKeyError, TokenSealer, parse_token_keys
+from ordergate.venues.health import VenueHealth
 from ordergate.venues.registry import VenueRegistry
 from ordergate.venues.transport import Transport
 
@@ -59,6 +60,8 @@ async def build_gateway(settings: Settings) -> Gateway:
     transport = Transport(timeout_s=settings.upstream_timeout_s)
     await transport.start()
     coordination = make_coordination(settings.redis_url)
+    health = VenueHealth(getattr(coordination, "redis", None))
+    transport.health = health
     registry = VenueRegistry(
         transport, base_urls=settings.base_urls, testnet=settings.testnet, coordination=coordination
     )
@@ -72,10 +75,11 @@ async def build_gateway(settings: Settings) -> Gateway:
         sealer=sealer,
         transport=transport,
         registry=registry,
-        cancels=CancelService(registry, sealer, coordination, key_budgets=settings.venue_key_budgets),
+        cancels=CancelService(registry, sealer, coordination, key_budgets=settings.venue_key_budgets, health=health),
         idempotency=IdempotencyStore(session_factory, stale_after_s=settings.upstream_timeout_s * 4 + 30),
         coordination=coordination,
         client_limit=ClientLimit(coordination, settings.client_rate_per_s, settings.client_burst),
+        health=health,
     )
     gateway.background.append(asyncio.create_task(gateway.idempotency.purge_forever(), name="idempotency-purge"))
     return gateway
@@ -176,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(transactions.router)
     app.include_router(authenticate.router)
+    app.include_router(directory.router)
     app.hot_routes = {("POST", "/api/v1/transactions/cancel"): transactions.cancel}
 
     @app.get("/openapi.json", include_in_schema=False)

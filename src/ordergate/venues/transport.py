@@ -11,10 +11,14 @@ import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from ordergate.observability import UPSTREAM_SECONDS
+
+if TYPE_CHECKING:
+    from ordergate.venues.health import VenueHealth
 
 
 class TransportError(Exception):
@@ -62,6 +66,8 @@ class Transport:
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent = 0
+        # Told of every connect failure, lost answer and answer per integration type (GET /api/v1/status).
+        self.health: VenueHealth | None = None
 
     async def start(self) -> None:
         if self._session is None:
@@ -95,11 +101,7 @@ class Transport:
         if self._session is None:
             await self.start()
         assert self._session is not None
-        timeout = (
-            _timeouts(timeout_s)
-            if timeout_s is not None
-            else self._timeout
-        )
+        timeout = _timeouts(timeout_s) if timeout_s is not None else self._timeout
         started = time.perf_counter()
         outcome = "error"
         self.requests_sent += 1
@@ -112,11 +114,15 @@ class Transport:
                 if trace is not None:
                     trace.last_status = resp.status
                 outcome = str(resp.status)
+                if self.health is not None and trace is not None:
+                    await self.health.answered(trace.venue)
                 return UpstreamResponse(
                     resp.status, dict(resp.headers), payload, (time.perf_counter() - started) * 1000
                 )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
             outcome = "not_delivered"
+            if self.health is not None and trace is not None:
+                await self.health.connect_failed(trace.venue)
             raise NotDelivered(type(exc).__name__) from None
         except (
             TimeoutError,
@@ -124,9 +130,10 @@ class Transport:
             aiohttp.ServerDisconnectedError,
             aiohttp.ClientPayloadError,
             aiohttp.ClientOSError,
+            aiohttp.ClientError,
         ) as exc:
-            raise OutcomeUnknown(type(exc).__name__) from None
-        except aiohttp.ClientError as exc:
+            if self.health is not None and trace is not None:
+                await self.health.timed_out(trace.venue)
             raise OutcomeUnknown(type(exc).__name__) from None
         finally:
             UPSTREAM_SECONDS.labels(trace.venue if trace is not None else "unknown", outcome).observe(
