@@ -109,7 +109,8 @@ def _clients(args: argparse.Namespace) -> int:
                 for c in await store.list()
             ]
             text = "\n".join(
-                f"{r['clientId']}  {r['name']}  scopes={','.join(r['scopes'])}{'  DISABLED' if r['disabled'] else ''}"
+                f"{r['clientId']}  {r['name']}  scopes={','.join(r['scopes'])}"
+                f"{'  DISABLED' if r['disabled'] else ''}"
                 for r in rows
             )
             _print(rows, args.json, text or "(no clients)")
@@ -180,7 +181,9 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the gateway")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--sandbox", action="store_true", help="SQLite + in-process venue simulators + demo data")
+    serve.add_argument(
+        "--sandbox", action="store_true", help="SQLite + in-process venue simulators + demo data"
+    )
     serve.add_argument(
         "--workers",
         type=int,
@@ -215,7 +218,9 @@ def parser() -> argparse.ArgumentParser:
     seal.add_argument("--username", required=True, help="the venue API key")
     seal.add_argument("--password", required=True, help="the venue API secret")
     seal.add_argument("--passphrase")
-    seal.add_argument("--otp-required", action="store_true", help="the key needs a one-time code (Kraken 2FA)")
+    seal.add_argument(
+        "--otp-required", action="store_true", help="the key needs a one-time code (Kraken 2FA)"
+    )
     seal.add_argument("--sandbox", action="store_true", help="use the sandbox's local dev key")
     seal.add_argument("--json", action="store_true")
     newkey = tsub.add_parser("new-key", help="print a fresh kid:base64key for ORDERGATE_TOKEN_KEYS")

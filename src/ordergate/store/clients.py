@@ -84,7 +84,9 @@ class ClientStore:
 
     async def set_disabled(self, client_id: str, disabled: bool = True) -> bool:
         async with self._sessions() as session, session.begin():
-            result = await session.execute(update(ApiClient).where(ApiClient.id == client_id).values(disabled=disabled))
+            result = await session.execute(
+                update(ApiClient).where(ApiClient.id == client_id).values(disabled=disabled)
+            )
         self._cache.pop(client_id, None)
         return bool(result.rowcount)
 

@@ -101,7 +101,11 @@ class Transport:
         if self._session is None:
             await self.start()
         assert self._session is not None
-        timeout = _timeouts(timeout_s) if timeout_s is not None else self._timeout
+        timeout = (
+            _timeouts(timeout_s)
+            if timeout_s is not None
+            else self._timeout
+        )
         started = time.perf_counter()
         outcome = "error"
         self.requests_sent += 1
