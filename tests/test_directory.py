@@ -19,11 +19,14 @@ from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import Credentials
 from ordergate.store.clients import Scope
 from ordergate.tokens import TokenSealer, generate_key_spec, parse_token_keys
+from ordergate.venues.binance.simulator import BinanceSimulator
 from ordergate.venues.catalog import INSTRUCTIONS_URLS, SPECS
 from ordergate.venues.health import DOWN_AFTER, VenueHealth
 from ordergate.venues.kraken.simulator import KrakenSimulator
 from ordergate.venues.registry import ADAPTERS
+from ordergate.venues.simkit import Fault
 from tests.conftest import GatewayHarness, gateway_harness
+from tests.support.servers import serve_asgi
 
 README = Path(__file__).parents[1] / "README.md"
 CONTRACT = json.loads((Path(__file__).parents[1] / "src/ordergate/api/mesh_contract.json").read_text())
@@ -296,3 +299,50 @@ async def test_refresh_refuses_what_it_cannot_open(gw: GatewayHarness) -> None:
     assert missing.status_code == 400 and missing.json()["errorData"]["fields"] == {"refreshToken": "required"}
     unsupported = await _refresh(gw, headers, type="robinhood", refreshToken=token)
     assert unsupported.status_code == 400 and unsupported.json()["errorType"] == "authenticationNotSupported"
+
+
+async def test_binance_ip_ban_seen_by_the_cancel_service_is_an_outage_with_an_end(tmp_path: Path) -> None:
+    sim = BinanceSimulator()
+    with serve_asgi(sim.app) as url:
+        async with gateway_harness(tmp_path, sim, url, base_urls={IntegrationType.binanceInternational: url}) as gw:
+            headers = await gw.client()
+            account = sim.new_account()
+            sim.inject(Fault("venue_error", "cancel", api_key=account.api_key, error="ban"))
+            order_id, extra = sim.place(account)
+            token = gw.seal(headers, account.api_key, account.secret, IntegrationType.binanceInternational)
+            body = {"authToken": token, "type": "binanceInternational", "id": order_id, "isCryptocurrency": True}
+            banned = await gw.cancel(headers, **body, **extra)
+            assert banned.status_code == 423
+            by_type = {s["type"]: s for s in _ok(await gw.http.get(STATUS, headers=headers))}
+    down = by_type["binanceInternational"]
+    assert down["isUp"] is False and "banned" in down["description"]
+    assert down["downTimeStart"] < down["downTimeEnd"]
+    assert by_type["binanceInternationalDirect"]["isUp"] is True  # here it is served from another host
+
+
+async def test_workers_share_connect_failure_streaks_through_redis(tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    import redis.asyncio as redis
+
+    from tests.scaleout.test_redis_restart import PrivateRedis
+
+    server = PrivateRedis(tmp_path)
+    server.start()
+    a, b = redis.Redis(port=server.port), redis.Redis(port=server.port)
+    try:
+        worker_a, worker_b = VenueHealth(a), VenueHealth(b)
+        for _ in range(DOWN_AFTER):
+            await worker_a.connect_failed("okx")
+        shared = await worker_b.shared_streaks(["okx", "kraken"])
+        assert set(shared) == {"okx"} and shared["okx"][0] == DOWN_AFTER
+        assert worker_b.outage(IntegrationType.okx, shared["okx"]) is not None
+        await worker_b.answered("okx")  # any worker reaching the venue ends the streak for all
+        assert await worker_a.shared_streaks(["okx"]) == {}
+        assert await b.ttl("og:health:okx") == -2
+    finally:
+        await a.aclose()
+        await b.aclose()
+        server.stop()
