@@ -190,6 +190,7 @@ def test_official_node_client_cancels_through_ordergate(tmp_path: Path, kraken: 
         key, secret = sim.new_credentials()  # Kraken-shaped key and base64 secret
         auth_token = gateway.sealer.seal(client.id, Credentials(IntegrationType.kraken, key, secret))
         cancel_txid, wrong_secret_txid, auth_txid = _place(sim, key), _place(sim, key), _place(sim, key)
+        refresh_txid = _place(sim, key)
 
         out = _run_node(
             node,
@@ -203,6 +204,7 @@ def test_official_node_client_cancels_through_ordergate(tmp_path: Path, kraken: 
                 "wrongSecretOrderId": wrong_secret_txid,
                 "unknownOrderId": UNKNOWN_TXID,
                 "authOrderId": auth_txid,
+                "refreshOrderId": refresh_txid,
                 "account": {"username": key, "password": secret},
             },
         )
@@ -227,3 +229,27 @@ def test_official_node_client_cancels_through_ordergate(tmp_path: Path, kraken: 
     assert isinstance(access_token, str) and access_token, _show(auth)
     _assert_cancelled(out["cancelWithAccessToken"], auth_txid)
     assert sim.order(auth_txid)["status"] == "canceled"
+
+    # GET /api/v1/status, /integrations, /authenticationSchemes: the envelope and Mesh's content shapes.
+    statuses = _ok_content(out["status"])
+    assert {s["type"] for s in statuses} == {t.value for t in IntegrationType}, _show(out["status"])
+    assert next(s for s in statuses if s["type"] == "kraken")["isUp"] is True
+    items = _ok_content(out["integrations"])["items"]
+    assert [i["type"] for i in items] == [t.value for t in IntegrationType]
+    assert all(isinstance(i["id"], str) and i["categories"] for i in items)
+    schemes = {s["brokerType"]: s for s in _ok_content(out["authenticationSchemes"])}
+    assert schemes["kraken"]["authenticationSchemeType"] == "apiKey" and schemes["kraken"]["mfaSchemes"] == ["mfaCode"]
+    _assert_client_error(out["statusWrongSecret"], 401, "invalidClientCredentials")
+
+    # POST /api/v1/token/refresh: the authToken as refreshToken → a token for the same account that cancels.
+    refresh = _ok_content(out["tokenRefresh"])
+    assert refresh["status"] == "succeeded" and refresh["brokerAccountTokens"][0]["accessToken"] != auth_token
+    _assert_cancelled(out["cancelWithRefreshedToken"], refresh_txid)
+    assert sim.order(refresh_txid)["status"] == "canceled"
+    _assert_client_error(out["tokenRefreshUnopenable"], 400, "invalidField")
+
+
+def _ok_content(step: dict[str, Any]) -> Any:
+    assert step.get("threw") is False and step["httpStatus"] == 200, _show(step)
+    assert step["data"]["status"] == "ok" and step["data"]["errorType"] == "", _show(step)
+    return step["data"]["content"]

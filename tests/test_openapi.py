@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ordergate.api.models import B2BBrokerAuthRequest, TransactionsB2BBrokerOrderRequest
+from ordergate.api.models import B2BBrokerAuthRequest, BrokerRefreshTokenRequest, TransactionsB2BBrokerOrderRequest
 from ordergate.domain.errors import ErrorType
 from ordergate.domain.integrations import ApiResultStatus, IntegrationType, OrderSide
 from tests.conftest import GatewayHarness
@@ -95,3 +95,74 @@ async def test_error_catalogue_is_in_the_document(served: dict) -> None:
 async def test_docs_page_is_served(gw: GatewayHarness) -> None:
     resp = await gw.http.get("/docs")
     assert resp.status_code == 200 and "openapi.json" in resp.text
+
+
+_DIRECTORY = {
+    "/api/v1/status": "get",
+    "/api/v1/integrations": "get",
+    "/api/v1/authenticationSchemes": "get",
+    "/api/v1/token/refresh": "post",
+}
+
+
+def _content_schema(doc: dict, op: dict) -> dict:
+    """The 200 answer's `content`, whether the envelope is Mesh's named *ApiResult or our allOf ApiResult."""
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    if "$ref" in schema:
+        schema = _resolve(doc, schema)
+    return schema["properties"]["content"]
+
+
+def _comparable(doc: dict, schema: dict) -> object:
+    """A schema with refs replaced by their names and descriptions dropped: what the wire shape is."""
+    if "allOf" in schema and len(schema["allOf"]) == 1:
+        schema = {**schema["allOf"][0], **{k: v for k, v in schema.items() if k != "allOf"}}
+    out: dict = {}
+    for key, value in schema.items():
+        if key in ("description", "example", "nullable", "readOnly"):
+            continue
+        if key == "items":
+            value = _comparable(doc, value)
+        elif key == "properties":
+            value = {name: _comparable(doc, prop) for name, prop in value.items()}
+        out[key] = value
+    return out
+
+
+@pytest.mark.parametrize(("path", "method"), list(_DIRECTORY.items()))
+async def test_directory_operations_match_mesh(served: dict, path: str, method: str) -> None:
+    mesh = _mesh()
+    if path not in mesh["paths"]:
+        pytest.skip("Mesh's full document is not beside the repo")
+    ours, theirs = served["paths"][path][method], mesh["paths"][path][method]
+    assert (ours["tags"], ours["summary"]) == (theirs["tags"], theirs["summary"])
+    assert {"200", "401"} <= set(ours["responses"])
+    assert _comparable(served, _content_schema(served, ours)) == _comparable(mesh, _content_schema(mesh, theirs))
+    if "requestBody" in theirs:
+        ours_req = _resolve(served, ours["requestBody"]["content"]["application/json"]["schema"])
+        theirs_req = _resolve(mesh, theirs["requestBody"]["content"]["application/json"]["schema"])
+        assert ours_req == theirs_req
+        model = BrokerRefreshTokenRequest.model_fields
+        assert set(ours_req["properties"]) == set(model)
+        assert set(ours_req["required"]) == {n for n, f in model.items() if f.is_required()}
+
+
+async def test_every_schema_the_directory_uses_is_mesh_s_own(served: dict) -> None:
+    mesh = _mesh()
+    if "/api/v1/status" not in mesh["paths"]:
+        pytest.skip("Mesh's full document is not beside the repo")
+    for name in (
+        "B2BBrokersHealthStatus",
+        "IntegrationModel",
+        "IntegrationsResponse",
+        "BrokerAuthenticationScheme",
+        "AuthenticationModel",
+        "AuthenticationFieldDescription",
+        "BrokerRefreshTokenRequest",
+        "B2BBrokerRefreshTokenResponse",
+        "BrokerAccountTokens",
+        "BrokerFeature",
+        "MfaScheme",
+        "FinancialInstitutionIntegrationType",
+    ):
+        assert served["components"]["schemas"][name] == mesh["components"]["schemas"][name], name

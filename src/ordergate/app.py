@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.types import Receive, Scope, Send
 
 from ordergate import __version__
-from ordergate.api import authenticate, envelope, transactions
+from ordergate.api import authenticate, directory, envelope, transactions
 from ordergate.api.attempt import request_id_of
 from ordergate.api.auth import ClientLimit, SourceGuard
 from ordergate.api.openapi import build_openapi
@@ -33,6 +33,7 @@ from ordergate.store.clients import ClientStore
 from ordergate.store.db import make_engine, migrate, sessions
 from ordergate.store.idempotency import IdempotencyStore
 from ordergate.tokens import TokenKeyError, TokenSealer, parse_token_keys
+from ordergate.venues.health import VenueHealth
 from ordergate.venues.registry import VenueRegistry
 from ordergate.venues.transport import Transport
 
@@ -64,6 +65,8 @@ async def build_gateway(settings: Settings) -> Gateway:
     )
     await transport.start()
     coordination = make_coordination(settings.redis_url)
+    health = VenueHealth(getattr(coordination, "redis", None))
+    transport.health = health
     registry = VenueRegistry(
         transport, base_urls=settings.base_urls, testnet=settings.testnet, coordination=coordination
     )
@@ -84,11 +87,12 @@ async def build_gateway(settings: Settings) -> Gateway:
         sealer=sealer,
         transport=transport,
         registry=registry,
-        cancels=CancelService(registry, sealer, coordination, key_budgets=settings.venue_key_budgets),
+        cancels=CancelService(registry, sealer, coordination, key_budgets=settings.venue_key_budgets, health=health),
         idempotency=IdempotencyStore(session_factory, stale_after_s=settings.upstream_timeout_s * 4 + 30),
         coordination=coordination,
         client_limit=ClientLimit(coordination, settings.client_rate_per_s, settings.client_burst),
         source_guard=SourceGuard(settings.source_lookups_per_s, settings.source_lookup_burst),
+        health=health,
     )
     gateway.background.append(asyncio.create_task(gateway.idempotency.purge_forever(), name="idempotency-purge"))
     return gateway
@@ -250,6 +254,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(transactions.router)
     app.include_router(authenticate.router)
+    app.include_router(directory.router)
     app.hot_routes = {("POST", "/api/v1/transactions/cancel"): transactions.cancel}
 
     if settings.docs:

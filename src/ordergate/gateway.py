@@ -15,6 +15,7 @@ from ordergate.store.audit import AuditLog
 from ordergate.store.clients import ClientStore
 from ordergate.store.idempotency import IdempotencyStore
 from ordergate.tokens import TokenSealer
+from ordergate.venues.health import VenueHealth
 from ordergate.venues.registry import VenueRegistry
 from ordergate.venues.transport import Transport
 
@@ -33,4 +34,5 @@ class Gateway:
     coordination: Coordination
     client_limit: ClientLimit
     source_guard: SourceGuard | None = None
+    health: VenueHealth = field(default_factory=VenueHealth)
     background: list[asyncio.Task[None]] = field(default_factory=list)

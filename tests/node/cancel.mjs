@@ -2,7 +2,7 @@
 //
 // Input (JSON on stdin):
 //   { baseURL, clientId, clientSecret, userId, authToken,
-//     cancelOrderId, unknownOrderId, wrongSecretOrderId, authOrderId,
+//     cancelOrderId, unknownOrderId, wrongSecretOrderId, authOrderId, refreshOrderId,
 //     account: { username, password } }
 // Output (JSON on stdout): one `{threw, httpStatus, data, ...}` record per step, keyed by step name.
 // Exits non-zero only if the script itself breaks (bad input, client API missing); HTTP outcomes are data
@@ -81,6 +81,25 @@ async function main() {
           api.transactions.v1TransactionsCancelCreate(cancelBody(accessToken, cfg.authOrderId)),
         )
       : { skipped: true, reason: 'authenticate returned no accessToken' };
+
+  // Mesh's account-management reads and token refresh, through the client's own methods.
+  out.status = await step(() => api.managedAccountAuthentication.v1StatusList());
+  out.integrations = await step(() => api.managedAccountAuthentication.v1IntegrationsList());
+  out.authenticationSchemes = await step(() =>
+    api.selfManagedAccountAuthentication.v1AuthenticationSchemesList(),
+  );
+  out.statusWrongSecret = await step(() => wrong.managedAccountAuthentication.v1StatusList());
+  out.tokenRefresh = await step(() =>
+    api.managedAccountAuthentication.v1TokenRefreshCreate({ type: TYPE, refreshToken: cfg.authToken }),
+  );
+  const refreshed = out.tokenRefresh.data?.content?.brokerAccountTokens?.[0]?.accessToken;
+  out.cancelWithRefreshedToken =
+    typeof refreshed === 'string' && refreshed.length > 0
+      ? await step(() => api.transactions.v1TransactionsCancelCreate(cancelBody(refreshed, cfg.refreshOrderId)))
+      : { skipped: true, reason: 'token/refresh returned no accessToken' };
+  out.tokenRefreshUnopenable = await step(() =>
+    api.managedAccountAuthentication.v1TokenRefreshCreate({ type: TYPE, refreshToken: 'ogt1.x.AAAA' }),
+  );
 
   process.stdout.write(JSON.stringify(out) + '\n');
 }

@@ -70,3 +70,14 @@ class B2BBrokerAuthRequest(_Strict):
                     error_data={"fields": {name: "not Base64"}},
                 ) from None
         return self.model_copy(update=decoded)
+
+
+class BrokerRefreshTokenRequest(_Strict):
+    type: IntegrationType = Field(strict=False)
+    # API-key venues: the authToken itself (its credentials do not expire; a refresh re-seals them).
+    refreshToken: NonEmpty
+    createNewRefreshToken: bool | None = None
+    accessToken: Optional | None = None
+    tradeToken: Optional | None = None
+    mfaCode: Optional | None = None
+    metadata: dict[str, Optional | None] | None = None

@@ -147,6 +147,7 @@ def build_openapi() -> dict[str, Any]:
         },
         **_error_responses(_COMMON_ERRORS),
     }
+    directory = _directory_operations(contract)
     return {
         "openapi": "3.0.1",
         "info": {
@@ -160,7 +161,72 @@ def build_openapi() -> dict[str, Any]:
             "/api/v1/transactions/details": {"post": details},
             "/api/v1/transactions/featureList": {"post": feature_list},
             "/api/v1/authenticate": {"post": authenticate},
+            **directory,
         },
         "components": {"schemas": schemas, "securitySchemes": contract["securitySchemes"]},
         "security": contract["security"],
+    }
+
+
+_READ_ERRORS = {
+    "401": "`invalidClientCredentials`.",
+    "403": "`insufficientScope` (these endpoints need a `read` client).",
+    "429": "`rateLimited`; see the `Retry-After` header.",
+    "500": "`internalError`.",
+}
+
+
+def _directory_operations(contract: dict[str, Any]) -> dict[str, Any]:
+    """status, integrations, authenticationSchemes and token/refresh, on Mesh's own operation text and schemas."""
+
+    def operation(name: str, content: dict[str, Any], description: str, errors: dict[str, str]) -> dict[str, Any]:
+        op = copy.deepcopy(contract[name])
+        op["operationId"] = name
+        op["responses"] = {
+            "200": {"description": description, "content": {"application/json": {"schema": _envelope(content)}}},
+            **_error_responses(errors),
+        }
+        return op
+
+    status = operation(
+        "status",
+        {"type": "array", "items": {"$ref": "#/components/schemas/B2BBrokersHealthStatus"}},
+        "Every integration type: `isUp` false without an adapter, after repeated connect failures in the last "
+        "minute, or while the venue has banned or throttled this gateway. No venue is called to answer.",
+        _READ_ERRORS,
+    )
+    integrations = operation(
+        "integrations",
+        {"$ref": "#/components/schemas/IntegrationsResponse"},
+        "Every integration type ordergate knows, with a stable id (uuid5 of the type).",
+        _READ_ERRORS,
+    )
+    schemes = operation(
+        "authenticationSchemes",
+        {"type": "array", "items": {"$ref": "#/components/schemas/BrokerAuthenticationScheme"}},
+        "The integrations ordergate can connect, with the fields `/api/v1/authenticate` takes for each.",
+        _READ_ERRORS,
+    )
+    refresh = operation(
+        "tokenRefresh",
+        {"$ref": "#/components/schemas/B2BBrokerRefreshTokenResponse"},
+        "The same account's token, sealed again under the current sealing key.",
+        {
+            "400": "`invalidField` (`Unauthorized token`: the refreshToken does not open for this client and "
+            "type), `missingField`, or `authenticationNotSupported`.",
+            **_READ_ERRORS,
+        },
+    )
+    refresh["description"] = (
+        "API-key integrations: send the current authToken as `refreshToken`. API keys do not expire, so the "
+        "answer is the same account's credentials sealed again under the first key of ORDERGATE_TOKEN_KEYS "
+        "(after a key rotation, refresh every token before retiring the old key), as both `accessToken` and "
+        "`refreshToken` of `brokerAccountTokens[0]`. A token sealed for another API client or type, or with a "
+        "key no longer configured, is refused with 400."
+    )
+    return {
+        "/api/v1/status": {"get": status},
+        "/api/v1/integrations": {"get": integrations},
+        "/api/v1/authenticationSchemes": {"get": schemes},
+        "/api/v1/token/refresh": {"post": refresh},
     }

@@ -21,6 +21,7 @@ from ordergate.domain.integrations import IntegrationType, OrderStatus
 from ordergate.domain.orders import CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.tokens import InvalidToken, TokenSealer
 from ordergate.venues.base import Adapter, RequestField, VenueSpec
+from ordergate.venues.health import VenueHealth
 from ordergate.venues.registry import VenueRegistry
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown, VenueRedirected
 
@@ -125,6 +126,22 @@ def _unknown_outcome(order: OrderRef, why: str) -> GatewayError:
 _BACK_OFF = frozenset({ErrorType.rateLimited, ErrorType.institutionLocked})
 
 
+def venue_back_off_id(spec: VenueSpec, base_url: str) -> str:
+    """The cool-down key shared by every key sent to a venue that limits and bans by IP (Binance)."""
+    return f"host:{spec.family}:{base_url}"
+
+
+def venue_wide_types(registry: VenueRegistry, spec: VenueSpec, base_url: str) -> list[IntegrationType]:
+    """Every integration type a venue-wide back-off silences: same family, same host."""
+    return [
+        t
+        for t in IntegrationType
+        if registry.spec(t).family == spec.family
+        and registry.base_url(t) is not None
+        and registry.base_url(t).rstrip("/") == base_url
+    ]
+
+
 def venue_key_id(spec: VenueSpec, creds: Credentials) -> str:
     """Identifies a venue key for rate-limit state without keeping the key itself."""
     # The secret is part of it: OAuth accounts share a placeholder api_key ("oauth"), and one user's 429 must not
@@ -140,8 +157,10 @@ class CancelService:
         coordination: Coordination | None = None,
         *,
         key_budgets: bool = True,
+        health: VenueHealth | None = None,
     ) -> None:
         self.registry = registry
+        self.health = health
         self.sealer = sealer
         self.key_budgets = key_budgets
         # Once a venue says "slow down" or "locked" for a key, ordergate answers for it until Retry-After passes:
@@ -155,7 +174,7 @@ class CancelService:
         creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
         key_id = venue_key_id(spec, creds)
         # Where a venue limits and bans by IP (Binance), its back-off applies to every key sent from this gateway.
-        back_off_id = f"host:{spec.family}:{adapter.base_url}" if spec.limits_per_ip else key_id
+        back_off_id = venue_back_off_id(spec, adapter.base_url) if spec.limits_per_ip else key_id
         await self.raise_if_cooling_down(spec, back_off_id)
         await self.take_from_budget(spec, key_id)
         try:
@@ -163,6 +182,10 @@ class CancelService:
         except GatewayError as exc:
             if exc.error_type in _BACK_OFF and exc.retry_after:
                 await self.coordination.block(back_off_id, exc.retry_after, exc.error_type.value)
+                if spec.limits_per_ip and self.health is not None:
+                    self.health.cooled_down(
+                        venue_wide_types(self.registry, spec, adapter.base_url), exc.retry_after, exc.error_type.value
+                    )
             raise
 
     async def take_from_budget(self, spec: VenueSpec, key_id: str) -> None:

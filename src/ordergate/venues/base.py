@@ -144,6 +144,11 @@ class Adapter(ABC):
         require_key_pair(creds)
         return Connected(creds, (await self.verify_credentials(creds, step.mfa_code),))
 
+    async def refresh(self, creds: Credentials) -> Credentials | None:
+        """`/token/refresh`. API keys do not expire: None, and the same credentials are sealed again (under the
+        current sealing key). Brokers whose sessions expire renew them here and return what to seal instead."""
+        return None
+
     @abstractmethod
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         """One cheap authenticated call; raises GatewayError (institutionAuthFailed, mfaRequired, …)."""

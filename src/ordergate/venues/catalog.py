@@ -275,3 +275,61 @@ def _spec(t: T) -> VenueSpec:
 
 
 SPECS: dict[T, VenueSpec] = {t: _spec(t) for t in T}
+
+# What GET /api/v1/integrations and /status say of each type, in Mesh's FinancialInstitutionIntegrationType values.
+_BROKERAGES = {T.robinhood, T.eTrade, T.alpaca, T.tdAmeritrade, T.weBull, T.stash, T.interactiveBrokers, T.public,
+               T.etoro, T.acorns, T.vanguard, T.robinhoodConnect}  # fmt: skip
+_OTHER_CATEGORIES: dict[T, tuple[str, ...]] = {
+    T.openSea: ("nftMarketplace",),
+    T.cryptocurrencyAddress: ("address",),
+    T.cryptocurrencyWallet: ("wallet",),
+    T.deFiWallet: ("deFiWallet",),
+    T.binancePay: ("wallet",),
+    T.payPalConnect: ("wallet",),
+    T.revolutConnect: ("bank",),
+    T.sandbox: ("brokerage", "exchange"),
+}
+CATEGORIES: dict[T, tuple[str, ...]] = {
+    t: _OTHER_CATEGORIES.get(t, ("brokerage",) if t in _BROKERAGES else ("exchange",)) for t in T
+}
+
+# family → Mesh AuthenticationSchemeType where connecting is not an API key pair (a broker's login: usernamePassword,
+# a browser authorization: oAuth). Coinbase and Alpaca also take OAuth tokens, but their scheme is the API key.
+AUTH_SCHEME_TYPES: dict[str, str] = {}
+
+# family → (Mesh MfaScheme, Mesh MfaType) where /authenticate may answer mfaRequired: a Kraken key with a
+# two-factor password asks for its one-time code (TOTP) in `mfaCode`.
+MFA: dict[str, tuple[str, str]] = {"kraken": ("mfaCode", "totp")}
+
+# family → the venue's page on creating an API key (BrokerAuthenticationScheme.instructionsUrl). Checked with the
+# search tool: kraken (support article 360000919966), okx (help centre "API FAQ": "How do I create an API key?").
+# The others are the venues' own API documentation pages on authentication, not re-checked here.
+INSTRUCTIONS_URLS: dict[str, str] = {
+    "kraken": "https://support.kraken.com/hc/en-us/articles/360000919966-How-to-create-an-API-key",
+    "coinbase": "https://docs.cdp.coinbase.com/coinbase-app/docs/getting-started",
+    "kucoin": "https://www.kucoin.com/docs/basic-info/connection-method/authentication/creating-an-api-key",
+    "okx": "https://www.okx.com/help/api-faq",
+    "alpaca": "https://docs.alpaca.markets/docs/authentication",
+    "binance": "https://www.binance.com/en/support/faq/how-to-create-api-keys-on-binance-360002502072",
+    "bybit": "https://www.bybit.com/en/help-center/article/How-to-create-your-API-key",
+    "coinbase_exchange": "https://docs.cdp.coinbase.com/exchange/docs/rest-auth",
+    "coinbase_prime": "https://docs.cdp.coinbase.com/prime/docs/rest-authentication",
+    "gemini": "https://support.gemini.com/hc/en-us/articles/360031080191-How-do-I-create-an-API-key",
+    "bitfinex": "https://support.bitfinex.com/hc/en-us/articles/115003363429-How-to-create-and-revoke-a-Bitfinex-API-Key",
+    "huobi": "https://www.htx.com/en-us/opend/newApiPages/?id=419",
+    "bitstamp": "https://www.bitstamp.net/api/#section/Authentication",
+    "gate_io": "https://www.gate.io/docs/developers/apiv4/#generate-api-key",
+    "bitflyer": "https://lightning.bitflyer.com/docs?lang=en#authentication",
+    "crypto_com": "https://exchange-docs.crypto.com/exchange/v1/rest-ws/index.html#generating-the-api-key",
+    "coinlist": "https://trade-docs.coinlist.co/#authentication",
+    "cex_io": "https://trade.cex.io/docs/#rest-private-api-authentication",
+    "bitso": "https://docs.bitso.com/bitso-api/docs/api-keys",
+    "btcturk": "https://docs.btcturk.com/authentication",
+    "blockchain_com": "https://api.blockchain.com/v3/#authentication",
+    "robinhood": "https://docs.robinhood.com/crypto/trading/",
+    "etoro": "https://api-portal.etoro.com/getting-started/authentication",
+    "webull": "https://developer.webull.com/api-doc/prepare/api-application/",
+    "public": "https://public.com/api/docs",
+    "etrade": "https://developer.etrade.com/getting-started",
+    "ibkr": "https://www.interactivebrokers.com/campus/ibkr-api-page/cpapi-v1/",
+}

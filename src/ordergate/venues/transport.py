@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -18,6 +19,9 @@ from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.observability import UPSTREAM_SECONDS
 
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
+
+if TYPE_CHECKING:
+    from ordergate.venues.health import VenueHealth
 
 
 class TransportError(Exception):
@@ -95,6 +99,8 @@ class Transport:
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent = 0
+        # Told of every connect failure, lost answer and answer per integration type (GET /api/v1/status).
+        self.health: VenueHealth | None = None
 
     async def start(self) -> None:
         if self._session is None:
@@ -142,6 +148,8 @@ class Transport:
                 if trace is not None:
                     trace.last_status = resp.status
                 outcome = str(resp.status)
+                if self.health is not None and trace is not None:
+                    await self.health.answered(trace.venue)
                 if 300 <= resp.status < 400:
                     raise VenueRedirected(resp.status)
                 payload = await self._read_capped(resp)
@@ -150,6 +158,8 @@ class Transport:
                 )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
             outcome = "not_delivered"
+            if self.health is not None and trace is not None:
+                await self.health.connect_failed(trace.venue)
             raise NotDelivered(type(exc).__name__) from None
         except (
             TimeoutError,
@@ -157,9 +167,10 @@ class Transport:
             aiohttp.ServerDisconnectedError,
             aiohttp.ClientPayloadError,
             aiohttp.ClientOSError,
+            aiohttp.ClientError,
         ) as exc:
-            raise OutcomeUnknown(type(exc).__name__) from None
-        except aiohttp.ClientError as exc:
+            if self.health is not None and trace is not None:
+                await self.health.timed_out(trace.venue)
             raise OutcomeUnknown(type(exc).__name__) from None
         except ResponseTooLarge:
             outcome = "too_large"
