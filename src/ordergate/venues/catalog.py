@@ -49,6 +49,9 @@ _ALPACA = (
     "authToken=`paper`/`live` (optional)",
 )
 
+# Interactive Brokers: the operator's gateway holds the login; the token names one account.
+_IBKR = ("username=account id (`U…`/`DU…`), or empty for one token per account", "no password")
+
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
     T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
@@ -57,7 +60,8 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
     T.weBull: ("Webull", None, frozenset(), (), None),
     T.stash: ("Stash", None, frozenset(), (), None),
-    T.interactiveBrokers: ("Interactive Brokers", None, frozenset(), (), None),
+    # No production URL: the user's own Client Portal Gateway, which the operator configures.
+    T.interactiveBrokers: ("Interactive Brokers", "ibkr", frozenset(), _IBKR, None),
     T.public: ("Public", None, frozenset(), (), None),
     # Mesh says `side` "should be provided for Coinbase"; Advanced Trade's cancel does not need it, so it is optional.
     T.coinbase: ("Coinbase", "coinbase", frozenset(), _COINBASE, "https://api.coinbase.com"),
@@ -157,6 +161,7 @@ ORACLES: dict[str, str] = {
     "cex_io": "ccxt cex",
     "bitso": "ccxt bitso",
     "btcturk": "ccxt btcturk",
+    "ibkr": "ibind 0.2.2 (own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -183,6 +188,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # 200 points per minute per key; a cancel is a get_my_orders (5) and a do_cancel_my_order (1): 33 a minute
     "cex_io": (200 / 6 / 60, 33),
     "btcturk": (5.0, 10),  # DELETE /api/v1/order: 10 per second and 300 per minute per account
+    # Client Portal: 10 requests/s global per gateway session, so per gateway (LIMITS_PER_IP), not per account.
+    "ibkr": (10.0, 10),
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
@@ -198,7 +205,8 @@ REQUESTS_PER_CANCEL = {"alpaca": 2, "cex_io": 2}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).
-LIMITS_PER_IP = frozenset({"binance"})
+# ibkr: 10 requests/s per gateway, and a 429 puts the gateway's IP in a 10-minute penalty box.
+LIMITS_PER_IP = frozenset({"binance", "ibkr"})
 
 _TESTNETS: dict[T, str] = {
     T.binanceInternational: "https://testnet.binance.vision",

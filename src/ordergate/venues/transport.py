@@ -91,6 +91,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
         timeout_s: float | None = None,
+        verify_tls: bool = True,
     ) -> UpstreamResponse:
         if self._session is None:
             await self.start()
@@ -107,7 +108,11 @@ class Transport:
         if trace is not None:
             trace.requests += 1
         try:
-            async with self._session.request(method, url, headers=headers, data=body, timeout=timeout) as resp:
+            # Only an operator's explicit choice turns verification off (a local gateway's self-signed certificate).
+            tls = {} if verify_tls else {"ssl": False}
+            async with self._session.request(
+                method, url, headers=headers, data=body, timeout=timeout, **tls
+            ) as resp:
                 payload = await resp.read()
                 if trace is not None:
                     trace.last_status = resp.status
