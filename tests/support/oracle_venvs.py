@@ -1,7 +1,7 @@
 """Oracle clients that cannot share the test venv, each in its own venv under .venv-oracles/ (ignored by git).
 
 ccxt dropped `coinlist` after 4.4.88, while the test venv needs a current ccxt for the other venues, so CoinList's
-oracle is that old ccxt in a venv of its own, run as a subprocess. `make install-test` builds it
+oracle is that old ccxt in a venv of its own, run as a subprocess; Interactive Brokers' ibind likewise. `make install-test` builds it
 (`python -m tests.support.oracle_venvs`); a test that finds it missing builds it too, and skips only when the package
 registry cannot be reached.
 """
@@ -33,18 +33,33 @@ class RegistryUnreachable(RuntimeError):
     """pip could not reach the package registry: the only reason an oracle test may skip."""
 
 
+# Interactive Brokers' oracle: ibind (Voyz/ibind), kept apart from the test venv as every broker SDK is.
+IBIND = "0.2.2"
+_CCXT_PROBE = "import ccxt, ccxt.coinlist, sys; sys.exit(ccxt.__version__ != sys.argv[1])"
+_IBIND_PROBE = "import importlib.metadata as m, ibind, sys; sys.exit(m.version('ibind') != sys.argv[1])"
+
+
 def ccxt_coinlist_python() -> Path:
     """The interpreter of the venv holding ccxt==CCXT_COINLIST, created on first use."""
-    venv = ORACLES_DIR / f"ccxt-{CCXT_COINLIST}"
+    return _oracle_python("ccxt", CCXT_COINLIST, _CCXT_PROBE)
+
+
+def ibind_python() -> Path:
+    """The interpreter of the venv holding ibind==IBIND, created on first use."""
+    return _oracle_python("ibind", IBIND, _IBIND_PROBE)
+
+
+def _oracle_python(package: str, version: str, probe: str) -> Path:
+    venv = ORACLES_DIR / f"{package}-{version}"
     python = venv / "bin" / "python"
     ORACLES_DIR.mkdir(exist_ok=True)
     with open(ORACLES_DIR / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two test processes must not build the same venv at once
-        if _has(python, CCXT_COINLIST):
+        if _has(python, version, probe):
             return python
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
         pip = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"ccxt=={CCXT_COINLIST}"],
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"{package}=={version}"],
             capture_output=True,
             text=True,
             timeout=900,
@@ -52,23 +67,23 @@ def ccxt_coinlist_python() -> Path:
         if pip.returncode != 0:
             tail = "\n".join(pip.stderr.strip().splitlines()[-5:])
             if any(hint in pip.stderr.lower() for hint in _NETWORK_HINTS):
-                raise RegistryUnreachable(f"pip could not reach the package registry for ccxt=={CCXT_COINLIST}: {tail}")
-            raise RuntimeError(f"pip install ccxt=={CCXT_COINLIST} failed: {tail}")
-        if not _has(python, CCXT_COINLIST):
-            raise RuntimeError(f"{venv} has no ccxt {CCXT_COINLIST} with coinlist after installing it")
+                raise RegistryUnreachable(f"pip could not reach the package registry for {package}=={version}: {tail}")
+            raise RuntimeError(f"pip install {package}=={version} failed: {tail}")
+        if not _has(python, version, probe):
+            raise RuntimeError(f"{venv} has no usable {package} {version} after installing it")
         return python
 
 
-def _has(python: Path, version: str) -> bool:
+def _has(python: Path, version: str, probe: str) -> bool:
     if not python.exists():
         return False
-    probe = "import ccxt, ccxt.coinlist, sys; sys.exit(ccxt.__version__ != sys.argv[1])"
     return subprocess.run([str(python), "-c", probe, version], capture_output=True).returncode == 0
 
 
 if __name__ == "__main__":
-    try:
-        print(ccxt_coinlist_python())
-    except RegistryUnreachable as exc:
-        # `make install-test` goes on; the oracle test skips with this reason.
-        print(f"warning: {exc}", file=sys.stderr)
+    for build in (ccxt_coinlist_python, ibind_python):
+        try:
+            print(build())
+        except RegistryUnreachable as exc:
+            # `make install-test` goes on; the oracle test skips with this reason.
+            print(f"warning: {exc}", file=sys.stderr)

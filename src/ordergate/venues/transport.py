@@ -96,11 +96,7 @@ class Transport:
         if self._session is None:
             await self.start()
         assert self._session is not None
-        timeout = (
-            _timeouts(timeout_s)
-            if timeout_s is not None
-            else self._timeout
-        )
+        timeout = _timeouts(timeout_s) if timeout_s is not None else self._timeout
         started = time.perf_counter()
         outcome = "error"
         self.requests_sent += 1
@@ -110,9 +106,7 @@ class Transport:
         try:
             # Only an operator's explicit choice turns verification off (a local gateway's self-signed certificate).
             tls = {} if verify_tls else {"ssl": False}
-            async with self._session.request(
-                method, url, headers=headers, data=body, timeout=timeout, **tls
-            ) as resp:
+            async with self._session.request(method, url, headers=headers, data=body, timeout=timeout, **tls) as resp:
                 payload = await resp.read()
                 if trace is not None:
                     trace.last_status = resp.status

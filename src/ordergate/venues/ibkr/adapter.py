@@ -198,7 +198,9 @@ def _session_gone(status: int) -> GatewayError:
 
 def _unavailable(status: int, what: str) -> GatewayError:
     return GatewayError(
-        ErrorType.institutionUnavailable, f"Interactive Brokers answered HTTP {status} with {what}.", upstream_status=status
+        ErrorType.institutionUnavailable,
+        f"Interactive Brokers answered HTTP {status} with {what}.",
+        upstream_status=status,
     )
 
 
@@ -232,7 +234,9 @@ def _failure(resp: UpstreamResponse, creds: Credentials, account: str) -> Gatewa
         )
     if resp.status in (200, 400, 404, 500):
         return None
-    return GatewayError(ErrorType.institutionRejected, f"Interactive Brokers refused: {text}", upstream_status=resp.status)
+    return GatewayError(
+        ErrorType.institutionRejected, f"Interactive Brokers refused: {text}", upstream_status=resp.status
+    )
 
 
 def _time(value: Any) -> int | None:
