@@ -1,9 +1,9 @@
 """Oracle clients that cannot share the test venv, each in its own venv under .venv-oracles/ (ignored by git).
 
 ccxt dropped `coinlist` after 4.4.88, while the test venv needs a current ccxt for the other venues, so CoinList's
-oracle is that old ccxt in a venv of its own, run as a subprocess; Interactive Brokers' ibind likewise. `make install-test` builds it
-(`python -m tests.support.oracle_venvs`); a test that finds it missing builds it too, and skips only when the package
-registry cannot be reached.
+oracle is that old ccxt in a venv of its own, run as a subprocess; Interactive Brokers' ibind likewise.
+`make install-test` builds them (`python -m tests.support.oracle_venvs`); a test that finds its venv missing builds it
+too, and skips only when the package registry cannot be reached.
 """
 
 from __future__ import annotations
