@@ -15,7 +15,6 @@ from ordergate.domain.integrations import IntegrationType, OrderSide, OrderStatu
 from ordergate.domain.orders import Credentials, OrderRef
 from ordergate.venues.catalog import SPECS
 from ordergate.venues.ibkr.adapter import IbkrAdapter
-from ordergate.venues.ibkr.auth import api_root, verify_tls
 from ordergate.venues.ibkr.constants import PENALTY_BOX_S
 from ordergate.venues.ibkr.simulator import GATEWAY, IbkrSimulator
 from ordergate.venues.simkit import SimAccount
@@ -234,13 +233,3 @@ async def test_the_budget_is_per_gateway_not_per_account(tmp_path: Path, monkeyp
     codes = [a.status_code for a in answers]
     assert codes[:burst] == [200] * burst and 429 in codes[burst:]  # the accounts share the gateway's 10/s
     assert answers[-1].json()["errorData"]["limit"] == "venueBudget"
-
-
-def test_tls_verification_stays_on_unless_the_operator_turns_it_off() -> None:
-    assert verify_tls({}) and verify_tls({"ORDERGATE_IBKR_VERIFY_TLS": "true"})
-    assert not verify_tls({"ORDERGATE_IBKR_VERIFY_TLS": "false"}) and not verify_tls({"ORDERGATE_IBKR_VERIFY_TLS": "0"})
-    assert (
-        api_root("https://localhost:5000/")
-        == api_root("https://localhost:5000/v1/api")
-        == ("https://localhost:5000/v1/api")
-    )
