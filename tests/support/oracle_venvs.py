@@ -4,6 +4,7 @@
 - eToro: etoropy pulls pydantic-settings and websockets into whatever venv holds it.
 - Webull: the official SDK (webull-openapi-python-sdk) installs a top-level `webull` package and pins
   `cryptography<42` and `grpcio<1.60` on Python 3.11.
+- Interactive Brokers: ibind (Voyz/ibind), kept apart from the test venv as every broker SDK is.
 
 Each runs as a subprocess of its test. `make install-test` builds them all (`python -m tests.support.oracle_venvs`);
 a test that finds its venv missing builds it too, and skips only when the package registry cannot be reached.
@@ -24,6 +25,7 @@ CCXT_COINLIST = "4.4.88"
 # The etoropy release whose REST clients (v1 execution and trading-info paths) the eToro oracle test drives.
 ETOROPY = "0.1.7"
 WEBULL_SDK = "3.0.4"  # webull-openapi-python-sdk, import name `webull`
+IBIND = "0.2.2"
 # pip's words when no index answered; "(from versions: none)" for a pinned release that exists on PyPI means the same.
 _NETWORK_HINTS = (
     "connection",
@@ -98,7 +100,13 @@ WEBULL_VENV = OracleVenv(
     "import sys, importlib.metadata as m; import webull.trade.trade_client; "
     "sys.exit(m.version('webull-openapi-python-sdk') != sys.argv[1])",
 )
-ALL = (CCXT_COINLIST_VENV, ETOROPY_VENV, WEBULL_VENV)
+IBIND_VENV = OracleVenv(
+    f"ibind-{IBIND}",
+    "ibind",
+    IBIND,
+    "import importlib.metadata as m, ibind, sys; sys.exit(m.version('ibind') != sys.argv[1])",
+)
+ALL = (CCXT_COINLIST_VENV, ETOROPY_VENV, WEBULL_VENV, IBIND_VENV)
 
 
 def ccxt_coinlist_python() -> Path:
@@ -111,6 +119,10 @@ def etoropy_python() -> Path:
 
 def webull_sdk_python() -> Path:
     return WEBULL_VENV.python()
+
+
+def ibind_python() -> Path:
+    return IBIND_VENV.python()
 
 
 if __name__ == "__main__":

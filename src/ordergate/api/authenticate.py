@@ -16,7 +16,7 @@ from ordergate.api.idempotency import idempotent
 from ordergate.api.models import B2BBrokerAuthRequest
 from ordergate.api.parsing import UnencodableBody, read_json_object, validate
 from ordergate.api.transactions import GatewayDep
-from ordergate.domain.cancel import refuse_if_no_cancel_api
+from ordergate.domain.cancel import refuse_if_no_cancel_api, refuse_if_unconfigured
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import Credentials
 from ordergate.gateway import Gateway
@@ -50,6 +50,7 @@ async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str
     refuse_if_no_cancel_api(gateway.registry.spec(body.type))
     adapter = gateway.registry.adapter(body.type)
     if adapter is None:
+        refuse_if_unconfigured(gateway.registry.spec(body.type))
         raise GatewayError(
             ErrorType.authenticationNotSupported,
             f"ordergate cannot connect '{body.type.value}' accounts by API key.",

@@ -64,12 +64,27 @@ def supported_adapter(registry: VenueRegistry, integration: IntegrationType) -> 
     refuse_if_no_cancel_api(spec)
     adapter = registry.adapter(integration)
     if adapter is None:
+        refuse_if_unconfigured(spec)
         raise GatewayError(
             ErrorType.cancelNotSupported,
             f"Order cancellation is not supported for integration '{integration.value}'.",
             error_data={"type": integration.value},
         )
     return spec, adapter
+
+
+def refuse_if_unconfigured(spec: VenueSpec) -> None:
+    """A venue with an adapter but no public URL (the user's own Interactive Brokers gateway) works only once the
+    operator has said where it is; the URL never comes from a request."""
+    if spec.cancel_supported and spec.production_url is None:
+        env = f"ORDERGATE_BASE_URL_{spec.type.env_name}"
+        raise GatewayError(
+            ErrorType.cancelNotSupported,
+            f"{spec.name} is reached through a gateway the operator runs; this deployment has none configured "
+            f"(the operator sets {env}).",
+            display_message=f"{spec.name} is not set up on this server yet.",
+            error_data={"type": spec.type.value, "configure": env},
+        )
 
 
 def require_order_id_shape(spec: VenueSpec, order: OrderRef) -> None:
@@ -176,7 +191,8 @@ class CancelService:
         # Where a venue limits and bans by IP (Binance), its back-off applies to every key sent from this gateway.
         back_off_id = venue_back_off_id(spec, adapter.base_url) if spec.limits_per_ip else key_id
         await self.raise_if_cooling_down(spec, back_off_id)
-        await self.take_from_budget(spec, key_id)
+        # The same for the documented budget: Interactive Brokers' 10 requests/s is per gateway, not per account.
+        await self.take_from_budget(spec, back_off_id)
         try:
             return await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
         except GatewayError as exc:
@@ -234,7 +250,7 @@ class CancelService:
                 "The institution could not be reached; the cancel was not delivered.",
             ) from None
         except GatewayError as exc:
-            if exc.error_type is ErrorType.institutionUnavailable:
+            if exc.error_type is ErrorType.institutionUnavailable and not exc.unprocessed:
                 # A failing venue may still have cancelled (an edge 502 after the engine acted): only a lookup can
                 # tell. 502 promises "not cancelled as far as the venue shows", so a failed lookup makes it 504.
                 try:

@@ -160,6 +160,7 @@ class GatewayError(Exception):
         error_data: dict[str, Any] | None = None,
         retry_after: float | None = None,
         upstream_status: int | None = None,
+        unprocessed: bool = False,
     ) -> None:
         super().__init__(message)
         self.error_type = error_type
@@ -168,6 +169,8 @@ class GatewayError(Exception):
         self.error_data = error_data
         self.retry_after = retry_after
         self.upstream_status = upstream_status
+        # The venue said it did not act on the request (an expired session, say): no lookup can change the answer.
+        self.unprocessed = unprocessed
 
     @property
     def http_status(self) -> int:

@@ -61,6 +61,8 @@ _ETORO = (
 _ROBINHOOD = ("username=Crypto Trading API key (rh-api-…)", "password=base64 Ed25519 private key (seed)")
 # Webull OpenAPI: the app key pair; the account id comes from Webull's account list at /authenticate.
 _WEBULL = ("username=App Key", "password=App Secret")
+# Interactive Brokers: the operator's gateway holds the login; the token names one account.
+_IBKR = ("username=account id (`U…`/`DU…`), or empty for one token per account", "no password")
 
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
@@ -72,7 +74,8 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
     T.weBull: ("Webull", "webull", frozenset(), _WEBULL, "https://api.webull.com"),
     T.stash: ("Stash", None, frozenset(), (), None),
-    T.interactiveBrokers: ("Interactive Brokers", None, frozenset(), (), None),
+    # No production URL: the user's own Client Portal Gateway, which the operator configures.
+    T.interactiveBrokers: ("Interactive Brokers", "ibkr", frozenset(), _IBKR, None),
     T.public: ("Public", None, frozenset(), (), None),
     # Mesh says `side` "should be provided for Coinbase"; Advanced Trade's cancel does not need it, so it is optional.
     T.coinbase: ("Coinbase", "coinbase", frozenset(), _COINBASE, "https://api.coinbase.com"),
@@ -176,6 +179,7 @@ ORACLES: dict[str, str] = {
     "etoro": "etoropy 0.1.7 (own venv)",
     "robinhood": "hood (crypto), docs' vector",
     "webull": "webull-openapi-python-sdk 3.0.4 (official, own venv)",
+    "ibkr": "ibind 0.2.2 (own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -209,6 +213,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # webull: per App ID; v1 docs said cancel 1/s, the current references 15/s (US stocks, HK reference) and 600 per
     # minute for the order interfaces (US reference): 10/s with a burst of 10 stays inside the current ones.
     "webull": (10.0, 10),
+    # Client Portal: 10 requests/s global per gateway session, so per gateway (LIMITS_PER_IP), not per account.
+    "ibkr": (10.0, 10),
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit;
@@ -224,7 +230,8 @@ REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2, "etoro": 2}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).
-LIMITS_PER_IP = frozenset({"binance"})
+# ibkr: 10 requests/s per gateway, and a 429 puts the gateway's IP in a 10-minute penalty box.
+LIMITS_PER_IP = frozenset({"binance", "ibkr"})
 
 _TESTNETS: dict[T, str] = {
     T.binanceInternational: "https://testnet.binance.vision",

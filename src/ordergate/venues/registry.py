@@ -37,6 +37,7 @@ ADAPTERS: dict[str, str] = {
     "etoro": "ordergate.venues.etoro.adapter:EtoroAdapter",
     "robinhood": "ordergate.venues.robinhood.adapter:RobinhoodAdapter",
     "webull": "ordergate.venues.webull.adapter:WebullAdapter",
+    "ibkr": "ordergate.venues.ibkr.adapter:IbkrAdapter",
 }
 
 

@@ -130,6 +130,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
         timeout_s: float | None = None,
+        verify_tls: bool = True,
     ) -> UpstreamResponse:
         if self._session is None:
             await self.start()
@@ -142,8 +143,10 @@ class Transport:
         if trace is not None:
             trace.requests += 1
         try:
+            # Only an operator's explicit choice turns verification off (a local gateway's self-signed certificate).
+            tls = {} if verify_tls else {"ssl": False}
             async with self._session.request(
-                method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False
+                method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False, **tls
             ) as resp:
                 if trace is not None:
                     trace.last_status = resp.status
