@@ -49,6 +49,9 @@ _ALPACA = (
     "authToken=`paper`/`live` (optional)",
 )
 
+# Public: the API secret from Public's settings page; username optionally picks one account (else one token each).
+_PUBLIC = ("username=account number (optional)", "password=API secret")
+
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
     T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
@@ -58,7 +61,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.weBull: ("Webull", None, frozenset(), (), None),
     T.stash: ("Stash", None, frozenset(), (), None),
     T.interactiveBrokers: ("Interactive Brokers", None, frozenset(), (), None),
-    T.public: ("Public", None, frozenset(), (), None),
+    T.public: ("Public", "public", frozenset(), _PUBLIC, "https://api.public.com"),
     # Mesh says `side` "should be provided for Coinbase"; Advanced Trade's cancel does not need it, so it is optional.
     T.coinbase: ("Coinbase", "coinbase", frozenset(), _COINBASE, "https://api.coinbase.com"),
     T.kraken: ("Kraken", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
@@ -157,6 +160,7 @@ ORACLES: dict[str, str] = {
     "cex_io": "ccxt cex",
     "bitso": "ccxt bitso",
     "btcturk": "ccxt btcturk",
+    "public": "publicdotcom-py (official, own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -186,6 +190,7 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # bitso: "Order cancellations are not subject to API rate limiting" (general concepts);
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
+    # public: Public publishes no rate limit (spec.yaml, publicdotcom-py); its 429s carry Retry-After.
 }
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET

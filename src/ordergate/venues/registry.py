@@ -33,6 +33,7 @@ ADAPTERS: dict[str, str] = {
     "cex_io": "ordergate.venues.cex_io.adapter:CexIoAdapter",
     "bitso": "ordergate.venues.bitso.adapter:BitsoAdapter",
     "btcturk": "ordergate.venues.btcturk.adapter:BtcTurkAdapter",
+    "public": "ordergate.venues.public.adapter:PublicAdapter",
 }
 
 
