@@ -141,7 +141,9 @@ class PublicSimulator(SimulatorBase):
                 Route("/userapiauthservice/personal/access-tokens", self._token, methods=["POST"]),
                 Route("/userapigateway/trading/account", route("accounts", self._accounts), methods=["GET"]),
                 Route("/userapigateway/trading/{account_id}/order", route("place", self._place), methods=["POST"]),
-                Route("/userapigateway/trading/{account_id}/order/{order_id}", route("get", self._get), methods=["GET"]),
+                Route(
+                    "/userapigateway/trading/{account_id}/order/{order_id}", route("get", self._get), methods=["GET"]
+                ),
                 Route(
                     "/userapigateway/trading/{account_id}/order/{order_id}",
                     route("cancel", self._cancel),
@@ -156,7 +158,9 @@ class PublicSimulator(SimulatorBase):
     def new_account(self, *, can_trade: bool = True, accounts: int = 1) -> SimAccount:
         """A Public user with its API secret and `accounts` brokerage accounts; the SimAccount is the first."""
         secret = secrets.token_urlsafe(32)
-        numbers = [f"5{secrets.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{secrets.randbelow(10**7):07d}" for _ in range(accounts)]
+        numbers = [
+            f"5{secrets.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{secrets.randbelow(10**7):07d}" for _ in range(accounts)
+        ]
         with self._lock:
             user = _User(secret, numbers, can_trade)
             self._users[user.id], self._by_secret[secret] = user, user.id
