@@ -33,7 +33,7 @@ from ordergate.venues.public.constants import (
     STATUS_MAP,
     TIME_IN_FORCE_MAP,
 )
-from ordergate.venues.transport import Transport, UpstreamResponse
+from ordergate.venues.transport import Transport, TransportError, UpstreamResponse
 
 ACCOUNT_EXTRA = "accountId"
 
@@ -99,7 +99,11 @@ class PublicAdapter(Adapter):
 
     async def _after_refusal(self, creds: Credentials, order: OrderRef, status: int, message: str) -> CancelAck:
         """Public's words for a refused cancel are not published: the order's own status decides."""
-        snapshot = await self.get_order(creds, order)
+        try:
+            snapshot = await self.get_order(creds, order)
+        except (GatewayError, TransportError):
+            # The refusal itself was definite; what it meant is left to the cancel service's own lookup.
+            raise UnknownOrderAtVenue(status, message) from None
         if snapshot is None or snapshot.venue_status in LIVE_STATUSES - {CANCELLING}:
             raise UnknownOrderAtVenue(status, message)  # the cancel service looks again (and retries once if open)
         if snapshot.venue_status == CANCELLING:
