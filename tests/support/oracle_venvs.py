@@ -5,6 +5,7 @@
 - Webull: the official SDK (webull-openapi-python-sdk) installs a top-level `webull` package and pins
   `cryptography<42` and `grpcio<1.60` on Python 3.11.
 - Interactive Brokers: ibind (Voyz/ibind), kept apart from the test venv as every broker SDK is.
+- Public: the official SDK (publicdotcom-py) pulls in its own pins.
 
 Each runs as a subprocess of its test. `make install-test` builds them all (`python -m tests.support.oracle_venvs`);
 a test that finds its venv missing builds it too, and skips only when the package registry cannot be reached.
@@ -26,6 +27,8 @@ CCXT_COINLIST = "4.4.88"
 ETOROPY = "0.1.7"
 WEBULL_SDK = "3.0.4"  # webull-openapi-python-sdk, import name `webull`
 IBIND = "0.2.2"
+# The publicdotcom-py release whose source was read for venues/public (token exchange, paths, error mapping).
+PUBLICDOTCOM_PY = "0.1.27"
 # pip's words when no index answered; "(from versions: none)" for a pinned release that exists on PyPI means the same.
 _NETWORK_HINTS = (
     "connection",
@@ -106,7 +109,13 @@ IBIND_VENV = OracleVenv(
     IBIND,
     "import importlib.metadata as m, ibind, sys; sys.exit(m.version('ibind') != sys.argv[1])",
 )
-ALL = (CCXT_COINLIST_VENV, ETOROPY_VENV, WEBULL_VENV, IBIND_VENV)
+PUBLIC_VENV = OracleVenv(
+    f"publicdotcom-py-{PUBLICDOTCOM_PY}",
+    "publicdotcom-py",
+    PUBLICDOTCOM_PY,
+    "import sys, importlib.metadata as m, public_api_sdk; sys.exit(m.version('publicdotcom-py') != sys.argv[1])",
+)
+ALL = (CCXT_COINLIST_VENV, ETOROPY_VENV, WEBULL_VENV, IBIND_VENV, PUBLIC_VENV)
 
 
 def ccxt_coinlist_python() -> Path:
@@ -123,6 +132,10 @@ def webull_sdk_python() -> Path:
 
 def ibind_python() -> Path:
     return IBIND_VENV.python()
+
+
+def publicdotcom_python() -> Path:
+    return PUBLIC_VENV.python()
 
 
 if __name__ == "__main__":

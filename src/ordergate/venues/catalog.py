@@ -63,6 +63,8 @@ _ROBINHOOD = ("username=Crypto Trading API key (rh-api-…)", "password=base64 E
 _WEBULL = ("username=App Key", "password=App Secret")
 # Interactive Brokers: the operator's gateway holds the login; the token names one account.
 _IBKR = ("username=account id (`U…`/`DU…`), or empty for one token per account", "no password")
+# Public: the API secret from Public's settings page; username optionally picks one account (else one token each).
+_PUBLIC = ("username=account number (optional)", "password=API secret")
 
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
@@ -76,7 +78,7 @@ _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]
     T.stash: ("Stash", None, frozenset(), (), None),
     # No production URL: the user's own Client Portal Gateway, which the operator configures.
     T.interactiveBrokers: ("Interactive Brokers", "ibkr", frozenset(), _IBKR, None),
-    T.public: ("Public", None, frozenset(), (), None),
+    T.public: ("Public", "public", frozenset(), _PUBLIC, "https://api.public.com"),
     # Mesh says `side` "should be provided for Coinbase"; Advanced Trade's cancel does not need it, so it is optional.
     T.coinbase: ("Coinbase", "coinbase", frozenset(), _COINBASE, "https://api.coinbase.com"),
     T.kraken: ("Kraken", "kraken", frozenset(), _API_KEY, "https://api.kraken.com"),
@@ -180,6 +182,7 @@ ORACLES: dict[str, str] = {
     "robinhood": "hood (crypto), docs' vector",
     "webull": "webull-openapi-python-sdk 3.0.4 (official, own venv)",
     "ibkr": "ibind 0.2.2 (own venv)",
+    "public": "publicdotcom-py (official, own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -219,6 +222,8 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
     # binance: its request-weight limit is per IP, not per key (a per-key budget would not protect anything);
     # kucoin: a weighted pool shared by every private call of the account, not a cancel limit;
     # blockchain_com: no per-key limit is documented (ccxt only paces itself at 500 ms), so none is enforced.
+    # kucoin: a weighted pool shared by every private call of the account, not a cancel limit.
+    # public: Public publishes no rate limit (spec.yaml, publicdotcom-py); its 429s carry Retry-After.
 }
 
 # Families whose happy-path cancel takes more than one request (alpaca: DELETE answers only "accepted", one GET

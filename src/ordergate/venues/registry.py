@@ -38,6 +38,7 @@ ADAPTERS: dict[str, str] = {
     "robinhood": "ordergate.venues.robinhood.adapter:RobinhoodAdapter",
     "webull": "ordergate.venues.webull.adapter:WebullAdapter",
     "ibkr": "ordergate.venues.ibkr.adapter:IbkrAdapter",
+    "public": "ordergate.venues.public.adapter:PublicAdapter",
 }
 
 
