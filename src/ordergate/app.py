@@ -60,7 +60,11 @@ async def build_gateway(settings: Settings) -> Gateway:
     await transport.start()
     coordination = make_coordination(settings.redis_url)
     registry = VenueRegistry(
-        transport, base_urls=settings.base_urls, testnet=settings.testnet, coordination=coordination
+        transport,
+        base_urls=settings.base_urls,
+        testnet=settings.testnet,
+        coordination=coordination,
+        settings=settings,
     )
     audit = AuditLog(session_factory, engine=engine, spool_dir=Path(settings.audit_spool_dir))
     await audit.start()

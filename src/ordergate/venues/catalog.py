@@ -49,10 +49,18 @@ _ALPACA = (
     "authToken=`paper`/`live` (optional)",
 )
 
+# E*TRADE: OAuth 1.0a. The consumer key pair is the user's own or the deployment's (ORDERGATE_ETRADE_CONSUMER_*);
+# authToken carries an access token already obtained, else /authenticate walks the three-legged flow in two steps.
+_ETRADE = (
+    "username=consumer key (optional)",
+    "password=consumer secret (optional)",
+    "authToken=`<access token>:<secret>` (optional)",
+)
+
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
     T.robinhood: ("Robinhood", None, frozenset(), (), "https://api.robinhood.com"),
-    T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
+    T.eTrade: ("E*TRADE", "etrade", frozenset(), _ETRADE, "https://api.etrade.com"),
     T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
     T.weBull: ("Webull", None, frozenset(), (), None),
@@ -157,6 +165,7 @@ ORACLES: dict[str, str] = {
     "cex_io": "ccxt cex",
     "bitso": "ccxt bitso",
     "btcturk": "ccxt btcturk",
+    "etrade": "pyetrade 2.1.1 (own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -212,6 +221,7 @@ _TESTNETS: dict[T, str] = {
     T.gateIo: "https://api-testnet.gateapi.io/api/v4",
     T.cryptoCom: "https://uat-api.3ona.co/exchange/v1",  # Crypto.com's UAT sandbox (separate keys)
     T.bitsoDirect: "https://stage.bitso.com",
+    T.eTrade: "https://apisb.etrade.com",  # E*TRADE's sandbox: canned answers, OAuth still on api.etrade.com
 }
 
 
