@@ -38,6 +38,7 @@ from ordergate.venues.etrade.simxml import from_xml, to_xml
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, control_endpoint, positive_decimal
 
 _EASTERN = ZoneInfo("America/New_York")
+_GP = ["GET", "POST"]
 IDLE_S = 2 * 3600
 TIMESTAMP_WINDOW_S = 300
 REQUEST_TOKEN_TTL_S = 300
@@ -148,10 +149,11 @@ class ETradeSimulator(SimulatorBase):
         route = self._route
         starlette = Starlette(
             routes=[
-                Route("/oauth/request_token", route("request_token", self._request_token, token=False)),
-                Route("/oauth/access_token", route("access_token", self._access_token, token=False)),
-                Route("/oauth/renew_access_token", route("renew", self._renew, renewing=True)),
-                Route("/oauth/revoke_access_token", route("revoke", self._revoke, renewing=True)),
+                # E*TRADE documents GET; requests-oauthlib (pyetrade) fetches tokens with POST, which it accepts.
+                Route("/oauth/request_token", route("request_token", self._request_token, token=False), methods=_GP),
+                Route("/oauth/access_token", route("access_token", self._access_token, token=False), methods=_GP),
+                Route("/oauth/renew_access_token", route("renew", self._renew, renewing=True), methods=_GP),
+                Route("/oauth/revoke_access_token", route("revoke", self._revoke, renewing=True), methods=_GP),
                 Route("/e/t/etws/authorize", self._authorize_page, methods=["GET"]),
                 Route("/v1/accounts/list{suffix:path}", route("accounts", self._list_accounts)),
                 Route("/v1/accounts/{key}/orders/preview", route("preview", self._preview), methods=["POST"]),
@@ -378,6 +380,8 @@ class ETradeSimulator(SimulatorBase):
 
     async def _authorize_page(self, request: Request) -> Response:
         key, token = request.query_params.get("key", ""), request.query_params.get("token", "")
+        # pyetrade puts the token into this URL unencoded, so a '+' of the base64 token arrives as a space.
+        token = token.replace(" ", "+")
         with self._lock:
             pending = self._request_tokens.get(token)
             if pending is None or pending.consumer != key:
