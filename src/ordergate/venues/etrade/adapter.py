@@ -57,7 +57,9 @@ def seconds_to_eastern_midnight(now: datetime | None = None) -> int:
     """Access tokens end at midnight US Eastern time, whatever their age."""
     local = (now or datetime.now(_EASTERN)).astimezone(_EASTERN)
     midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), _EASTERN)
-    return max(1, int((midnight - local).total_seconds()))
+    # Timestamps, not datetime subtraction: within one tzinfo Python subtracts wall clocks, which is off by an hour
+    # on the days daylight saving starts or ends.
+    return max(1, int(midnight.timestamp() - local.timestamp()))
 
 
 class ETradeAdapter(Adapter):
