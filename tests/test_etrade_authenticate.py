@@ -46,7 +46,8 @@ async def test_three_legged_connect_then_cancel_and_details(tmp_path: Path, serv
         )
         assert secret not in first.text
         # the user opens the link, logs in, accepts, and reads the code off E*TRADE's page
-        page = httpx.get(content["redirectLink"])
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(content["redirectLink"])
         verifier = re.search(r'value="([A-Z0-9]+)"', page.text)[1]  # type: ignore[index]
 
         second = await gw.http.post(

@@ -71,7 +71,7 @@ def test_the_reference_capture_base_string_and_its_header() -> None:
     params = [(k, unquote(v)) for k, v in fields.items()]
     base = base_string("PUT", url, params)
     assert base == CAPTURE_PREFIX + "4572616e48616d6d65724c61686176" + CAPTURE_SUFFIX
-    # re-derived by hand: key = pct(consumer secret) & pct(token secret), base64 HMAC-SHA1, percent-encoded in the header
+    # by hand: key = pct(consumer secret) & pct(token secret), base64 HMAC-SHA1, percent-encoded in the header
     expected = base64.b64encode(hmac.new(b"CS&RS", base.encode(), hashlib.sha1).digest()).decode()
     assert unquote(fields["oauth_signature"]) == expected
     assert header.startswith('OAuth realm="", oauth_consumer_key="CK"')
