@@ -20,7 +20,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps 'bitfinex-api-py==4.0.0'  # pins websockets~=12 and requests~=2.32.3; its REST client works with ours
 	touch $(VENV)/.installed $@
 
-# Oracle clients that cannot live in $(VENV) (ccxt 4.4.88 for CoinList), each in its own venv under .venv-oracles/.
+# Oracle clients that cannot live in $(VENV) (ccxt 4.4.88 for CoinList, pyetrade 2.1.1 for E*TRADE), each in its
+# own venv under .venv-oracles/.
 # Without a reachable registry this only warns; the oracle tests then skip and say why.
 oracles: $(VENV)/.installed-test
 	$(BIN)/python -m tests.support.oracle_venvs
