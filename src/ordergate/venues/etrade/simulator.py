@@ -140,7 +140,7 @@ class ETradeSimulator(SimulatorBase):
         self._access_tokens: dict[str, _AccessToken] = {}
         self._orders: dict[int, _Order] = {}
         self._previews: dict[int, tuple[str, dict[str, Any]]] = {}
-        self._nonces: set[tuple[str, str, str]] = set()
+        self._nonces: set[tuple[str, str, str]] = set()  # (consumer, timestamp, nonce) seen inside the window
         self._ids = itertools.count(secrets.randbelow(10**6) + 10**5)  # E*TRADE numbers orders; unique here
         self.demo_user = "demo"
         self.demo_consumer = self.new_consumer()
@@ -337,6 +337,9 @@ class ETradeSimulator(SimulatorBase):
         if (consumer, stamp, nonce) in self._nonces:
             raise _OAuthProblem("nonce_used")
         self._nonces.add((consumer, stamp, nonce))
+        if len(self._nonces) > 50_000:  # a long sandbox run: what left the timestamp window can never match again
+            oldest = time.time() - TIMESTAMP_WINDOW_S
+            self._nonces = {seen for seen in self._nonces if int(seen[1]) >= oldest}
         if isinstance(record, _AccessToken) and not renewing:
             state = self._state(record)
             if state == "expired":
