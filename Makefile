@@ -20,9 +20,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps 'bitfinex-api-py==4.0.0'  # pins websockets~=12 and requests~=2.32.3; its REST client works with ours
 	touch $(VENV)/.installed $@
 
-# Oracle clients that cannot live in $(VENV) (old ccxt for CoinList, etoropy, the Webull, ibind and
-# Public SDKs), each in its own venv under .venv-oracles/
-# (tests/support/oracle_venvs.py).
+# Oracle clients that cannot live in $(VENV) (old ccxt for CoinList, etoropy, the Webull, ibind, Public and
+# pyetrade SDKs), each in its own venv under .venv-oracles/ (tests/support/oracle_venvs.py).
 # Without a reachable registry this only warns; the oracle tests then skip and say why.
 oracles: $(VENV)/.installed-test
 	$(BIN)/python -m tests.support.oracle_venvs

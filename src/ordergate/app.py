@@ -68,7 +68,11 @@ async def build_gateway(settings: Settings) -> Gateway:
     health = VenueHealth(getattr(coordination, "redis", None))
     transport.health = health
     registry = VenueRegistry(
-        transport, base_urls=settings.base_urls, testnet=settings.testnet, coordination=coordination
+        transport,
+        base_urls=settings.base_urls,
+        testnet=settings.testnet,
+        coordination=coordination,
+        settings=settings,
     )
     audit = AuditLog(
         session_factory,

@@ -1,4 +1,4 @@
-"""`ordergate serve | migrate | clients | tokens | audit`."""
+"""`ordergate serve | migrate | clients | tokens | connect | audit`."""
 
 from __future__ import annotations
 
@@ -260,6 +260,10 @@ def parser() -> argparse.ArgumentParser:
     newkey = tsub.add_parser("new-key", help="print a fresh kid:base64key for ORDERGATE_TOKEN_KEYS")
     newkey.add_argument("--kid", default="k1")
     tokens.set_defaults(func=_tokens)
+
+    from ordergate.cli_connect import add_parser as add_connect
+
+    add_connect(sub)
 
     audit = sub.add_parser("audit", help="read the audit log")
     asub = audit.add_subparsers(dest="audit_cmd", required=True)

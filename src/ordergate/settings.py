@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ordergate.domain.integrations import IntegrationType
@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # Where audit rows wait (fsync'd) while the database is unreachable; replayed automatically.
     audit_spool_dir: str = ".ordergate/audit-spool"
     base_urls: dict[IntegrationType, str] = Field(default_factory=base_url_overrides)
+    # This deployment's E*TRADE consumer key and secret, for users who connect E*TRADE without their own
+    # (`username`/`password` absent at /authenticate). SecretStr: never in a repr, a log line or an error.
+    etrade_consumer_key: SecretStr | None = Field(default=None, repr=False)
+    etrade_consumer_secret: SecretStr | None = Field(default=None, repr=False)
 
     def effective_database_url(self) -> str:
         if self.database_url:

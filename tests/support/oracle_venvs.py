@@ -6,6 +6,7 @@
   `cryptography<42` and `grpcio<1.60` on Python 3.11.
 - Interactive Brokers: ibind (Voyz/ibind), kept apart from the test venv as every broker SDK is.
 - Public: the official SDK (publicdotcom-py) pulls in its own pins.
+- E*TRADE: pyetrade pins its own requests-oauthlib and friends.
 
 Each runs as a subprocess of its test. `make install-test` builds them all (`python -m tests.support.oracle_venvs`);
 a test that finds its venv missing builds it too, and skips only when the package registry cannot be reached.
@@ -29,6 +30,7 @@ WEBULL_SDK = "3.0.4"  # webull-openapi-python-sdk, import name `webull`
 IBIND = "0.2.2"
 # The publicdotcom-py release whose source was read for venues/public (token exchange, paths, error mapping).
 PUBLICDOTCOM_PY = "0.1.27"
+PYETRADE = "2.1.1"
 # pip's words when no index answered; "(from versions: none)" for a pinned release that exists on PyPI means the same.
 _NETWORK_HINTS = (
     "connection",
@@ -115,7 +117,13 @@ PUBLIC_VENV = OracleVenv(
     PUBLICDOTCOM_PY,
     "import sys, importlib.metadata as m, public_api_sdk; sys.exit(m.version('publicdotcom-py') != sys.argv[1])",
 )
-ALL = (CCXT_COINLIST_VENV, ETOROPY_VENV, WEBULL_VENV, IBIND_VENV, PUBLIC_VENV)
+PYETRADE_VENV = OracleVenv(
+    f"pyetrade-{PYETRADE}",
+    "pyetrade",
+    PYETRADE,
+    "import pyetrade, sys; sys.exit(pyetrade.__version__ != sys.argv[1])",
+)
+ALL = (CCXT_COINLIST_VENV, ETOROPY_VENV, WEBULL_VENV, IBIND_VENV, PUBLIC_VENV, PYETRADE_VENV)
 
 
 def ccxt_coinlist_python() -> Path:
@@ -136,6 +144,10 @@ def ibind_python() -> Path:
 
 def publicdotcom_python() -> Path:
     return PUBLIC_VENV.python()
+
+
+def pyetrade_python() -> Path:
+    return PYETRADE_VENV.python()
 
 
 if __name__ == "__main__":

@@ -132,6 +132,9 @@ class Adapter(ABC):
     testnet: bool = False
     # Set by the registry: state shared across workers (see ordergate.coordination); None in unit tests.
     coordination: Any = None
+    # Set by the registry: the deployment's Settings, for operator-wide venue credentials (E*TRADE's consumer key);
+    # None in unit tests.
+    settings: Any = None
 
     def __init__(self, spec: VenueSpec, base_url: str, transport: Transport) -> None:
         self.spec = spec

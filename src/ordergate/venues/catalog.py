@@ -66,12 +66,20 @@ _IBKR = ("username=account id (`U…`/`DU…`), or empty for one token per accou
 # Public: the API secret from Public's settings page; username optionally picks one account (else one token each).
 _PUBLIC = ("username=account number (optional)", "password=API secret")
 
+# E*TRADE: OAuth 1.0a. The consumer key pair is the user's own or the deployment's (ORDERGATE_ETRADE_CONSUMER_*);
+# authToken carries an access token already obtained, else /authenticate walks the three-legged flow in two steps.
+_ETRADE = (
+    "username=consumer key (optional)",
+    "password=consumer secret (optional)",
+    "authToken=`<access token>:<secret>` (optional)",
+)
+
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
     # Robinhood: the crypto half (Crypto Trading API, its own host in venues/robinhood/constants.py) so far; the
     # URL here is the equities host, which the equities half will use.
     T.robinhood: ("Robinhood", "robinhood", frozenset(), _ROBINHOOD, "https://api.robinhood.com"),
-    T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
+    T.eTrade: ("E*TRADE", "etrade", frozenset(), _ETRADE, "https://api.etrade.com"),
     T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
     T.tdAmeritrade: ("TD Ameritrade", None, frozenset(), (), None),
     T.weBull: ("Webull", "webull", frozenset(), _WEBULL, "https://api.webull.com"),
@@ -183,6 +191,7 @@ ORACLES: dict[str, str] = {
     "webull": "webull-openapi-python-sdk 3.0.4 (official, own venv)",
     "ibkr": "ibind 0.2.2 (own venv)",
     "public": "publicdotcom-py (official, own venv)",
+    "etrade": "pyetrade 2.1.1 (own venv)",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits
@@ -251,6 +260,7 @@ _TESTNETS: dict[T, str] = {
     T.cryptoCom: "https://uat-api.3ona.co/exchange/v1",  # Crypto.com's UAT sandbox (separate keys)
     T.bitsoDirect: "https://stage.bitso.com",
     T.weBull: "https://us-openapi-alb.uat.webullbroker.com",  # Webull's US UAT (test) host
+    T.eTrade: "https://apisb.etrade.com",  # E*TRADE's sandbox: canned answers, OAuth still on api.etrade.com
 }
 
 

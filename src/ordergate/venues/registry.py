@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from typing import Any
 
 from ordergate.coordination import Coordination
 from ordergate.domain.integrations import IntegrationType
@@ -39,6 +40,7 @@ ADAPTERS: dict[str, str] = {
     "webull": "ordergate.venues.webull.adapter:WebullAdapter",
     "ibkr": "ordergate.venues.ibkr.adapter:IbkrAdapter",
     "public": "ordergate.venues.public.adapter:PublicAdapter",
+    "etrade": "ordergate.venues.etrade.adapter:ETradeAdapter",
 }
 
 
@@ -57,8 +59,10 @@ class VenueRegistry:
         base_urls: Mapping[IntegrationType, str] | None = None,
         testnet: bool = False,
         coordination: Coordination | None = None,
+        settings: Any = None,
     ) -> None:
         self.transport = transport
+        self._settings = settings
         self._overrides = dict(base_urls or {})
         self._testnet = testnet
         self._coordination = coordination
@@ -85,5 +89,6 @@ class VenueRegistry:
             adapter = _load(ADAPTERS[spec.family])(spec, url, self.transport)
             adapter.testnet = self._testnet
             adapter.coordination = self._coordination
+            adapter.settings = self._settings
             self._adapters[integration] = adapter
         return adapter
