@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ordergate import __version__
+from ordergate.api.extensions_doc import document_extensions
 from ordergate.domain.errors import CATALOGUE
 from ordergate.domain.integrations import OrderStatus
 
@@ -148,7 +149,7 @@ def build_openapi() -> dict[str, Any]:
         **_error_responses(_COMMON_ERRORS),
     }
     directory = _directory_operations(contract)
-    return {
+    doc = {
         "openapi": "3.0.1",
         "info": {
             "title": "ordergate — Mesh Connect compatible Integration API",
@@ -166,6 +167,8 @@ def build_openapi() -> dict[str, Any]:
         "components": {"schemas": schemas, "securitySchemes": contract["securitySchemes"]},
         "security": contract["security"],
     }
+    document_extensions(doc)  # beside Mesh's paths, under their own tag
+    return doc
 
 
 _READ_ERRORS = {

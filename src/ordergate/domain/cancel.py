@@ -11,8 +11,10 @@ Rules (ordergate's promise to clients):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 
 from ordergate.coordination import Coordination, LocalCoordination
@@ -182,7 +184,12 @@ class CancelService:
         # calling again would only deepen the user's ban.
         self.coordination = coordination or LocalCoordination()
 
-    async def cancel(self, client_id: str, req: CancelRequest) -> CancelAck:
+    async def cancel(
+        self, client_id: str, req: CancelRequest, *, wait_s: float = 0.0, pace_s: float = 0.0
+    ) -> CancelAck:
+        """`wait_s`: where the venue only acknowledges, poll the order until it is final or the time is up
+        (domain/settle.py). `pace_s`: wait up to this long for the key's budget instead of refusing at once (a
+        batch paces its orders rather than failing those past the burst)."""
         spec, adapter = supported_adapter(self.registry, req.type)
         require_order_id_shape(spec, req.order)
         _require_fields(spec, req.order)
@@ -192,9 +199,9 @@ class CancelService:
         back_off_id = venue_back_off_id(spec, adapter.base_url) if spec.limits_per_ip else key_id
         await self.raise_if_cooling_down(spec, back_off_id)
         # The same for the documented budget: Interactive Brokers' 10 requests/s is per gateway, not per account.
-        await self.take_from_budget(spec, back_off_id)
+        await self.take_from_budget(spec, back_off_id, pace_s)
         try:
-            return await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
+            ack = await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
         except GatewayError as exc:
             if exc.error_type in _BACK_OFF and exc.retry_after:
                 await self.coordination.block(back_off_id, exc.retry_after, exc.error_type.value)
@@ -203,12 +210,22 @@ class CancelService:
                         venue_wide_types(self.registry, spec, adapter.base_url), exc.retry_after, exc.error_type.value
                     )
             raise
+        if wait_s > 0 and ack.status is OrderStatus.inProgress:
+            from ordergate.domain.settle import await_final  # settle builds on this module's answers
 
-    async def take_from_budget(self, spec: VenueSpec, key_id: str) -> None:
+            return await await_final(self, spec, adapter, creds, req.order, ack, key_id, back_off_id, wait_s)
+        return ack
+
+    async def take_from_budget(self, spec: VenueSpec, key_id: str, pace_s: float = 0.0) -> None:
         if not self.key_budgets or spec.key_budget is None:
             return
         rate, burst = spec.key_budget
-        wait = await self.coordination.take_token(f"budget:{key_id}", rate, burst)
+        deadline = time.monotonic() + pace_s
+        while True:
+            wait = await self.coordination.take_token(f"budget:{key_id}", rate, burst)
+            if not wait or time.monotonic() + wait > deadline:
+                break
+            await asyncio.sleep(wait)
         if wait:
             raise GatewayError(
                 ErrorType.rateLimited,

@@ -1,0 +1,106 @@
+"""The OpenAPI description of ordergate's own endpoints (api/extensions.py), under the "ordergate extensions" tag.
+Mesh's operations keep their own description untouched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ordergate.domain.batch import MAX_ORDERS
+from ordergate.domain.settle import MAX_WAIT_S
+
+TAG = "ordergate extensions"
+_ENVELOPE = {"$ref": "#/components/schemas/ApiResult"}
+
+
+def _answer(description: str, content: dict[str, Any] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = _ENVELOPE
+    if content is not None:
+        schema = {"allOf": [_ENVELOPE], "type": "object", "properties": {"content": content}}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def document_extensions(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    schemas["BatchCancelRequest"] = {
+        "type": "object",
+        "required": ["orders"],
+        "properties": {
+            "orders": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ORDERS,
+                "items": {"$ref": "#/components/schemas/TransactionsB2BBrokerOrderRequest"},
+                "description": "Each item is exactly the body of `POST /api/v1/transactions/cancel`; accounts and "
+                "integration types may mix.",
+            },
+            "waitSeconds": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": MAX_WAIT_S,
+                "default": 0,
+                "description": "Where a venue only acknowledges (`inProgress`), look the order up (backing off, "
+                "within the key's budget) until it reads cancelled (→ `cancelled`), filled or otherwise final (→ "
+                "409 `orderNotCancelable` with `errorData.orderStatus`) or the time is up (→ `inProgress`).",
+            },
+        },
+    }
+    schemas["BatchCancelItem"] = {
+        "allOf": [_ENVELOPE],
+        "type": "object",
+        "description": "The envelope a single cancel of this order would have answered, with its HTTP status.",
+        "properties": {
+            "content": {"allOf": [{"$ref": "#/components/schemas/CancelOrderResult"}], "nullable": True},
+            "httpStatus": {"type": "integer"},
+            "retryAfter": {"type": "integer", "description": "Seconds, where the answer carries Retry-After."},
+        },
+    }
+    schemas["BatchCancelResult"] = {
+        "type": "object",
+        "properties": {
+            "complete": {
+                "type": "boolean",
+                "description": "Every order has a definite answer (HTTP 200, 400, 403, 404, 409 or 451). Only a "
+                "complete answer is kept for an Idempotency-Key; otherwise a retry with the same key runs again.",
+            },
+            "summary": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "description": "How many orders got each answer: `cancelled`, `inProgress` or an errorType.",
+            },
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/BatchCancelItem"}},
+        },
+    }
+    doc.setdefault("tags", []).append(
+        {
+            "name": TAG,
+            "description": "ordergate's own endpoints, served beside Mesh's under the same client authentication, "
+            "scopes, limits, Idempotency-Key and audit. Not part of Mesh's API.",
+        }
+    )
+    doc["paths"]["/api/v1/transactions/cancel/batch"] = {
+        "post": {
+            "tags": [TAG],
+            "operationId": "cancelOrderBatch",
+            "summary": f"Cancel up to {MAX_ORDERS} orders, each as a single cancel",
+            "description": "Needs a `write` client; counts one request per order against the client's limit. "
+            "Orders run concurrently as single cancels, paced by each venue key's budget. One audit row per "
+            "order. An `Idempotency-Key` covers the whole batch.",
+            "requestBody": {
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchCancelRequest"}}}
+            },
+            "responses": {
+                "200": _answer(
+                    "One result per order, in request order (an order's own failure is its item, not the batch's).",
+                    {"$ref": "#/components/schemas/BatchCancelResult"},
+                ),
+                "400": _answer("The batch itself is malformed (`missingField` / `invalidField`)."),
+                "401": _answer("`invalidClientCredentials`."),
+                "403": _answer("`insufficientScope`."),
+                "409": _answer("`idempotencyKeyInFlight`."),
+                "422": _answer("`idempotencyKeyReused`."),
+                "429": _answer("`rateLimited` for the API client; see `Retry-After`."),
+                "500": _answer("`internalError`."),
+                "503": _answer("`serviceUnavailable`."),
+            },
+        }
+    }
