@@ -57,13 +57,17 @@ _ETORO = (
     "password=x-user-key (user key)",
     "authToken=`demo`/`real` (default real)",
 )
-# Robinhood's Crypto Trading API: an API key and the Ed25519 private key registered with it.
-_ROBINHOOD = ("username=Crypto Trading API key (rh-api-…)", "password=base64 Ed25519 private key (seed)")
+# Robinhood: a Crypto Trading API key and the Ed25519 private key registered with it (crypto orders), or the user's
+# Robinhood login (equities orders; a verification code through mfaCode + challengeId when Robinhood asks for one).
+_ROBINHOOD = (
+    "crypto: username=Crypto Trading API key (rh-api-…), password=base64 Ed25519 private key (seed)",
+    "equities: username/password=the Robinhood login, then mfaCode + challengeId",
+)
 
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
-    # Robinhood: the crypto half (Crypto Trading API, its own host in venues/robinhood/constants.py) so far; the
-    # URL here is the equities host, which the equities half will use.
+    # Robinhood: the equities half (the app's private API) at this URL; the crypto half (Crypto Trading API) on its
+    # own host (venues/robinhood/constants.py).
     T.robinhood: ("Robinhood", "robinhood", frozenset(), _ROBINHOOD, "https://api.robinhood.com"),
     T.eTrade: ("E*TRADE", None, frozenset(), (), "https://api.etrade.com"),
     T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
@@ -172,7 +176,7 @@ ORACLES: dict[str, str] = {
     "btcturk": "ccxt btcturk",
     "blockchain_com": "ccxt blockchaincom",
     "etoro": "etoropy 0.1.7 (own venv)",
-    "robinhood": "hood (crypto), docs' vector",
+    "robinhood": "hood (crypto), robin_stocks 3.4.0 (equities), docs' vector",
 }
 
 # family → documented per-key limit for cancels (requests per second, burst), the most generous tier where limits

@@ -9,8 +9,9 @@ never the password.
 A bearer expires (24 h). Robinhood answers 401; the adapter then refreshes once (grant_type=refresh_token) and
 repeats the request. The client's authToken cannot be rewritten, so the refreshed tokens live in `BearerCache`, in
 memory, keyed by a digest of the refresh token sealed in the authToken: later requests on that authToken use the
-refreshed bearer at once. Each worker process has its own cache; a worker that has not seen the refresh yet
-refreshes again from the sealed refresh token.
+refreshed bearer at once. Each worker process has its own cache. Where Robinhood rotates refresh tokens (the
+simulator assumes it does), a worker that has not seen another's refresh presents a spent refresh token, is refused,
+and the user is asked to reconnect (documented in the README).
 """
 
 from __future__ import annotations
