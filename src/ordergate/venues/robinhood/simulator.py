@@ -240,11 +240,12 @@ class RobinhoodSimulator(SimulatorBase):
         status, detail = _SYMBOLIC.get(error_name, (400, error_name))
         return _Refusal(status, detail, "non_field_errors").render()
 
-    def sandbox_login(self, code: str) -> dict[str, str]:
+    def sandbox_login(self, code: str) -> dict[str, Any]:
         """The sandbox's demo Robinhood login: a new device is verified by a code "sent by sms", always `code`."""
         username, password = f"demo-{secrets.token_hex(4)}@robinhood.example", secrets.token_urlsafe(12)
         self.equities.add_login(username, password, verification="workflow", code=code)
-        return {"ROBINHOOD_USERNAME": username, "ROBINHOOD_PASSWORD": password, "ROBINHOOD_CODE": code}
+        env = {"ROBINHOOD_USERNAME": username, "ROBINHOOD_PASSWORD": password, "ROBINHOOD_CODE": code}
+        return {"username": username, "env": env}
 
     def place_demo(self, username: str, *, quantity: str = "1", price: str = "100") -> tuple[str, dict[str, Any]]:
         """An equities order on a login's first brokerage account (the sandbox's demo login)."""
