@@ -91,7 +91,7 @@ async def test_validation_and_unsupported(gw: GatewayHarness) -> None:
     resp = await _auth(gw, headers, {"type": "kraken"})
     assert resp.json()["errorType"] == "missingField"
     assert set(resp.json()["errorData"]["fields"]) == {"username", "password"}
-    resp = await _auth(gw, headers, {"type": "robinhood", "username": "k", "password": "s"})
+    resp = await _auth(gw, headers, {"type": "paxos", "username": "k", "password": "s"})
     assert resp.status_code == 400 and resp.json()["errorType"] == "authenticationNotSupported"
     resp = await _auth(gw, {}, {"type": "kraken", "username": "k", "password": "s"})
     assert resp.status_code == 401 and resp.json()["errorType"] == "invalidClientCredentials"

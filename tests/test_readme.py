@@ -62,9 +62,9 @@ def _wait_healthy(port: int, proc: subprocess.Popen) -> None:
     raise AssertionError("server did not become healthy")
 
 
-def _walkthrough() -> str:
-    match = re.search(r"<!-- walkthrough -->\n```bash\n(.*?)```", README.read_text(), re.S)
-    assert match, "README lost its walk-through block"
+def _walkthrough(marker: str = "walkthrough") -> str:
+    match = re.search(rf"<!-- {marker} -->\n```bash\n(.*?)```", README.read_text(), re.S)
+    assert match, f"README lost its {marker} block"
     return match.group(1)
 
 
@@ -92,6 +92,30 @@ def test_readme_walkthrough_cancels_a_sandbox_order(tmp_path: Path) -> None:
         ("transactions/cancel", 200),
         ("transactions/cancel", 409),
     ]
+
+
+def test_readme_robinhood_login_goes_through_the_verification_code(tmp_path: Path) -> None:
+    """The README's Robinhood equities walk-through, literally: login → mfaRequired, the sandbox's demo code with the
+    challengeId → an authToken, and an equities order cancelled with it."""
+    port = _free_port()
+    with running(["serve", "--sandbox", "--port", str(port)], tmp_path) as proc:
+        _wait_healthy(port, proc)
+        env = urllib.request.urlopen(f"http://127.0.0.1:{port}/sandbox/env", timeout=5).read().decode()  # noqa: S310
+        script = "set -euo pipefail\n" + _walkthrough("walkthrough-robinhood").replace(
+            "127.0.0.1:8080", f"127.0.0.1:{port}"
+        )
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        banner = proc.stdout  # the code is shown at start, as the README says
+    assert "export ROBINHOOD_CODE=123456" in env
+    password = re.search(r"export ROBINHOOD_PASSWORD=(\S+)", env).group(1)  # type: ignore[union-attr]
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    asked, connected, cancelled = lines
+    assert asked["content"]["status"] == "mfaRequired" and asked["content"]["mfaType"] == "sms"
+    assert connected["content"]["status"] == "succeeded" and len(connected["content"]["accountTokens"]) == 1
+    assert password not in connected["content"]["accountTokens"][0]["accessToken"]
+    assert cancelled["status"] == "ok" and cancelled["content"]["status"] == "inProgress"
+    assert banner is not None and "ROBINHOOD_CODE" in banner.read()
 
 
 def test_production_mode_refuses_to_start_without_token_keys(tmp_path: Path) -> None:

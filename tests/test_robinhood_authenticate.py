@@ -99,5 +99,5 @@ async def test_rejected_credentials(gw: GatewayHarness, robinhood: tuple[Robinho
         assert (resp.json()["errorType"], resp.json()["content"]) == ("institutionAuthFailed", None)
         assert key not in resp.text and secret not in resp.text
     resp = await _auth(gw, headers, "someone@example.com", "hunter2")  # a Robinhood login: the equities half
-    assert (resp.status_code, resp.json()["errorType"]) == (400, "authenticationNotSupported")
-    assert "hunter2" not in resp.text
+    assert (resp.status_code, resp.json()["errorType"]) == (401, "institutionAuthFailed")
+    assert "hunter2" not in resp.text and sim.count("someone@example.com", "token") == 1

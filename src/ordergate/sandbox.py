@@ -170,6 +170,9 @@ async def seed(app: FastAPI, gateway: Gateway) -> dict[str, Any]:
             ),
             **await seed_other_venues(app, gateway, client.id),
         },
+        # Brokers connected with a login (Robinhood equities): the login, and the verification code its simulated
+        # device check always sends, for the README's /authenticate walk-through.
+        "demoLogins": app.state.sandbox_logins,
     }
     print(_banner(info), flush=True)  # noqa: T201 - the sandbox's whole point is to show these
     return info
@@ -189,6 +192,7 @@ def _as_env(info: dict[str, Any]) -> str:
         f"export AUTH_TOKEN_{IntegrationType(t).env_name}={shlex.quote(token)}\n"
         for t, token in info.get("authTokens", {}).items()
     ]
+    lines += [f"export {env}={shlex.quote(value)}\n" for env, value in info.get("demoLogins", {}).items()]
     return "".join(lines)
 
 
@@ -196,7 +200,8 @@ def _banner(info: dict[str, Any]) -> str:
     return (
         "\n=== ordergate sandbox ===\n"
         "Demo data is for this machine only; GET /sandbox/env prints it as shell variables.\n"
-        + "".join(f"  {key:16} {value}\n" for key, value in info.items() if key != "authTokens")
+        + "".join(f"  {key:16} {value}\n" for key, value in info.items() if key not in ("authTokens", "demoLogins"))
+        + "".join(f"  {env:26} {value}\n" for env, value in info.get("demoLogins", {}).items())
         + "".join(f"  authToken {t:26} {v}\n" for t, v in info.get("authTokens", {}).items())
         + "=========================\n"
     )
@@ -207,7 +212,15 @@ def _place_other(request: Request, wanted: str) -> Response:
     if wanted not in accounts:
         return JSONResponse({"error": f"no simulated venue for type {wanted!r}", "types": sorted(accounts)}, 404)
     simulator, account = accounts[wanted]
-    order_id, extra = simulator.place(account, volume="1", price="100")
+    login = (
+        request.app.state.sandbox_login_users.get(wanted) if request.query_params.get("account") == "login" else None
+    )
+    if request.query_params.get("account") == "login" and login is None:
+        return JSONResponse({"error": f"no demo login for type {wanted!r}"}, 404)
+    if login is not None:  # an order on the demo login's brokerage account (Robinhood equities)
+        order_id, extra = simulator.place_demo(login, quantity="1", price="100")  # type: ignore[attr-defined]
+    else:
+        order_id, extra = simulator.place(account, volume="1", price="100")
     if request.query_params.get("format") == "env":
         lines = [f"export TXID={shlex.quote(order_id)}"]
         if "symbolPair" in extra:
@@ -222,7 +235,14 @@ async def seed_other_venues(app: FastAPI, gateway: Gateway, client_id: str) -> d
     """One demo account per simulated venue (new at every start) and an authToken per integration type."""
     accounts: dict[str, tuple[SimulatorBase, SimAccount]] = {}
     tokens: dict[str, str] = {}
+    app.state.sandbox_logins, app.state.sandbox_login_users = {}, {}
     for family, simulator in app.state.simulators.items():
+        demo_login = getattr(simulator, "sandbox_login", None)
+        if demo_login is not None:  # a broker also connected with a login through /authenticate
+            login = demo_login(DEMO_OTP)
+            app.state.sandbox_logins.update(login["env"])
+            for integration in _types_of(family):
+                app.state.sandbox_login_users[integration.value] = login["username"]
         account = simulator.new_account()
         for integration in _types_of(family):
             accounts[integration.value] = (simulator, account)

@@ -83,9 +83,7 @@ async def test_cancel_open_order_is_a_delete_then_one_get_reporting_cancelled(
     assert sim.describe(order_id)["status"] == "canceled"
 
 
-async def test_accepted_cancel_with_a_failed_lookup_is_still_in_progress(
-    sim: AlpacaSimulator, adapter: AlpacaAdapter
-):
+async def test_accepted_cancel_with_a_failed_lookup_is_still_in_progress(sim: AlpacaSimulator, adapter: AlpacaAdapter):
     account = sim.new_account()
     order_id, _ = sim.place(account)
     sim.inject(Fault("http_error", "get", api_key=account.api_key, status=503))

@@ -142,10 +142,14 @@ async def test_equities_orders_on_a_crypto_key_are_refused_before_any_call(
             await call(creds, ref(oid, crypto=False))
         assert caught.value.error_type is ErrorType.invalidField
         assert set(caught.value.error_data["fields"]) == {"isCryptocurrency"}
-    equities = Credentials(IntegrationType.robinhood, "someone@example.com", "pw", extras={"kind": "equities"})
+    equities = Credentials(IntegrationType.robinhood, "bearer-token", "refresh-token", extras={"kind": "equities"})
     with pytest.raises(GatewayError) as caught:
-        await adapter.cancel(equities, ref(oid))
-    assert caught.value.error_type is ErrorType.cancelNotSupported
+        await adapter.cancel(equities, ref(oid))  # a crypto order on a login's token
+    assert caught.value.error_type is ErrorType.invalidField
+    unmarked = Credentials(IntegrationType.robinhood, "bearer-token", "refresh-token")
+    with pytest.raises(GatewayError) as caught:
+        await adapter.cancel(unmarked, ref(oid))
+    assert caught.value.error_type is ErrorType.invalidAuthToken
     assert adapter.transport.requests_sent == sent and sim.status(oid) is OrderStatus.inProgress
 
 
@@ -173,4 +177,4 @@ async def test_verify_credentials(sim: RobinhoodSimulator, adapter: RobinhoodAda
     assert caught.value.error_type is ErrorType.institutionAuthFailed
     with pytest.raises(GatewayError) as caught:
         await adapter.verify_credentials(Credentials(IntegrationType.robinhood, "me@example.com", "hunter2"), None)
-    assert caught.value.error_type is ErrorType.authenticationNotSupported
+    assert caught.value.error_type is ErrorType.invalidField  # a login goes through connect's login flow

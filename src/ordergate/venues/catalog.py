@@ -57,8 +57,12 @@ _ETORO = (
     "password=x-user-key (user key)",
     "authToken=`demo`/`real` (default real)",
 )
-# Robinhood's Crypto Trading API: an API key and the Ed25519 private key registered with it.
-_ROBINHOOD = ("username=Crypto Trading API key (rh-api-…)", "password=base64 Ed25519 private key (seed)")
+# Robinhood: a Crypto Trading API key and the Ed25519 private key registered with it (crypto orders), or the user's
+# Robinhood login (equities orders; a verification code through mfaCode + challengeId when Robinhood asks for one).
+_ROBINHOOD = (
+    "crypto: username=Crypto Trading API key (rh-api-…), password=base64 Ed25519 private key (seed)",
+    "equities: username/password=the Robinhood login, then mfaCode + challengeId",
+)
 # Webull OpenAPI: the app key pair; the account id comes from Webull's account list at /authenticate.
 _WEBULL = ("username=App Key", "password=App Secret")
 # Interactive Brokers: the operator's gateway holds the login; the token names one account.
@@ -76,8 +80,8 @@ _ETRADE = (
 
 # type: (display name, family with an adapter or None, required cancel fields, credential fields, prod URL)
 _ROWS: dict[T, tuple[str, str | None, frozenset[F], tuple[str, ...], str | None]] = {
-    # Robinhood: the crypto half (Crypto Trading API, its own host in venues/robinhood/constants.py) so far; the
-    # URL here is the equities host, which the equities half will use.
+    # Robinhood: the equities half (the app's private API) at this URL; the crypto half (Crypto Trading API) on its
+    # own host (venues/robinhood/constants.py).
     T.robinhood: ("Robinhood", "robinhood", frozenset(), _ROBINHOOD, "https://api.robinhood.com"),
     T.eTrade: ("E*TRADE", "etrade", frozenset(), _ETRADE, "https://api.etrade.com"),
     T.alpaca: ("Alpaca", "alpaca", frozenset(), _ALPACA, "https://api.alpaca.markets"),
@@ -187,7 +191,7 @@ ORACLES: dict[str, str] = {
     "btcturk": "ccxt btcturk",
     "blockchain_com": "ccxt blockchaincom",
     "etoro": "etoropy 0.1.7 (own venv)",
-    "robinhood": "hood (crypto), docs' vector",
+    "robinhood": "hood (crypto), robin_stocks 3.4.0 (equities), docs' vector",
     "webull": "webull-openapi-python-sdk 3.0.4 (official, own venv)",
     "ibkr": "ibind 0.2.2 (own venv)",
     "public": "publicdotcom-py (official, own venv)",

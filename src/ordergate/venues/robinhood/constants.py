@@ -1,5 +1,5 @@
-"""Robinhood facts as data. Only the crypto half (the official Crypto Trading API) is implemented so far; the
-equities half (the app's private OAuth API at api.robinhood.com, the catalog's URL) will add its own section.
+"""Robinhood facts as data: the crypto half (the official Crypto Trading API) first, then the equities half (the
+app's private OAuth API at api.robinhood.com, the catalog's URL), each with its sources.
 
 Crypto Trading API sources, checked for this adapter (the reference notes tag some of this unverified):
 - docs.robinhood.com/crypto/trading (Redoc page, "Trading API 1.0.0"), read through the search tool:
@@ -81,3 +81,62 @@ STATUS_MAP: dict[str, OrderStatus] = {
 ORDER_TYPE_MAP = {"market": "market", "limit": "limit", "stop_limit": "stopLimit", "stop_loss": "stopLoss"}
 # time_in_force in the order configs: gtc, gfd, gfw (good for week), gfm (good for month); Mesh has no week/month.
 TIME_IN_FORCE_MAP = {"gtc": "goodTillCanceled", "gfd": "goodForDay"}
+
+
+# -- the equities half: Robinhood's private app API (api.robinhood.com) -----------------------------------------------
+# Robinhood publishes no equities API; this is what its apps call, as the open-source clients reverse-engineered it.
+# Sources, read for this adapter:
+# - robin_stocks 3.4.0 (PyPI wheel, robin_stocks/robinhood/authentication.py, urls.py, orders.py, globals.py):
+#   login = POST /oauth2/token/ form-encoded {client_id, expires_in: 86400, grant_type: password, password, scope:
+#   internal, username, device_token (a random 16-byte hex UUID-shaped token, kept per device), try_passkeys: false,
+#   token_request_path: /login, create_read_only_secondary_token: true}, `mfa_code` when the user has an authenticator
+#   app. The *current* verification flow, when the answer carries `verification_workflow: {id, workflow_status}`:
+#   POST /pathfinder/user_machine/ JSON {device_id, flow: "suv", input: {workflow_id}} -> {id: machine id};
+#   GET /pathfinder/inquiries/{machine}/user_view/ -> context.sheriff_challenge {id, type sms|email|prompt, status};
+#   for sms/email: POST /challenge/{id}/respond/ form {response: code} -> {status: "validated"}; then
+#   POST /pathfinder/inquiries/{machine}/user_view/ JSON {sequence: 0, user_input: {status: "continue"}} ->
+#   type_context.result "workflow_status_approved"; then the same token request again, same device token.
+#   Cancel POST /orders/{id}/cancel/ (empty body), look-up GET /orders/{id}/, accounts GET
+#   /accounts/?default_to_all_accounts=true (every brokerage account, IRAs included). Header
+#   X-Robinhood-API-Version: 1.431.4 on every request.
+# - The older `challenge` flow (search tool: pyrh's and several clients' login code): the token answer carries
+#   `challenge: {id, type: sms|email, status: issued, remaining_attempts, remaining_retries}`; POST
+#   /challenge/{id}/respond/ {response: code}, then the token request again with header
+#   X-ROBINHOOD-CHALLENGE-RESPONSE-ID: {id}. An authenticator app shows as `{"mfa_required": true, "mfa_type":
+#   "app"|"sms"}`, answered by repeating the request with `mfa_code`. Both are still handled.
+# - The `verification_workflow` answer comes with HTTP 403 [reported: a client's recorded fixtures]; the adapter
+#   reads the body of any 2xx/4xx token answer.
+# - Refresh (search tool: several clients): POST /oauth2/token/ {grant_type: refresh_token, refresh_token, scope:
+#   internal, client_id, expires_in, device_token}; the answer is a new access and refresh token.
+# - Order states (robin_stocks and the reference notes): queued, unconfirmed, confirmed, partially_filled, filled,
+#   cancelled, rejected, failed. Errors are Django REST framework bodies `{"detail": ...}` [reported]; a cancel of a
+#   final order is a 400 and an unknown id a 404, neither telling the state, so both are looked up.
+EQUITIES_URL = "https://api.robinhood.com"
+CLIENT_ID = "c82SH0WZOsabOXGP2sxqcj34FxkvfnWRZBKlBjFS"  # the apps' public OAuth client id
+TOKEN_PATH = "/oauth2/token/"
+CHALLENGE_RESPOND_PATH = "/challenge/{id}/respond/"
+USER_MACHINE_PATH = "/pathfinder/user_machine/"
+USER_VIEW_PATH = "/pathfinder/inquiries/{id}/user_view/"
+ACCOUNTS_PATH = "/accounts/?default_to_all_accounts=true"
+ORDER_PATH = "/orders/{id}/"
+CANCEL_PATH = "/orders/{id}/cancel/"
+CHALLENGE_HEADER = "X-ROBINHOOD-CHALLENGE-RESPONSE-ID"
+API_VERSION_HEADER = ("X-Robinhood-API-Version", "1.431.4")
+SCOPE = "internal"
+TOKEN_LIFETIME_S = 86400  # what the apps ask for (`expires_in`)
+WORKFLOW_APPROVED = "workflow_status_approved"
+KIND_EQUITIES = "equities"
+
+EQUITY_STATUS_MAP: dict[str, OrderStatus] = {
+    "queued": OrderStatus.inProgress,
+    "unconfirmed": OrderStatus.inProgress,
+    "confirmed": OrderStatus.inProgress,
+    "partially_filled": OrderStatus.partiallyFilled,
+    "filled": OrderStatus.success,
+    "cancelled": OrderStatus.cancelled,
+    "rejected": OrderStatus.rejected,
+    "failed": OrderStatus.failed,
+}
+EQUITY_ORDER_TYPES = {"market": "market", "limit": "limit"}  # `type`; a stop is `trigger: stop` on either
+EQUITY_TIME_IN_FORCE = {"gtc": "goodTillCanceled", "gfd": "goodForDay", "ioc": "immediateOrCancel",
+                        "fok": "fillOrKill"}  # fmt: skip

@@ -1,4 +1,6 @@
-"""A local trading.robinhood.com for the calls ordergate and the `hood` client make (Crypto Trading API v1).
+"""A local trading.robinhood.com for the calls ordergate and the `hood` client make (Crypto Trading API v1), and
+a local api.robinhood.com for the equities half (logins, challenges, token refresh, equities orders: the routes
+and their rules are in equities_sim.py, composed in here so that the family keeps one simulator).
 
 Protocol as Robinhood documents it: x-api-key / x-timestamp / x-signature, the signature checked with the public
 key the user registered (the simulator keeps nothing else) over api_key + timestamp + path (with its query) +
@@ -17,6 +19,11 @@ A cancel of an unknown or another account's order is 404 "Not found."; of a fill
 docs do not publish (the 401s, 403, 429 detail) are the simulator's, in Robinhood's error format.
 
 Control surface (unsigned JSON; never serve it where real keys are used): simkit's /_control routes.
+
+The kit API serves both halves: `new_account` makes a crypto key, or, with `kit_half="equities"`, a connected
+equities login (bearer + refresh token); `place`, `fill`, `status` follow the key or order they are given. A
+simkit `venue_error` fault on an equities path answers in the equities API's words, and its `auth` error revokes
+the bearer's session (as a password change does), so the refresh that follows is refused too.
 """
 
 from __future__ import annotations
@@ -49,10 +56,12 @@ from ordergate.venues.robinhood.constants import (
     HEADER_TIMESTAMP,
     KIND,
     KIND_CRYPTO,
+    KIND_EQUITIES,
     ORDER_ID,
     STATUS_MAP,
     TIMESTAMP_VALID_S,
 )
+from ordergate.venues.robinhood.equities_sim import EquitiesBook
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, positive_decimal, venue_path
 
 _PAIRS = {"BTC-USD": ("BTC", "USD"), "ETH-USD": ("ETH", "USD"), "DOGE-USD": ("DOGE", "USD")}
@@ -145,11 +154,14 @@ class _Order:
 
 
 class RobinhoodSimulator(SimulatorBase):
-    def __init__(self, *, jitter_s: float = 0.0, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, jitter_s: float = 0.0, clock: Callable[[], float] = time.time, kit_half: str = KIND_CRYPTO,
+                 token_lifetime_s: float = 86400) -> None:  # fmt: skip
         super().__init__(jitter_s=jitter_s)
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[str, _Order] = {}
         self._clock = clock
+        self.kit_half = kit_half
+        self.equities = EquitiesBook(self, clock, token_lifetime_s)
         base = "/api/v1/crypto/trading"
         private = [
             (f"{base}/accounts/", "GET", "account", self._account, False),
@@ -163,10 +175,12 @@ class RobinhoodSimulator(SimulatorBase):
             Route(path, self._endpoint(op, handler, trade), methods=[method])
             for path, method, op, handler, trade in private
         ]
-        self.app = WithAbort(Starlette(routes=[*routes, *self.control_routes()]))
+        self.app = WithAbort(Starlette(routes=[*routes, *self.equities.routes(), *self.control_routes()]))
 
     # -- the conformance kit's view (simkit.SimulatorBase) ---------------------------------------------
     def new_account(self, *, can_trade: bool = True) -> SimAccount:
+        if self.kit_half == KIND_EQUITIES:
+            return self.equities.new_account(can_trade=can_trade)
         api_key = f"{CRYPTO_KEY_PREFIX}{uuid.uuid4()}"
         seed = base64.b64encode(secrets.token_bytes(32)).decode()
         with self._lock:
@@ -180,6 +194,8 @@ class RobinhoodSimulator(SimulatorBase):
             self._accounts[api_key] = _Account(api_key, public, str(secrets.randbelow(9 * 10**8) + 10**8), can_trade)
 
     def place(self, account: SimAccount, *, volume: str = "1", price: str = "100") -> tuple[str, dict[str, Any]]:
+        if self.equities.owns_bearer(account.api_key):
+            return self.equities.place(account.api_key, quantity=volume, price=price), {"isCryptocurrency": False}
         return self.place_order(account.api_key, quantity=volume, price=price), {}
 
     def place_order(self, api_key: str, *, symbol: str = "BTC-USD", side: str = "buy", quantity: str = "1",
@@ -193,6 +209,8 @@ class RobinhoodSimulator(SimulatorBase):
                              limit).id  # fmt: skip
 
     def fill(self, order_id: str, volume: str | None = None) -> None:
+        if order_id in self.equities.orders:
+            return self.equities.fill(order_id, volume)
         with self._lock:
             order = self._orders[order_id]
             if not order.live:
@@ -204,10 +222,14 @@ class RobinhoodSimulator(SimulatorBase):
             order.updated = now
 
     def status(self, order_id: str) -> OrderStatus:
+        if order_id in self.equities.orders:
+            return self.equities.status(order_id)
         with self._lock:
             return STATUS_MAP[self._orders[order_id].state()]
 
     def describe(self, order_id: str) -> dict[str, Any]:
+        if order_id in self.equities.orders:
+            return self.equities.describe(order_id)
         with self._lock:
             return self._orders[order_id].as_robinhood()
 
@@ -217,6 +239,31 @@ class RobinhoodSimulator(SimulatorBase):
                           **{"Retry-After": "13"})  # fmt: skip
         status, detail = _SYMBOLIC.get(error_name, (400, error_name))
         return _Refusal(status, detail, "non_field_errors").render()
+
+    def sandbox_login(self, code: str) -> dict[str, Any]:
+        """The sandbox's demo Robinhood login: a new device is verified by a code "sent by sms", always `code`."""
+        username, password = f"demo-{secrets.token_hex(4)}@robinhood.example", secrets.token_urlsafe(12)
+        self.equities.add_login(username, password, verification="workflow", code=code)
+        env = {"ROBINHOOD_USERNAME": username, "ROBINHOOD_PASSWORD": password, "ROBINHOOD_CODE": code}
+        return {"username": username, "env": env}
+
+    def place_demo(self, username: str, *, quantity: str = "1", price: str = "100") -> tuple[str, dict[str, Any]]:
+        """An equities order on a login's first brokerage account (the sandbox's demo login)."""
+        login = self.equities.logins[username]
+        return self.equities.place_for(login.accounts[0], quantity=quantity, price=price), {"isCryptocurrency": False}
+
+    # -- faults on the equities paths ----------------------------------------------------------------------
+    def _take_fault(self, op: str, api_key: str) -> Fault | None:
+        fault = super()._take_fault(op, api_key)
+        if fault is not None and fault.kind == "venue_error" and fault.error == "auth":
+            self.equities.revoke(api_key)
+        return fault
+
+    async def _apply(self, request: Request, fault: Fault | None, process: Callable[..., Any]) -> Response:
+        if fault is not None and fault.kind == "venue_error" and not venue_path(request).startswith("/api/v1/crypto/"):
+            self.errors[fault.error] += 1
+            return self.equities.render_error(fault.error)
+        return await super()._apply(request, fault, process)
 
     # -- protocol ----------------------------------------------------------------------------------------
     def _endpoint(self, op: str, handler: Callable[..., Any], trade: bool) -> Callable[..., Any]:
