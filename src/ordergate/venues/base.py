@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from ordergate.domain.errors import ErrorType, GatewayError
-from ordergate.domain.integrations import IntegrationType
+from ordergate.domain.integrations import IntegrationType, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.transport import Transport
 
@@ -115,6 +115,33 @@ class ChallengeIssued:
     expires_in_seconds: int | None = None
 
 
+# Mesh statuses of an order that can still be cancelled: a listing asked only for these is "open orders", which every
+# venue answers with one request.
+OPEN_STATUSES: frozenset[OrderStatus] = frozenset({OrderStatus.inProgress, OrderStatus.partiallyFilled})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """One page of `/transactions/list` at one venue."""
+
+    count: int  # at most this many orders in the page (Mesh: 1..250, default 100)
+    statuses: frozenset[OrderStatus] | None = None  # None: every status
+    since: int | None = None  # Mesh `from`: orders created at or after this Unix time (seconds)
+    cursor: dict[str, Any] | None = None  # the venue's own paging state, as the previous OrderPage left it
+    symbol_pair: str | None = None  # for venues that list per instrument
+
+    @property
+    def open_only(self) -> bool:
+        return self.statuses is not None and self.statuses <= OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: tuple[OrderSnapshot, ...]
+    cursor: dict[str, Any] | None = None  # None: this was the last page. Sealed before the client sees it.
+    total: int | None = None  # when the venue says how many orders match in all
+
+
 def require_key_pair(creds: Credentials) -> None:
     missing = [name for name, value in (("username", creds.api_key), ("password", creds.secret)) if not value]
     if missing:
@@ -163,6 +190,15 @@ class Adapter(ABC):
         Raises UnknownOrderAtVenue when the venue's answer does not tell "never existed" from "already final",
         transport.OutcomeUnknown when the answer was lost, GatewayError for every definite failure.
         """
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """The account's orders, newest first, one page per call with the venue's documented open-orders and
+        order-history endpoints; a query for open orders only is one upstream request."""
+        raise GatewayError(
+            ErrorType.cancelNotSupported,
+            f"ordergate cannot list orders at {self.spec.name} yet.",
+            error_data={"type": self.spec.type.value},
+        )
 
     @abstractmethod
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
