@@ -60,7 +60,7 @@ async def test_connect_demo_then_cancel_and_look_up(gw: GatewayHarness, etoro: t
     assert (before["status"], before["amount"], before["price"]) == ("partiallyFilled", 0.5, 180.0)
     cancel = await gw.http.post("/api/v1/transactions/cancel", json=body, headers=headers)
     assert cancel.status_code == 200, cancel.text
-    assert cancel.json()["content"] == {"orderId": oid, "status": "inProgress"}
+    assert cancel.json()["content"] == {"orderId": oid, "status": "cancelled"}
     after = (await gw.http.post(DETAILS, json=body, headers=headers)).json()["content"]
     assert (after["status"], after["amount"]) == ("cancelled", 0.5)
     again = await gw.http.post("/api/v1/transactions/cancel", json=body, headers=headers)

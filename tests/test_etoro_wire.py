@@ -65,15 +65,16 @@ async def test_cancel_requests_follow_etoros_recipe(tmp_path: Path, monkeypatch:
     for oid, resp in zip(ids, answers, strict=True):
         assert resp.status_code == 200, resp.text
         assert resp.json()["content"] == {"orderId": oid, "status": "inProgress"}
-    assert len(recorder.seen) == 2 * len(ids)  # the order's info, then the cancel
+    assert len(recorder.seen) == 3 * len(ids)  # the order's info, the cancel, the order's info again
     segment = "/demo" if env == "demo" else ""
     request_ids = set()
     for i, oid in enumerate(ids):
         for (method, path, query, got, raw), expected in zip(
-            recorder.seen[2 * i : 2 * i + 2],
+            recorder.seen[3 * i : 3 * i + 3],
             [
                 ("GET", f"/api/v1/trading/info/{env}/orders/{oid}"),
                 ("DELETE", f"/api/v2/trading/execution{segment}/orders/{oid}"),
+                ("GET", f"/api/v1/trading/info/{env}/orders/{oid}"),
             ],
             strict=True,
         ):

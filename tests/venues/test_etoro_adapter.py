@@ -54,7 +54,7 @@ async def test_the_shared_write_quota_answers_429_with_retry_after(
     ids = [sim.place(account)[0] for _ in range(4)]
     adapter = _adapter(url, transport)
     for oid in ids[:3]:
-        assert (await adapter.cancel(_creds(account), OrderRef(oid, False))).status.value == "inProgress"
+        assert (await adapter.cancel(_creds(account), OrderRef(oid, False))).status.value == "cancelled"
     with pytest.raises(GatewayError) as caught:
         await adapter.cancel(_creds(account), OrderRef(ids[3], False))
     assert caught.value.error_type is ErrorType.rateLimited

@@ -10,9 +10,9 @@ class TestEtoro(VenueConformance):
     integration = IntegrationType.etoro
     cancel_op = "cancel"
     lookup_op = "info"
-    # The order's info is read first (eToro's cancel answers 200 to closed and cancelled orders too), and the v2
-    # cancel's 200 only says the request was submitted.
-    acknowledges_only = True
+    # The order's info is read before (eToro's cancel answers 200 to closed and cancelled orders too) and after the
+    # v2 cancel, whose 200 only says the request was submitted: the second read reports it cancelled.
+    acknowledges_only = False
     rate_limit_retry_after = str(SYMBOLIC_RETRY_AFTER_S)
     # eToro documents no lockout/ban and no regional block on its trading endpoints.
     has_ban_answer = False

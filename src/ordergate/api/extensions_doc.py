@@ -3,6 +3,7 @@ Mesh's operations keep their own description untouched."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ordergate.domain.batch import MAX_ORDERS
@@ -44,11 +45,14 @@ def document_extensions(doc: dict[str, Any]) -> None:
             },
         },
     }
+    # Mesh's ApiResult forbids additional properties, so an item restates its fields rather than extending it.
+    envelope_fields = copy.deepcopy(schemas["ApiResult"]["properties"])
     schemas["BatchCancelItem"] = {
-        "allOf": [_ENVELOPE],
         "type": "object",
+        "additionalProperties": False,
         "description": "The envelope a single cancel of this order would have answered, with its HTTP status.",
         "properties": {
+            **envelope_fields,
             "content": {"allOf": [{"$ref": "#/components/schemas/CancelOrderResult"}], "nullable": True},
             "httpStatus": {"type": "integer"},
             "retryAfter": {"type": "integer", "description": "Seconds, where the answer carries Retry-After."},

@@ -243,8 +243,9 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
 # then reports cancelled or pending_cancel; bitflyer: its cancel answers 200 whatever the order's state, so the
 # order is read before (cancel only an ACTIVE one) and after (cancelled, still pending, or filled first); cex_io:
 # its cancel answer is the same `ok` for open, finished and unknown orders, so one get_my_orders follows; etoro: its
-# cancel answers 200 to closed and cancelled orders too ("idempotent"), so the order's info is read first).
-REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2, "etoro": 2}
+# cancel answers 200 to closed and cancelled orders too ("idempotent"), so the order's info is read before and
+# after, as for bitflyer).
+REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2, "etoro": 3}
 
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).

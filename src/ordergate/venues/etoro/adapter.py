@@ -37,7 +37,7 @@ from ordergate.venues.etoro.constants import (
     STATUS_NAMES,
     VERIFY_PATHS,
 )
-from ordergate.venues.transport import UpstreamResponse
+from ordergate.venues.transport import NotDelivered, OutcomeUnknown, UpstreamResponse
 
 VENUE = "eToro"
 
@@ -95,11 +95,28 @@ class EtoroAdapter(Adapter):
         url = self.base_url + path_for(CANCEL_PATHS, environment(creds)).format(order_id=order_number(order.id))
         resp = await self.transport.send("DELETE", url, headers=auth_headers(creds))
         if resp.status == 200 and _json_object(resp.body) is not None:
-            return CancelAck(order.id, OrderStatus.inProgress, resp.status)
+            return await self._after_accepted(creds, order, resp.status)
         if resp.status == 404 and _problem(resp) is not None:
             # Listed a moment ago, unknown to the cancel: only another look tells what happened to it.
             raise UnknownOrderAtVenue(resp.status, _detail(resp, creds))
         raise _failure(resp, creds)
+
+    async def _after_accepted(self, creds: Credentials, order: OrderRef, status: int) -> CancelAck:
+        """eToro's 200 is "submitted", and a fill may have landed between our read and the DELETE: one more read
+        tells cancelled, still pending or filled first, so a filled order is never answered `inProgress`."""
+        try:
+            after = await self.get_order(creds, order)
+        except (NotDelivered, OutcomeUnknown, GatewayError):
+            return CancelAck(order.id, OrderStatus.inProgress, status)  # accepted; what followed is not known yet
+        if after is not None and after.status is OrderStatus.cancelled:
+            return CancelAck(order.id, OrderStatus.cancelled, status)
+        if after is not None and after.status not in (OrderStatus.inProgress, OrderStatus.partiallyFilled):
+            raise GatewayError(
+                ErrorType.orderNotCancelable,
+                f"The order cannot be cancelled: eToro lists it as {after.venue_status}.",
+                error_data={"orderStatus": after.status.value, "orderId": order.id},
+            )
+        return CancelAck(order.id, OrderStatus.inProgress, status)
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         path = path_for(ORDER_INFO_PATHS, environment(creds)).format(order_id=order_number(order.id))
