@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
@@ -80,6 +82,36 @@ def test_fills_are_visible_to_the_sdk(served: tuple[AlpacaSimulator, str]) -> No
     assert filled.value.message == 'order is already in "filled" state'
     closed = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.CLOSED))
     assert [o.id for o in closed] == [market.id]
+
+
+def test_the_sdk_pages_the_listing_by_submission_time(served: tuple[AlpacaSimulator, str]) -> None:
+    """What ordergate's list_orders relies on: limit, `until` and `after` (both exclusive), newest first."""
+    sim, url = served
+    account = sim.new_account()
+    client = TradingClient(account.api_key, account.secret, paper=True, url_override=url)
+    start = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    ids = []
+    for minute in range(5):
+        order = client.submit_order(limit_buy())
+        sim.set_created(str(order.id), start + timedelta(minutes=minute))
+        ids.append(order.id)
+    sim.fill(str(ids[0]))
+
+    first = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=2, direction=Sort.DESC))
+    assert [o.id for o in first] == [ids[4], ids[3]]
+    older = client.get_orders(
+        GetOrdersRequest(status=QueryOrderStatus.ALL, limit=2, until=first[-1].submitted_at, direction=Sort.DESC)
+    )
+    assert [o.id for o in older] == [ids[2], ids[1]]
+    until = older[0].submitted_at  # ids[2], 12:02: exclusive
+    between = GetOrdersRequest(status=QueryOrderStatus.ALL, after=start + timedelta(seconds=30), until=until)
+    assert [o.id for o in client.get_orders(between)] == [ids[1]]
+    exclusive = GetOrdersRequest(status=QueryOrderStatus.ALL, after=start + timedelta(minutes=1), until=until)
+    assert client.get_orders(exclusive) == []
+    assert [o.id for o in client.get_orders(GetOrdersRequest(status=QueryOrderStatus.CLOSED, limit=500))] == [ids[0]]
+    with pytest.raises(APIError) as too_many:
+        client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=501))
+    assert too_many.value.status_code == 422
 
 
 def test_pending_cancel_is_what_the_sdk_sees_until_it_settles(served: tuple[AlpacaSimulator, str]) -> None:

@@ -7,6 +7,7 @@ idea of it.
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Iterator
@@ -60,6 +61,28 @@ def test_ccxt_places_fetches_and_cancels(served: tuple[CoinbaseExchangeSimulator
     with pytest.raises(ccxt.OrderNotFound):
         exchange.cancel_order(placed["id"])
     assert sim.status(placed["id"]).value == "cancelled"
+
+
+def test_ccxt_lists_orders_page_by_page(served: tuple[CoinbaseExchangeSimulator, str]) -> None:
+    """GET /orders as ccxt calls it (status=all, limit, start_date) and paged with Coinbase's CB-AFTER header."""
+    sim, url = served
+    exchange = client(url, sim.new_account())
+    ids = [exchange.create_order("BTC/USD", "limit", "buy", 0.1, 20000 + n)["id"] for n in range(3)]
+    start = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)
+    for minute, order_id in enumerate(ids):
+        sim.set_created(order_id, start + datetime.timedelta(minutes=minute))
+
+    def answered() -> list[str]:  # ccxt re-sorts oldest first; Coinbase's own order is newest first
+        return [o["id"] for o in json.loads(exchange.last_http_response)]
+
+    assert {o["id"] for o in exchange.fetch_orders(limit=2)} == {ids[2], ids[1]}
+    assert answered() == [ids[2], ids[1]]
+    after = exchange.last_response_headers["CB-AFTER"]
+    assert [o["id"] for o in exchange.fetch_orders(limit=2, params={"after": after})] == [ids[0]]
+    since = int((start + datetime.timedelta(minutes=1)).timestamp() * 1000)
+    assert {o["id"] for o in exchange.fetch_orders(since=since)} == {ids[2], ids[1]}
+    assert [o["status"] for o in exchange.fetch_open_orders("BTC/USD")] == ["open"] * 3
+    assert answered() == ids[::-1]
 
 
 def test_a_partly_filled_order_keeps_its_record_after_the_cancel(served: tuple[CoinbaseExchangeSimulator, str]) -> None:

@@ -101,6 +101,29 @@ def test_sdk_places_gets_and_cancels_with_both_key_kinds(
     assert sim.count(account.api_key, "batch_cancel") == 2
 
 
+def test_sdk_lists_orders_page_by_page(served: tuple[CoinbaseSimulator, str, Path]) -> None:
+    """The SDK's list_orders (repeated order_status, limit, cursor, start_date) reads the simulator's listing."""
+    sim = served[0]
+    account = sim.new_credentials()
+    client = sdk(served, account)
+    ids = []
+    for n in range(3):
+        placed = client.limit_order_gtc_buy(f"list-{n}", "BTC-USD", base_size="0.1", limit_price="20000")
+        ids.append(placed.success_response["order_id"])
+    sim.fill(ids[0])
+
+    first = client.list_orders(limit=2)
+    assert ([o.order_id for o in first.orders], first.has_next) == ([ids[2], ids[1]], True)
+    rest = client.list_orders(limit=2, cursor=first.cursor)
+    assert ([o.order_id for o in rest.orders], rest.has_next, rest.cursor) == ([ids[0]], False, "")
+    assert [o.order_id for o in client.list_orders(order_status=["OPEN"]).orders] == [ids[2], ids[1]]
+    assert [o.order_id for o in client.list_orders(order_status=["FILLED", "CANCELLED"]).orders] == [ids[0]]
+    assert client.list_orders(start_date="2999-01-01T00:00:00Z").orders == []
+    with pytest.raises(HTTPError) as mixed:
+        client.list_orders(order_status=["OPEN", "FILLED"])
+    assert mixed.value.response.status_code == 400
+
+
 def test_batch_cancel_answers_each_order_inside_http_200(served: tuple[CoinbaseSimulator, str, Path]) -> None:
     sim = served[0]
     account, other = sim.new_credentials(), sim.new_credentials("ed25519")

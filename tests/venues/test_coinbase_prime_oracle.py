@@ -7,6 +7,7 @@ recipe as Coinbase implements it, not only as ordergate reads the docs.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterator
 
@@ -19,9 +20,12 @@ from prime_sdk.services.orders import (
     CancelOrderRequest,
     CreateOrderRequest,
     GetOrderRequest,
+    ListOpenOrdersRequest,
+    ListOrdersRequest,
     OrdersService,
 )
 from prime_sdk.services.portfolios import ListPortfoliosRequest, PortfoliosService
+from prime_sdk.utils import PaginationParams
 
 from ordergate.venues.coinbase_prime.simulator import CoinbasePrimeSimulator
 from ordergate.venues.simkit import SimAccount
@@ -77,6 +81,37 @@ def test_sdk_lists_places_reads_and_cancels(served: tuple[CoinbasePrimeSimulator
     with pytest.raises(PrimeAPIError) as again:
         orders.cancel_order(CancelOrderRequest(portfolio_id=portfolio.id, order_id=order_id))
     assert again.value.status_code == 400
+
+
+def test_sdk_lists_open_orders_and_history_with_cursors(
+    served: tuple[CoinbasePrimeSimulator, str], sdk_url: str
+) -> None:
+    sim, _ = served
+    account = sim.new_account()
+    pid = str(account.extras["portfolio_id"])
+    orders, _ = sdk(account)
+    ids = [orders.create_order(limit_buy(pid)).order_id for _ in range(4)]
+    start = datetime.datetime(2024, 5, 1, 12, 0)
+    for minute, order_id in enumerate(ids):
+        sim.set_created(order_id, (start + datetime.timedelta(minutes=minute)).replace(tzinfo=datetime.UTC))
+    sim.fill(ids[0])
+    orders.cancel_order(CancelOrderRequest(portfolio_id=pid, order_id=ids[1]))
+
+    first = orders.list_open_orders(ListOpenOrdersRequest(portfolio_id=pid, pagination=PaginationParams(limit="1")))
+    assert ([o.id for o in first.orders], first.pagination.has_next) == ([ids[3]], True)
+    cursor = PaginationParams(limit="1", cursor=first.pagination.next_cursor)
+    rest = orders.list_open_orders(ListOpenOrdersRequest(portfolio_id=pid, pagination=cursor))
+    assert ([o.id for o in rest.orders], rest.pagination.has_next) == ([ids[2]], False)
+
+    history = orders.list_orders(
+        ListOrdersRequest(portfolio_id=pid, order_statuses=["FILLED", "CANCELLED"], start_date=start)
+    )
+    assert [(o.id, o.status) for o in history.orders] == [(ids[1], "CANCELLED"), (ids[0], "FILLED")]
+    later = start + datetime.timedelta(minutes=1, seconds=30)
+    assert (
+        orders.list_orders(ListOrdersRequest(portfolio_id=pid, start_date=later, order_statuses=["FILLED"])).orders
+        == []
+    )
 
 
 def test_filled_and_unknown_orders(served: tuple[CoinbasePrimeSimulator, str], sdk_url: str) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
@@ -20,8 +21,11 @@ from ordergate.venues.alpaca.auth import Environments, auth_headers, is_oauth
 from ordergate.venues.alpaca.constants import (
     ALREADY_CANCELLING,
     CANCEL_ANSWER,
+    CLOSED_MESH_STATUSES,
     ENVIRONMENT_HINTS,
     ERROR_BY_STATUS,
+    LIST_MAX_LIMIT,
+    LIST_PATH,
     LIVE_STATUSES,
     LIVE_URL,
     ORDER_ID,
@@ -33,12 +37,13 @@ from ordergate.venues.alpaca.constants import (
     TIME_IN_FORCE_MAP,
     VERIFY_PATH,
 )
-from ordergate.venues.base import Adapter
+from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown, TransportError, UpstreamResponse
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?$")
+_PRECISE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
 _CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
 
 
@@ -111,6 +116,51 @@ class AlpacaAdapter(Adapter):
             return None
         raise _failure(resp, creds)
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """`GET /v2/orders`, newest first. Alpaca has no page token: the next page is the same request with `until`
+        at the oldest order consumed. `until` is exclusive, so it is set one microsecond past that order and the ids
+        already given at that instant (`seen`) are skipped, which keeps orders sharing a timestamp from being lost."""
+        state = query.cursor or {}
+        seen = {str(i) for i in state.get("seen") or ()}
+        venue_status, exact = _list_status(query)
+        limit = min(LIST_MAX_LIMIT, query.count + len(seen)) if exact else LIST_MAX_LIMIT
+        params: dict[str, str] = {"status": venue_status, "limit": str(limit), "direction": "desc"}
+        if state.get("until"):
+            params["until"] = str(state["until"])
+        if query.since is not None:
+            # `after` is exclusive and Alpaca's times carry fractions: one second earlier, then filtered exactly.
+            params["after"] = _rfc3339(datetime.fromtimestamp(query.since - 1, UTC))
+        headers = {**auth_headers(creds), "Accept": "application/json"}
+        url = self.environments().for_token(creds) + LIST_PATH + "?" + urlencode(params)
+        resp = await self.transport.send("GET", url, headers=headers)
+        entries = _json_list(resp.body)
+        if resp.status != 200 or entries is None:
+            raise _failure(resp, creds)
+        orders: list[OrderSnapshot] = []
+        boundary: datetime | None = None
+        at_boundary: set[str] = set()
+        consumed = 0
+        for entry in entries:
+            if len(orders) == query.count:
+                break
+            consumed += 1
+            order_id = str(entry.get("id") or "")
+            submitted = _micros(entry.get("submitted_at") or entry.get("created_at"))
+            if submitted is None or not order_id:
+                raise GatewayError(ErrorType.institutionUnavailable, "Alpaca listed an order without id or time")
+            if boundary != submitted:
+                boundary, at_boundary = submitted, set()
+            at_boundary.add(order_id)
+            if order_id in seen:
+                continue
+            snapshot = _snapshot(order_id, entry)
+            if _wanted(snapshot, query):
+                orders.append(snapshot)
+        if boundary is None or (consumed == len(entries) and len(entries) < limit):
+            return OrderPage(tuple(orders))
+        until = boundary + timedelta(microseconds=1)
+        return OrderPage(tuple(orders), {"until": _rfc3339(until), "seen": sorted(at_boundary)})
+
     async def _order_request(self, method: str, creds: Credentials, order: OrderRef) -> UpstreamResponse:
         if not ORDER_ID.fullmatch(order.id):
             raise GatewayError(
@@ -121,6 +171,47 @@ class AlpacaAdapter(Adapter):
         headers = {**auth_headers(creds), "Accept": "application/json"}
         url = self.environments().for_token(creds) + ORDER_PATH.format(order_id=order.id)
         return await self.transport.send(method, url, headers=headers)
+
+
+def _list_status(query: OrderQuery) -> tuple[str, bool]:
+    """Alpaca's `status` for the query, and whether its answer needs no filtering by status here."""
+    if query.statuses is None:
+        return "all", True
+    if query.open_only:
+        return "open", query.statuses == OPEN_STATUSES
+    if query.statuses.isdisjoint(OPEN_STATUSES):
+        return "closed", query.statuses >= CLOSED_MESH_STATUSES
+    return "all", False
+
+
+def _wanted(snapshot: OrderSnapshot, query: OrderQuery) -> bool:
+    if query.statuses is not None and snapshot.status not in query.statuses:
+        return False
+    return query.since is None or (snapshot.created_at is not None and snapshot.created_at >= query.since)
+
+
+def _micros(value: Any) -> datetime | None:
+    """An Alpaca time cut to whole microseconds (it sends up to nine fractional digits)."""
+    match = _PRECISE.match(str(value or ""))
+    if match is None:
+        return None
+    zone = match[3] if match[3] and match[3] != "Z" else "+00:00"
+    micros = int((match[2] or "").ljust(6, "0")[:6])
+    return datetime.fromisoformat(match[1] + zone).astimezone(UTC).replace(microsecond=micros)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json_list(body: bytes) -> list[dict[str, Any]] | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return None
+    return value
 
 
 def _paper_hint(passphrase: str | None) -> bool | None:

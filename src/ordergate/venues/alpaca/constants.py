@@ -11,6 +11,10 @@ Sources (checked for this module, see the report that introduced it):
   is not authorized" (alpaca-py#391), 40410000 "order not found", 42210000 `order is already in "filled" state`.
 - Rate limit: 200 requests/minute per account; every response carries X-Ratelimit-Limit/-Remaining/-Reset, Reset
   being the unix second the window ends (forum.alpaca.markets/t/executing-orders/12029).
+- docs.alpaca.markets/reference/getallorders (and alpaca-py's GetOrdersRequest): `GET /v2/orders` takes `status`
+  open|closed|all (default open), `limit` (default 50, max 500), `after` / `until` ("submitted after / until this
+  timestamp", both exclusive), `direction` asc|desc (by submission time, default desc), `symbols`, `side`,
+  `nested`. The answer is a bare JSON array: no page token and no total, so paging walks `until` backwards.
 - Paper and live are separate domains with separate credentials (Trading API "Authentication" page); an OAuth
   token is issued for one of them (docs.alpaca.markets/docs/using-oauth2-and-trading-api).
 """
@@ -27,6 +31,8 @@ LIVE_URL = "https://api.alpaca.markets"
 PAPER_URL = "https://paper-api.alpaca.markets"
 
 ORDER_PATH = "/v2/orders/{order_id}"
+LIST_PATH = "/v2/orders"
+LIST_MAX_LIMIT = 500
 # GET /v2/account: the cheapest authenticated call, and it names the account (account_number) for the token.
 VERIFY_PATH = "/v2/account"
 
@@ -88,6 +94,9 @@ STATUS_MAP: dict[str, OrderStatus] = {
 LIVE_STATUSES = frozenset(
     name for name, mesh in STATUS_MAP.items() if mesh in (OrderStatus.inProgress, OrderStatus.partiallyFilled)
 )
+
+# What Alpaca's `status=closed` covers, in Mesh's words: a listing asked for all of these needs no filtering here.
+CLOSED_MESH_STATUSES = frozenset(mesh for name, mesh in STATUS_MAP.items() if name not in LIVE_STATUSES)
 
 # Alpaca `type` → Mesh BrokerOrderPlaceType (trailing_stop has no Mesh equivalent and stays unset).
 ORDER_TYPE_MAP: dict[str, str] = {

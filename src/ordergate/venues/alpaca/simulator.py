@@ -6,7 +6,7 @@ or `Authorization: Bearer <token>` for tokens from `issue_token` (what Alpaca's 
 
     GET    /v2/account
     POST   /v2/orders        {symbol, qty, side, type, time_in_force, limit_price?, stop_price?, client_order_id?}
-    GET    /v2/orders        ?status=open|closed|all &limit= &direction= &symbols=
+    GET    /v2/orders        ?status=open|closed|all &limit= (≤500) &after= &until= &direction= &symbols=
     GET    /v2/orders/{id}   404 {"code":40410000,"message":"order not found"}
     DELETE /v2/orders/{id}   204 (accepted); 404; 422 {"code":42210000,"message":"order is already in \"filled\" state"}
 
@@ -145,6 +145,17 @@ def _text(number: Decimal | None) -> str | None:
     return None if number is None else f"{number.normalize():f}"
 
 
+def _bound(value: str | None) -> datetime | None | bool:
+    """`after` / `until`: a date (2022-09-07) or an RFC 3339 time; False when it is neither."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _decimal(value: Any) -> Decimal | None:
     try:
         number = Decimal(str(value))
@@ -202,6 +213,11 @@ class AlpacaSimulator(SimulatorBase):
             if order.status not in _CANCELABLE:
                 raise ValueError(f"order {order_id} is {order.status}")
             self._fill(order, _decimal(volume) if volume is not None else None)
+
+    def set_created(self, order_id: str, when: datetime) -> None:
+        """Give an order another submission time, as if it had been placed then."""
+        with self._lock:
+            self._orders[order_id].created_at = when.astimezone(UTC)
 
     def set_status(self, order_id: str, status: str) -> None:
         """Put an order in any Alpaca status (expired, rejected, stopped, replaced…), as the venue would."""
@@ -318,15 +334,21 @@ class AlpacaSimulator(SimulatorBase):
         return self._new_order(account, body).as_alpaca()
 
     def _list(self, account: _Account, request: Request, _body: dict[str, Any], _f: Fault | None) -> Any:
-        wanted = request.query_params.get("status", "open")
-        symbols = {s for s in request.query_params.get("symbols", "").split(",") if s}
-        limit = request.query_params.get("limit", "50")
+        params = request.query_params
+        wanted, direction = params.get("status", "open"), params.get("direction", "desc")
+        symbols = {s for s in params.get("symbols", "").split(",") if s}
+        limit = params.get("limit", "50")
+        after, until = _bound(params.get("after")), _bound(params.get("until"))
         if wanted not in ("open", "closed", "all") or not limit.isdigit() or not 0 < int(limit) <= 500:
             raise _Refusal(422, 40010001, "invalid status or limit")
+        if direction not in ("asc", "desc") or after is False or until is False:
+            raise _Refusal(422, 40010001, "invalid direction, after or until")
         mine = [o for o in self._orders.values() if o.key_id == account.key_id and (not symbols or o.symbol in symbols)]
         if wanted != "all":
             mine = [o for o in mine if (o.status in LIVE_STATUSES) == (wanted == "open")]
-        mine.sort(key=lambda o: o.created_at, reverse=request.query_params.get("direction", "desc") == "desc")
+        # `after` and `until` bound the submission time, both exclusive (Orders API reference, GET /v2/orders).
+        mine = [o for o in mine if (after is None or o.created_at > after) and (until is None or o.created_at < until)]
+        mine.sort(key=lambda o: o.created_at, reverse=direction == "desc")
         return [o.as_alpaca() for o in mine[: int(limit)]]
 
     def _get(self, account: _Account, request: Request, _body: dict[str, Any], _f: Fault | None) -> Any:

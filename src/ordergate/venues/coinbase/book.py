@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -9,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from ordergate.venues.coinbase.auth import PublicKey
+
+_SEQUENCE = itertools.count(1)  # placement order, which breaks ties between equal creation times
 
 
 def rfc3339(moment: datetime) -> str:
@@ -44,6 +47,7 @@ class Order:
     pending_cancel: bool = False
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_fill: datetime | None = None
+    seq: int = field(default_factory=lambda: next(_SEQUENCE))
 
     @property
     def live(self) -> bool:

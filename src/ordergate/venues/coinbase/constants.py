@@ -20,6 +20,12 @@ threads, [R] not verified anywhere, chosen as the least surprising reading):
 - [D] private REST endpoints are limited to about 30 requests per second per user; [S] constants.py names the rate
   limit headers `x-ratelimit-limit/-remaining/-reset`; [I] advanced-trade-sdk-go#18: a 429 may come back as an
   HTML page. What `x-ratelimit-reset` counts is [R]: read as a Unix time when it is one, else as seconds.
+- [S] coinbase/rest/orders.py `list_orders`: `GET /api/v3/brokerage/orders/historical/batch` with `order_status`
+  (a list, sent as repeated parameters), `limit`, `cursor`, `start_date` (RFC 3339), `product_ids`, `sort_by`…;
+  [S] types/orders_types.py ListOrdersResponse: `orders`, `sequence`, `has_next`, `cursor`. Newest first by
+  creation time [D, list-orders]. [R] the docs once said OPEN cannot be combined with other statuses in
+  `order_status` (not found again with the search tool), so ordergate never combines it; the 1000 cap on `limit`
+  is the one third-party clients use (coinbase_cloud_advanced_trade_client's default), also [R]. No total is given.
 - [I] coinbase-advanced-node#27: legacy (HMAC) API keys stopped working for Advanced Trade on 2024-05-31, and the
   official SDK supports only CDP keys, so ordergate does not sign the legacy way.
 """
@@ -38,6 +44,8 @@ CANCEL_PATH = "/api/v3/brokerage/orders/batch_cancel"
 ORDER_PATH = "/api/v3/brokerage/orders/historical/{order_id}"
 CREATE_PATH = "/api/v3/brokerage/orders"  # used by the simulator and the oracle, never by the adapter
 KEY_PERMISSIONS_PATH = "/api/v3/brokerage/key_permissions"
+LIST_PATH = "/api/v3/brokerage/orders/historical/batch"
+LIST_MAX_LIMIT = 1000
 USER_PATH = "/v2/user"
 
 JSON_CONTENT_TYPE = "application/json"
@@ -114,6 +122,15 @@ STATUS_MAP: dict[str, OrderStatus] = {
     "UNKNOWN_ORDER_STATUS": OrderStatus.unknown,
 }
 LIVE_STATUSES = frozenset({"PENDING", "OPEN", "QUEUED", "EDIT_QUEUED", "CANCEL_QUEUED"})
+
+# Mesh statuses of finished orders → Coinbase's `order_status` filter values that produce them (server-side filter).
+CLOSED_FILTER: dict[OrderStatus, tuple[str, ...]] = {
+    OrderStatus.success: ("FILLED",),
+    OrderStatus.cancelled: ("CANCELLED",),
+    OrderStatus.expired: ("EXPIRED",),
+    OrderStatus.failed: ("FAILED",),
+    OrderStatus.unknown: ("UNKNOWN_ORDER_STATUS",),
+}
 
 # Order.order_type → Mesh BrokerOrderPlaceType (a BRACKET has both a take-profit and a stop: no single Mesh type).
 ORDER_TYPE_MAP: dict[str, str] = {

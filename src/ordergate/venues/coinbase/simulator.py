@@ -7,6 +7,7 @@ failures come back inside HTTP 200 results; a successful result carries the defa
 
     POST /api/v3/brokerage/orders                         op "create"   (limit_limit_gtc, market_market_ioc)
     POST /api/v3/brokerage/orders/batch_cancel            op "batch_cancel"
+    GET  /api/v3/brokerage/orders/historical/batch        op "list_orders"  ?order_status=…&limit=&cursor=&start_date=
     GET  /api/v3/brokerage/orders/historical/{order_id}   op "get_order"
     GET  /api/v3/brokerage/key_permissions                op "key_permissions"
     GET  /v2/user                                         op "user"
@@ -33,6 +34,7 @@ import secrets
 import time
 import uuid
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -51,6 +53,8 @@ from ordergate.venues.coinbase.constants import (
     CREATE_PATH,
     DEFAULT_FAILURE_REASON,
     KEY_PERMISSIONS_PATH,
+    LIST_MAX_LIMIT,
+    LIST_PATH,
     LIVE_STATUSES,
     MISSING_SCOPES,
     STATUS_MAP,
@@ -74,6 +78,11 @@ def _unauthorized() -> Response:
     return PlainTextResponse("Unauthorized", status_code=401)
 
 
+def _position(order: Order) -> int:
+    """Where an order stands in the newest-first listing: creation time in microseconds, then placement."""
+    return int(order.created.timestamp() * 1_000_000) * 10**10 + order.seq
+
+
 def _fingerprint(token: str) -> str:
     return "oauth:" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
@@ -93,6 +102,7 @@ class CoinbaseSimulator(SimulatorBase):
         starlette = Starlette(
             routes=[
                 Route(CANCEL_PATH, self._batch_cancel, methods=["POST"]),
+                Route(LIST_PATH, self._list_orders, methods=["GET"]),  # before {order_id}, which "batch" matches
                 Route(CREATE_PATH, self._create, methods=["POST"]),
                 Route("/api/v3/brokerage/orders/historical/{order_id}", self._get_order, methods=["GET"]),
                 Route(KEY_PERMISSIONS_PATH, self._key_permissions, methods=["GET"]),
@@ -184,6 +194,11 @@ class CoinbaseSimulator(SimulatorBase):
             if not order.live:
                 raise ValueError(f"order {order_id} is {order.status}")
             order.status, order.pending_cancel = "EXPIRED", False
+
+    def set_created(self, order_id: str, when: datetime) -> None:
+        """Give an order another creation time, as if it had been placed then."""
+        with self._lock:
+            self._orders[order_id].created = when.astimezone(UTC)
 
     def order(self, order_id: str) -> dict[str, Any]:
         with self._lock:
@@ -364,6 +379,38 @@ class CoinbaseSimulator(SimulatorBase):
                 return JSONResponse({"order": order.as_coinbase()})
 
         return await self._serve(request, "get_order", handler)
+
+    async def _list_orders(self, request: Request) -> Response:
+        async def handler(_r: Request, principal: Principal, _f: Fault | None) -> Response:
+            params = request.query_params
+            statuses = set(params.getlist("order_status"))
+            limit, cursor, start = params.get("limit", str(LIST_MAX_LIMIT)), params.get("cursor", ""), None
+            if not limit.isdigit() or not 0 < int(limit) <= LIST_MAX_LIMIT or not (cursor == "" or cursor.isdigit()):
+                return _error(400, "INVALID_ARGUMENT", "invalid limit or cursor")
+            if "OPEN" in statuses and len(statuses) > 1:
+                return _error(400, "INVALID_ARGUMENT", "OPEN order status cannot be combined with other statuses")
+            if statuses - set(STATUS_MAP):
+                return _error(400, "INVALID_ARGUMENT", "invalid order_status")
+            if params.get("start_date"):
+                try:
+                    start = datetime.fromisoformat(params["start_date"].replace("Z", "+00:00"))
+                except ValueError:
+                    return _error(400, "INVALID_ARGUMENT", "invalid start_date")
+            with self._lock:
+                mine = [
+                    o for o in self._orders.values()
+                    if o.owner == principal.label and (not statuses or o.status in statuses)
+                    and (start is None or o.created >= start) and (not cursor or _position(o) < int(cursor))
+                ]  # fmt: skip
+                mine.sort(key=_position, reverse=True)
+                page = mine[: int(limit)]
+                more = len(mine) > len(page)
+                # Newest first by creation; the cursor is where the next page resumes (opaque to clients).
+                body = {"orders": [o.as_coinbase() for o in page], "sequence": "0", "has_next": more,
+                        "cursor": str(_position(page[-1])) if more else ""}  # fmt: skip
+            return JSONResponse(body)
+
+        return await self._serve(request, "list_orders", handler)
 
     async def _key_permissions(self, request: Request) -> Response:
         async def handler(_r: Request, principal: Principal, _f: Fault | None) -> Response:

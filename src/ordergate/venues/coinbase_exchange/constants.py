@@ -30,7 +30,12 @@ from ordergate.venues.base import UUID, OrderIdShape
 PRODUCTION_URL = "https://api.exchange.coinbase.com"
 SANDBOX_URL = "https://api-public.sandbox.exchange.coinbase.com"
 
-ORDERS_PATH = "/orders"  # DELETE /orders/{id} cancels, GET /orders/{id} looks up
+ORDERS_PATH = "/orders"  # DELETE /orders/{id} cancels, GET /orders/{id} looks up, GET /orders lists
+LIST_DEFAULT_LIMIT = 100
+LIST_MAX_LIMIT = 1000
+# `status` values of orders still working (ccxt's fetchOpenOrders asks for the first three), and finished ones.
+OPEN_FILTER = ("open", "pending", "active", "received")
+DONE_FILTER = ("done", "rejected")
 # The cheapest call that proves key, secret and passphrase: one request, its own rate-limit bucket, and it names
 # the key's profile (each account carries `profile_id`), which is the stable account id we report.
 VERIFY_PATH = "/accounts"

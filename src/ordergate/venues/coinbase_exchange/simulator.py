@@ -9,7 +9,7 @@ on it answer 404 `NotFound` like an id that never existed (orders with fills kee
     GET    /products | /currencies | /time                    (public)
     GET    /accounts                                          GetAccounts
     POST   /orders                                            PostOrders
-    GET    /orders?status=&product_id=                        GetOrders
+    GET    /orders?status=&product_id=&limit=&start_date=&after=&before=   GetOrders (CB-BEFORE / CB-AFTER headers)
     GET    /orders/{id}                                       GetOrder
     DELETE /orders/{id}?product_id=                           DeleteOrder
 
@@ -38,7 +38,13 @@ from starlette.routing import Route
 
 from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.coinbase_exchange.auth import sign
-from ordergate.venues.coinbase_exchange.constants import DONE_REASONS, LIVE_STATUSES, STATUS_MAP
+from ordergate.venues.coinbase_exchange.constants import (
+    DONE_REASONS,
+    LIST_DEFAULT_LIMIT,
+    LIST_MAX_LIMIT,
+    LIVE_STATUSES,
+    STATUS_MAP,
+)
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
 from ordergate.venues.simkit import positive_decimal as _decimal
 
@@ -141,6 +147,16 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Refusal(400, "Invalid date") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class CoinbaseExchangeSimulator(SimulatorBase):
     def __init__(self, *, jitter_s: float = 0.0, clock: Any = time.time) -> None:
         super().__init__(jitter_s=jitter_s)
@@ -188,6 +204,11 @@ class CoinbaseExchangeSimulator(SimulatorBase):
                 raise ValueError(f"order {order_id} is {order.status}")
             self._fill_locked(order, _decimal(volume) if volume is not None else None)
 
+    def set_created(self, order_id: str, when: datetime) -> None:
+        """Give an order another creation time, as if it had been placed then."""
+        with self._lock:
+            self._orders[order_id].created_at = when.astimezone(UTC)
+
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
             order = self._orders[order_id]
@@ -232,7 +253,8 @@ class CoinbaseExchangeSimulator(SimulatorBase):
                         account = self._authenticate(request, body)
                         if op in _TRADE_OPS and not account.can_trade:
                             raise _refuse("Forbidden")
-                        return JSONResponse(handler(account, request, body, fault))
+                        result = handler(account, request, body, fault)
+                        return result if isinstance(result, Response) else JSONResponse(result)
                     except _Refusal as refusal:
                         self.errors[refusal.message] += 1
                         return refusal.response
@@ -302,14 +324,27 @@ class CoinbaseExchangeSimulator(SimulatorBase):
         return answer
 
     def _list_orders(self, account: _Account, request: Request, _body: bytes, _f: Fault | None) -> Any:
-        wanted = set(request.query_params.getlist("status")) or {"open", "pending", "active"}
-        product = request.query_params.get("product_id")
-        return [
-            o.as_coinbase()
-            for o in self._orders.values()
+        params = request.query_params
+        wanted = set(params.getlist("status")) or {"open", "pending", "active"}
+        product, limit = params.get("product_id"), params.get("limit", str(LIST_DEFAULT_LIMIT))
+        if not limit.isdigit() or not 0 < int(limit) <= LIST_MAX_LIMIT:
+            raise _Refusal(400, "limit must be between 1 and 1000")
+        if wanted - {"open", "pending", "active", "received", "done", "rejected", "all"}:
+            raise _Refusal(400, "Invalid status")
+        start, after, before = (_when(params.get(name)) for name in ("start_date", "after", "before"))
+        mine = [
+            o for o in self._orders.values()
             if o.profile_id == account.profile_id and not o.purged and ("all" in wanted or o.status in wanted)
-            and product in (None, o.product_id)
+            and product in (None, o.product_id) and (start is None or o.created_at >= start)
+            and (after is None or o.created_at < after) and (before is None or o.created_at > before)
         ]  # fmt: skip
+        # Newest first; `after` pages to older orders, `before` to newer ones, both by creation time (GetOrders).
+        mine.sort(key=lambda o: o.created_at, reverse=before is None)
+        page = mine[: int(limit)]
+        if before is not None:
+            page.reverse()
+        headers = {"CB-BEFORE": _iso(page[0].created_at), "CB-AFTER": _iso(page[-1].created_at)} if page else {}
+        return JSONResponse([o.as_coinbase() for o in page], headers=headers)
 
     def _get_order(self, account: _Account, request: Request, _body: bytes, _f: Fault | None) -> Any:
         return self._mine(account, request.path_params["order_id"]).as_coinbase()

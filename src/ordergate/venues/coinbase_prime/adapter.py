@@ -15,17 +15,19 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
+from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter
+from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery
 from ordergate.venues.coinbase_prime import auth
 from ordergate.venues.coinbase_prime.constants import (
     ERROR_BY_STATUS,
+    LIST_START_FLOOR,
     LIVE_STATUSES,
     ORDER_TYPE_MAP,
     PORTFOLIOS_PATH,
@@ -34,7 +36,9 @@ from ordergate.venues.coinbase_prime.constants import (
     TIME_IN_FORCE_MAP,
     Ambiguous,
     cancel_path,
+    open_orders_path,
     order_path,
+    orders_path,
 )
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
@@ -111,7 +115,41 @@ class CoinbasePrimeAdapter(Adapter):
             )
         return _snapshot(entry)
 
-    async def _call(self, creds: Credentials, method: str, path: str, op: _Op) -> tuple[int, Any]:
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """Open orders first (`open_orders`), then finished ones (`orders` filtered to finished statuses, so no order
+        shows twice), newest first within each; one Prime request per call, each phase paged by Prime's cursor."""
+        state = query.cursor or {}
+        phase = state.get("phase") or _first_phase(query)
+        params: list[tuple[str, str]] = [("limit", str(query.count)), ("sort_direction", "DESC")]
+        if phase == "history":
+            params += [("order_statuses", status) for status in _history_statuses(query)]
+        # `orders` requires a start date (prime-sdk-go ListOrdersRequest); the floor predates Prime.
+        start = datetime.fromtimestamp(query.since, UTC) if query.since is not None else None
+        params.append(("start_date", start.strftime("%Y-%m-%dT%H:%M:%SZ") if start else LIST_START_FLOOR))
+        if state.get("cursor"):
+            params.append(("cursor", str(state["cursor"])))
+        path = (open_orders_path if phase == "open" else orders_path)(_portfolio(creds))
+        try:
+            status, answer = await self._call(creds, "GET", path, _Op.lookup, urlencode(params, safe=":"))
+        except UnknownOrderAtVenue as exc:  # a 400/404 on a listing names no order
+            raise GatewayError(
+                ErrorType.institutionRejected, f"{VENUE} refused the listing: {exc.venue_message}"
+            ) from None
+        entries = answer.get("orders") if isinstance(answer, dict) else None
+        paging = answer.get("pagination") if isinstance(answer, dict) else None
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("id") for e in entries):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, f"{VENUE}'s order list is unreadable", upstream_status=status
+            )
+        kept = tuple(o for o in map(_snapshot, entries) if _wanted(o, query))
+        token = paging.get("next_cursor") if isinstance(paging, dict) else None
+        if isinstance(paging, dict) and paging.get("has_next") is True and isinstance(token, str) and token:
+            return OrderPage(kept, {"phase": phase, "cursor": token})
+        if phase == "open" and not query.open_only:
+            return OrderPage(kept, {"phase": "history"})
+        return OrderPage(kept)
+
+    async def _call(self, creds: Credentials, method: str, path: str, op: _Op, query: str = "") -> tuple[int, Any]:
         if not creds.passphrase:
             raise GatewayError(
                 ErrorType.invalidAuthToken,
@@ -120,7 +158,8 @@ class CoinbasePrimeAdapter(Adapter):
         timestamp = str(int(time.time()))
         signature = auth.sign(timestamp, method, path, b"", creds.secret)
         headers = auth.headers(creds.api_key, creds.passphrase, timestamp, signature)
-        resp = await self.transport.send(method, self.base_url + path, headers=headers)
+        # Prime signs the path alone, never the query string (authentication docs).
+        resp = await self.transport.send(method, self.base_url + path + (f"?{query}" if query else ""), headers=headers)
         try:
             payload: Any = json.loads(resp.body)
         except ValueError:
@@ -128,6 +167,26 @@ class CoinbasePrimeAdapter(Adapter):
         if 200 <= resp.status < 300 and payload is not None:
             return resp.status, payload
         raise _failure(op, resp.status, resp.headers, payload, creds)
+
+
+def _first_phase(query: OrderQuery) -> str:
+    if query.statuses is not None and query.statuses.isdisjoint(OPEN_STATUSES):
+        return "history"
+    return "open"
+
+
+def _history_statuses(query: OrderQuery) -> list[str]:
+    """Prime's finished statuses the query asks for: open ones come from `open_orders` only."""
+    wanted = [name for name, mesh in STATUS_MAP.items() if name not in LIVE_STATUSES]
+    if query.statuses is None:
+        return wanted
+    return [name for name in wanted if STATUS_MAP[name] in query.statuses] or ["UNKNOWN_ORDER_STATUS"]
+
+
+def _wanted(snapshot: OrderSnapshot, query: OrderQuery) -> bool:
+    if query.statuses is not None and snapshot.status not in query.statuses:
+        return False
+    return query.since is None or (snapshot.created_at is not None and snapshot.created_at >= query.since)
 
 
 def _portfolio(creds: Credentials) -> str:

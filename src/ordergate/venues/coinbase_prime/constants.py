@@ -18,6 +18,12 @@ Sources (checked for this module):
 - coinbase/prime-sdk-py `prime_sdk/generated/errors.py`: error bodies carry `code`, `message`, `subcode`,
   `trace_id`; the documented error statuses of CancelOrder are 400, 403 and 404. The exact message strings are not
   published, so the HTTP status decides here.
+- .../orders/list-open-orders and .../orders/list-portfolio-orders, prime-sdk-py OrdersService.list_open_orders /
+  list_orders: `GET /v1/portfolios/{pid}/open_orders` (product_ids, order_type, order_side, start_date, end_date)
+  and `GET /v1/portfolios/{pid}/orders` (the same plus `order_statuses`, repeated), both with `cursor`, `limit`,
+  `sort_direction` (default DESC) and an answer `{"orders": [...], "pagination": {"next_cursor", "sort_direction",
+  "has_next"}}`; docs.cdp.coinbase.com/prime/rest-api/pagination: repeat with `cursor=<next_cursor>` while there is
+  more. prime-sdk-go ListOrdersRequest marks `start_date` required. No total is given.
 - docs.cdp.coinbase.com/prime/rest-api/rate-limits: per IP 100 r/s ("If you exceed 100 rps, a 429 error is thrown
   and you have to wait 30 seconds before resuming"), per portfolio 25 r/s with bursts to 50.
 """
@@ -36,6 +42,20 @@ PORTFOLIOS_PATH = "/v1/portfolios"  # verify: lists the key's portfolios, which 
 
 def order_path(portfolio_id: str, order_id: str) -> str:
     return f"{PORTFOLIOS_PATH}/{portfolio_id}/orders/{order_id}"
+
+
+def orders_path(portfolio_id: str) -> str:
+    return f"{PORTFOLIOS_PATH}/{portfolio_id}/orders"
+
+
+def open_orders_path(portfolio_id: str) -> str:
+    return f"{PORTFOLIOS_PATH}/{portfolio_id}/open_orders"
+
+
+# `start_date` sent when the client gives no `from`: prime-sdk-go marks it required on ListOrdersRequest, and no
+# Prime order is older (Prime launched in 2018).
+LIST_START_FLOOR = "2018-01-01T00:00:00Z"
+LIST_MAX_LIMIT = 1000
 
 
 def cancel_path(portfolio_id: str, order_id: str) -> str:

@@ -10,6 +10,8 @@ catalogue: the bodies here carry a `message` in Prime's field, with wording of o
     POST /v1/portfolios/{pid}/order                          CreateOrder
     GET  /v1/portfolios/{pid}/orders/{oid}                   GetOrder
     POST /v1/portfolios/{pid}/orders/{oid}/cancel            CancelOrder
+    GET  /v1/portfolios/{pid}/open_orders                    ListOpenOrders  ?limit&cursor&start_date&sort_direction
+    GET  /v1/portfolios/{pid}/orders                         ListOrders      + order_statuses (repeated)
 
 Control surface (unsigned) and faults come from `ordergate.venues.simkit`; `venue_error` takes a symbolic name or
 `"<status>:<message>"`.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import json
 import secrets
 import time
@@ -35,7 +38,7 @@ from starlette.routing import Route
 
 from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.coinbase_prime.auth import sign
-from ordergate.venues.coinbase_prime.constants import LIVE_STATUSES, STATUS_MAP
+from ordergate.venues.coinbase_prime.constants import LIST_MAX_LIMIT, LIVE_STATUSES, STATUS_MAP
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort
 from ordergate.venues.simkit import positive_decimal as _decimal
 
@@ -46,6 +49,7 @@ _SYMBOLIC = {
     "permission": "403:forbidden",
     "unavailable": "503:service unavailable",
 }
+_SEQUENCE = itertools.count(1)  # placement order, which breaks ties between equal creation times
 _TRADE_OPS = frozenset({"CreateOrder", "CancelOrder"})
 
 
@@ -53,6 +57,21 @@ class _Refusal(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+
+
+def _position(order: _Order) -> int:
+    """Where an order stands in a listing: creation time in microseconds, then placement."""
+    return int(order.created_at.timestamp() * 1_000_000) * 10**10 + order.seq
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Refusal(400, "invalid date") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -82,6 +101,7 @@ class _Order:
     filled_quantity: Decimal = Decimal(0)
     filled_value: Decimal = Decimal(0)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seq: int = field(default_factory=lambda: next(_SEQUENCE))
 
     def as_prime(self) -> dict[str, Any]:
         average = self.filled_value / self.filled_quantity if self.filled_quantity else Decimal(0)
@@ -118,6 +138,8 @@ class CoinbasePrimeSimulator(SimulatorBase):
             routes=[
                 Route(base, self._endpoint("GetPortfolios", self._portfolios), methods=["GET"]),
                 Route(base + "/{pid}/order", self._endpoint("CreateOrder", self._create), methods=["POST"]),
+                Route(base + "/{pid}/open_orders", self._endpoint("ListOpenOrders", self._open), methods=["GET"]),
+                Route(base + "/{pid}/orders", self._endpoint("ListOrders", self._history), methods=["GET"]),
                 Route(base + "/{pid}/orders/{oid}", self._endpoint("GetOrder", self._get), methods=["GET"]),
                 Route(
                     base + "/{pid}/orders/{oid}/cancel", self._endpoint("CancelOrder", self._cancel), methods=["POST"]
@@ -159,6 +181,11 @@ class CoinbasePrimeSimulator(SimulatorBase):
             order.filled_value += step * order.limit_price
             if order.filled_quantity >= order.base_quantity:
                 order.status = "FILLED"
+
+    def set_created(self, order_id: str, when: datetime) -> None:
+        """Give an order another creation time, as if it had been placed then."""
+        with self._lock:
+            self._orders[order_id].created_at = when.astimezone(UTC)
 
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
@@ -260,6 +287,44 @@ class CoinbasePrimeSimulator(SimulatorBase):
         if kind == "MARKET":
             order.filled_quantity, order.filled_value, order.status = size, size * price, "FILLED"
         return {"order_id": order.id}
+
+    def _open(self, _account: _Account, request: Request, _body: bytes, _f: Fault | None) -> Any:
+        return self._listing(request, set(LIVE_STATUSES))
+
+    def _history(self, _account: _Account, request: Request, _body: bytes, _f: Fault | None) -> Any:
+        statuses = set(request.query_params.getlist("order_statuses"))
+        if statuses - set(STATUS_MAP) - {"UNKNOWN_ORDER_STATUS"}:
+            raise _Refusal(400, "invalid order_statuses")
+        if not request.query_params.get("start_date"):
+            raise _Refusal(400, "start_date is required")
+        return self._listing(request, statuses or set(STATUS_MAP))
+
+    def _listing(self, request: Request, statuses: set[str]) -> Any:
+        """Newest first (or oldest with sort_direction=ASC); the cursor is where the next page resumes."""
+        params = request.query_params
+        limit, cursor, direction = (
+            params.get("limit", "100"),
+            params.get("cursor", ""),
+            params.get("sort_direction", "DESC"),
+        )
+        if not limit.isdigit() or not 0 < int(limit) <= LIST_MAX_LIMIT or direction not in ("ASC", "DESC"):
+            raise _Refusal(400, "invalid limit or sort_direction")
+        if cursor and not cursor.isdigit():
+            raise _Refusal(400, "invalid cursor")
+        start = _when(params.get("start_date"))
+        descending = direction == "DESC"
+        mine = [
+            o for o in self._orders.values()
+            if o.portfolio_id == request.path_params["pid"] and o.status in statuses
+            and (start is None or o.created_at >= start)
+            and (not cursor or (_position(o) < int(cursor) if descending else _position(o) > int(cursor)))
+        ]  # fmt: skip
+        mine.sort(key=_position, reverse=descending)
+        page = mine[: int(limit)]
+        more = len(mine) > len(page)
+        pagination = {"next_cursor": str(_position(page[-1])) if more else "", "sort_direction": direction,
+                      "has_next": more}  # fmt: skip
+        return {"orders": [o.as_prime() for o in page], "pagination": pagination}
 
     def _get(self, _account: _Account, request: Request, _body: bytes, _f: Fault | None) -> Any:
         return {"order": self._order(request).as_prime()}
