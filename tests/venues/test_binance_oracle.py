@@ -276,3 +276,37 @@ def test_control_surface_over_plain_http(served: tuple[BinanceSimulator, str]) -
         assert http.post("/_control/orders", json={"apiKey": "nobody"}).status_code == 400
         stats = http.get("/_control/stats").json()
         assert stats["total"] == sim.total_requests
+
+
+def test_python_binance_lists_open_and_all_orders(served: tuple[BinanceSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    client = python_binance(url, account)
+    first = client.create_order(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="9")
+    second = client.create_order(
+        symbol="ETHUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="1", price="9"
+    )
+    third = client.create_order(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="8")
+    client.cancel_order(symbol="BTCUSDT", orderId=first["orderId"])
+
+    assert {o["orderId"] for o in client.get_open_orders()} == {second["orderId"], third["orderId"]}
+    assert client.response.headers["X-MBX-USED-WEIGHT-1M"].isdigit()
+    every = client.get_all_orders(symbol="BTCUSDT")
+    assert [(o["orderId"], o["status"]) for o in every] == [(first["orderId"], "CANCELED"), (third["orderId"], "NEW")]
+    assert [o["orderId"] for o in client.get_all_orders(symbol="BTCUSDT", limit=1)] == [third["orderId"]]
+    assert [o["orderId"] for o in client.get_all_orders(symbol="BTCUSDT", orderId=third["orderId"])] == [
+        third["orderId"]
+    ]
+    assert binance_error(client.get_all_orders, symbol="BTCUSDT", startTime=0, endTime=86_400_001)[1:] == (
+        -1127,
+        "More than 24 hours between startTime and endTime.",
+    )
+
+
+def test_official_sdk_lists_all_orders(served: tuple[BinanceSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    placed = sim.place_order(account.api_key, symbol="ETHUSDT")
+    api = official(url, account).rest_api
+    assert [o.order_id for o in api.all_orders(symbol="ETHUSDT").data()] == [placed]
+    assert [o.order_id for o in api.get_open_orders().data()] == [placed]

@@ -214,3 +214,25 @@ def test_control_surface_over_plain_http(served: tuple[BybitSimulator, str]) -> 
         assert {(r["apiKey"], r["op"]): r["count"] for r in stats["byKeyOp"]}[(account["apiKey"], "query-api")] == 2
         assert client.post("/_control/restart").json()["forgotten"] >= 0
         assert client.get("/_control/orders/42").status_code == 404
+
+
+def test_pybit_lists_open_orders_and_history_page_by_page(served: tuple[BybitSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    http = session(url, account.api_key, account.secret)
+    placed = [http.place_order(**LIMIT_BUY, price=str(20000 + i))["result"]["orderId"] for i in range(3)]
+    http.cancel_order(category="spot", symbol="BTCUSDT", orderId=placed[0])
+
+    first = http.get_open_orders(category="spot", openOnly=0, limit=1)["result"]
+    assert len(first["list"]) == 1 and first["nextPageCursor"]
+    second = http.get_open_orders(category="spot", openOnly=0, limit=1, cursor=first["nextPageCursor"])["result"]
+    assert {first["list"][0]["orderId"], second["list"][0]["orderId"]} == {placed[1], placed[2]}
+    assert second["nextPageCursor"] == ""
+
+    cancelled = http.get_order_history(category="spot", orderStatus="Cancelled", limit=50)["result"]
+    assert [e["orderId"] for e in cancelled["list"]] == [placed[0]]
+    now = int(time.time() * 1000)
+    window = http.get_order_history(category="spot", startTime=now - 60_000, endTime=now)["result"]
+    assert {e["orderId"] for e in window["list"]} == set(placed)
+    assert bybit_error(http.get_order_history, category="spot", startTime=now - 60_000) == 10001
+    assert bybit_error(http.get_order_history, category="spot", limit=51) == 10001

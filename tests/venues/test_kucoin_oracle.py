@@ -23,8 +23,14 @@ from kucoin_universal_sdk.generate.spot.order.model_cancel_order_by_order_id_old
     CancelOrderByOrderIdOldReqBuilder,
 )
 from kucoin_universal_sdk.generate.spot.order.model_cancel_order_by_order_id_req import CancelOrderByOrderIdReqBuilder
+from kucoin_universal_sdk.generate.spot.order.model_get_closed_orders_req import GetClosedOrdersReqBuilder
+from kucoin_universal_sdk.generate.spot.order.model_get_open_orders_req import GetOpenOrdersReqBuilder
 from kucoin_universal_sdk.generate.spot.order.model_get_order_by_order_id_old_req import GetOrderByOrderIdOldReqBuilder
 from kucoin_universal_sdk.generate.spot.order.model_get_order_by_order_id_req import GetOrderByOrderIdReqBuilder
+from kucoin_universal_sdk.generate.spot.order.model_get_orders_list_old_req import (
+    GetOrdersListOldReq,
+    GetOrdersListOldReqBuilder,
+)
 from kucoin_universal_sdk.generate.version import sdk_version
 from kucoin_universal_sdk.internal.infra import default_signer
 from kucoin_universal_sdk.internal.infra.default_transport import DefaultTransport
@@ -254,3 +260,42 @@ def test_control_surface_over_plain_http(served: tuple[KucoinSimulator, str]) ->
         GetOrderByOrderIdReqBuilder().set_symbol("ETH-USDT").set_order_id(order_id).build()
     )
     assert (got.deal_size, got.remain_size) == ("0.5", "1.5")
+
+
+def test_official_sdk_lists_hf_orders_by_last_id(served: tuple[KucoinSimulator, str]) -> None:
+    sim, url = served
+    orders = client(url, sim.new_credentials(hf=True)).orders
+    placed = [orders.add_order(_limit(AddOrderReqBuilder(), AddOrderReq, "buy", str(20000 + i), "1")) for i in range(4)]
+    for done in placed[:3]:
+        cancel = CancelOrderByOrderIdReqBuilder().set_symbol("BTC-USDT").set_order_id(done.order_id).build()
+        orders.cancel_order_by_order_id(cancel)
+
+    active = orders.get_open_orders(GetOpenOrdersReqBuilder().set_symbol("BTC-USDT").build())
+    assert [o.id for o in active.data] == [placed[3].order_id]
+    first = orders.get_closed_orders(GetClosedOrdersReqBuilder().set_symbol("BTC-USDT").set_limit(2).build())
+    assert [o.id for o in first.items] == [placed[2].order_id, placed[1].order_id]
+    rest = orders.get_closed_orders(
+        GetClosedOrdersReqBuilder().set_symbol("BTC-USDT").set_limit(2).set_last_id(first.last_id).build()
+    )
+    assert [o.id for o in rest.items] == [placed[0].order_id]
+    assert all(o.cancel_exist and not o.active for o in first.items + rest.items)
+
+
+def test_official_sdk_lists_classic_orders_by_page(served: tuple[KucoinSimulator, str]) -> None:
+    sim, url = served
+    orders = client(url, sim.new_credentials(hf=False)).orders
+    placed = [
+        orders.add_order_old(_limit(AddOrderOldReqBuilder(), AddOrderOldReq, "sell", str(30000 + i), "1"))
+        for i in range(12)
+    ]
+    sim.fill(placed[0].order_id)
+    status = GetOrdersListOldReq.StatusEnum
+    active = orders.get_orders_list_old(
+        GetOrdersListOldReqBuilder().set_status(status.ACTIVE).set_page_size(10).set_current_page(2).build()
+    )
+    assert (active.total_num, active.total_page, active.current_page, len(active.items)) == (11, 2, 2, 1)
+    done = orders.get_orders_list_old(GetOrdersListOldReqBuilder().set_status(status.DONE).build())
+    assert ([o.id for o in done.items], done.items[0].is_active) == ([placed[0].order_id], False)
+    with pytest.raises(RestError) as caught:
+        orders.get_orders_list_old(GetOrdersListOldReqBuilder().set_page_size(5).build())
+    assert caught.value.get_common_response().code == "400100"

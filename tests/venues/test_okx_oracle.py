@@ -207,3 +207,29 @@ def test_control_surface_over_plain_http(served: tuple[OkxSimulator, str]) -> No
         assert http.get("/api/v5/public/time").json()["data"][0]["ts"].isdigit()
     demo_api = trade_api(url, account["apiKey"], account["secret"], account["passphrase"], flag="1")
     assert demo_api.cancel_order(instId="BTC-USDT", ordId=placed["orderId"])["data"][0]["sCode"] == "0"
+
+
+def test_sdk_lists_pending_orders_and_history_page_by_page(served: tuple[OkxSimulator, str]) -> None:
+    sim, url = served
+    api = trade_api(url, *sim.new_credentials())
+    placed = [
+        api.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="limit", sz="1", px=str(20000 + i))[
+            "data"
+        ][0]["ordId"]
+        for i in range(3)
+    ]
+    api.cancel_order(instId="BTC-USDT", ordId=placed[0])
+
+    first = api.get_order_list(instType="SPOT", limit="1")
+    assert (first["code"], [o["ordId"] for o in first["data"]]) == ("0", [placed[2]])
+    second = api.get_order_list(instType="SPOT", after=placed[2], limit="1")
+    assert [o["ordId"] for o in second["data"]] == [placed[1]]
+    assert api.get_order_list(instType="SPOT", after=placed[1])["data"] == []
+    assert api.get_order_list(instType="SPOT", state="partially_filled")["data"] == []
+
+    history = api.get_orders_history(instType="SPOT")
+    assert [(o["ordId"], o["state"]) for o in history["data"]] == [(placed[0], "canceled")]
+    assert api.get_orders_history(instType="SPOT", state="filled")["data"] == []
+    assert api.get_orders_history(instType="SPOT", begin=str(int(time.time() * 1000) + 60_000))["data"] == []
+    bad = api.get_orders_history(instType="SPOT", limit="101")
+    assert (bad["code"], bad["msg"]) == ("51000", "Parameter limit error")

@@ -26,11 +26,14 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.binance import listing
 from ordergate.venues.binance.auth import ServerClock, signed_query
 from ordergate.venues.binance.constants import (
     ACCOUNT_NAMES,
     ACCOUNT_PATH,
+    ALL_ORDERS_MAX_LIMIT,
+    ALL_ORDERS_PATH,
     API_KEY_HEADER,
     BANNED_UNTIL,
     CODE_MAP,
@@ -38,6 +41,7 @@ from ordergate.venues.binance.constants import (
     HTTP_STATUS_MAP,
     MESSAGE_MAP,
     OMIT_ZERO_BALANCES,
+    OPEN_ORDERS_PATH,
     ORDER_PATH,
     ORDER_TYPE_MAP,
     RECV_WINDOW_MS,
@@ -62,6 +66,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
     probe = "probe"  # the read that tells a missing trade permission from a bad key after -2015
 
 
@@ -112,6 +117,66 @@ class BinanceAdapter(Adapter):
             return OrderSnapshot(order.id, OrderStatus.cancelled, "ARCHIVED", filled=0.0, symbol_pair=params[0][1])
         return _snapshot(order.id, body, normalize_symbol(order.symbol_pair or ""))
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        # Open orders of every symbol are one request (weight 80; 6 with a symbol). History exists per symbol only.
+        if query.open_only:
+            return await self._list_open(creds, query)
+        if not query.symbol_pair:
+            raise GatewayError(
+                ErrorType.missingField,
+                f"symbolPair must be provided to list orders other than open ones at {self.spec.name}: Binance keeps "
+                "order history per symbol.",
+                error_data={"fields": {"symbolPair": "required unless listing open orders"}},
+            )
+        return await self._list_all(creds, query)
+
+    async def _list_open(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        symbol = self._listing_symbol(query)
+        params = [("symbol", symbol[0])] if symbol else []
+        status, payload = await self._signed_any(creds, "GET", OPEN_ORDERS_PATH, params, _Op.listing)
+        rows = _rows(status, payload)
+        keep = _keeper(query)
+        since_ms = query.since * 1000 if query.since is not None else None
+        matching = [r for r in rows if keep(r) and (since_ms is None or listing.key(r)[0] >= since_ms)]
+        remaining = listing.older_than(matching, query.cursor)
+        page = remaining[: query.count]
+        cursor = None
+        if len(remaining) > len(page):
+            time_ms, order_id = listing.key(page[-1])
+            cursor = {"phase": "open", "time": time_ms, "orderId": order_id}
+        return OrderPage(tuple(_snapshot(str(r.get("orderId")), r, symbol) for r in page), cursor, len(matching))
+
+    async def _list_all(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        symbol = self._listing_symbol(query)
+        assert symbol is not None
+        cursor = query.cursor if (query.cursor or {}).get("phase") == "all" else None
+        tied = cursor.get("tied", 0) if cursor and isinstance(cursor.get("tied"), int) else 0
+        limit = min(ALL_ORDERS_MAX_LIMIT, query.count + tied + 1)
+        params = [("symbol", symbol[0])]
+        if cursor and isinstance(cursor.get("time"), int):
+            params.append(("endTime", str(cursor["time"])))
+        params.append(("limit", str(limit)))
+        status, payload = await self._signed_any(creds, "GET", ALL_ORDERS_PATH, params, _Op.listing)
+        batch = _rows(status, payload)
+        rows = listing.older_than(batch, cursor)
+        since_ms = query.since * 1000 if query.since is not None else None
+        taken = listing.take(rows, query.count, _keeper(query), since_ms)
+        more = not taken.reached_since and (len(taken.consumed) < len(rows) or len(batch) >= limit)
+        following = listing.next_cursor("all", cursor, taken) if more else None
+        return OrderPage(tuple(_snapshot(str(r.get("orderId")), r, symbol) for r in taken.rows), following)
+
+    def _listing_symbol(self, query: OrderQuery) -> tuple[str, tuple[str, str] | None] | None:
+        if not query.symbol_pair:
+            return None
+        normalized = normalize_symbol(query.symbol_pair)
+        if normalized is None:
+            raise GatewayError(
+                ErrorType.invalidField,
+                "symbolPair is not a Binance symbol (e.g. BTCUSDT or BTC/USDT)",
+                error_data={"fields": {"symbolPair": "a base and quote asset, e.g. BTCUSDT, BTC/USDT or BTC-USDT"}},
+            )
+        return normalized
+
     def _order_params(self, order: OrderRef) -> list[tuple[str, str]]:
         if not order.symbol_pair:
             # The cancel service checks this first; the details endpoint reaches here without that check.
@@ -153,13 +218,30 @@ class BinanceAdapter(Adapter):
         op: _Op,
         order: OrderRef | None = None,
     ) -> tuple[int, dict[str, Any]]:
+        status, payload = await self._signed_any(creds, method, path, params, op, order)
+        if not isinstance(payload, dict):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, "Binance's answer is not an object", upstream_status=status
+            )
+        return status, payload
+
+    async def _signed_any(
+        self,
+        creds: Credentials,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]],
+        op: _Op,
+        order: OrderRef | None = None,
+    ) -> tuple[int, Any]:
+        """One signed request; the answer is an object for single orders and an array for listings."""
         self._refuse_production_in_testnet()
         for attempt in range(2):
             query = signed_query(params, self.clock.now_ms(), RECV_WINDOW_MS, creds.secret)
             headers = {API_KEY_HEADER: creds.api_key}
             resp = await self.transport.send(method, f"{self.base_url}{path}?{query}", headers=headers)
-            payload = _json_object(resp.body)
-            error = _binance_error(payload)
+            payload = _json(resp.body)
+            error = _binance_error(payload if isinstance(payload, dict) else None)
             if resp.status < 400 and payload is not None and error is None:
                 return resp.status, payload
             kind = _classify(resp.status, error)
@@ -245,12 +327,29 @@ class BinanceAdapter(Adapter):
         return True
 
 
-def _json_object(body: bytes) -> dict[str, Any] | None:
+def _json(body: bytes) -> Any:
     try:
-        value = json.loads(body)
+        return json.loads(body)
     except ValueError:
         return None
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    value = _json(body)
     return value if isinstance(value, dict) else None
+
+
+def _rows(status: int, payload: Any) -> list[dict[str, Any]]:
+    if not isinstance(payload, list):
+        raise GatewayError(
+            ErrorType.institutionUnavailable, "Binance's order list is not an array", upstream_status=status
+        )
+    return listing.newest_first(payload)
+
+
+def _keeper(query: OrderQuery) -> Any:
+    statuses = query.statuses
+    return lambda row: statuses is None or STATUS_MAP.get(str(row.get("status")), OrderStatus.unknown) in statuses
 
 
 def _binance_error(payload: dict[str, Any] | None) -> tuple[int, str] | None:

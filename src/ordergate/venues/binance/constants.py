@@ -158,3 +158,18 @@ def split_symbol(symbol: str) -> tuple[str | None, str | None]:
 
 # Binance orderId is a signed 64-bit integer; ordergate takes the non-negative ones.
 ORDER_ID_SHAPE = OrderIdShape(r"[0-9]{1,19}", "28457")
+
+# Listing (Mesh /transactions/list), from binance-spot-api-docs rest-api.md "Current open orders" and "All orders":
+# - GET /api/v3/openOrders: `symbol` optional; weight 6 with a symbol, 80 without ("Careful when accessing this with
+#   no symbol"). Every open order at once, no paging.
+# - GET /api/v3/allOrders: `symbol` mandatory, `orderId` (orders >= it), `startTime`, `endTime`, `limit` (default
+#   500, max 1000), weight 20; "If orderId is set, it will get orders >= that orderId. Otherwise most recent orders
+#   are returned"; "The time between startTime and endTime can't be longer than 24 hours" (-1127). Answers in
+#   ascending orderId; holds open, filled, cancelled and expired orders alike. Binance has no all-symbol history,
+#   so a listing beyond open orders needs symbolPair.
+# ordergate pages history newest first by `endTime` (inclusive) plus the last orderId seen, since `orderId` only
+# pages forward. `startTime` is not sent for Mesh's `from`: without `endTime` its paging direction is undocumented
+# and with it the 24-hour cap applies; `from` is filtered here and ends the paging instead.
+OPEN_ORDERS_PATH = "/api/v3/openOrders"
+ALL_ORDERS_PATH = "/api/v3/allOrders"
+ALL_ORDERS_MAX_LIMIT = 1000

@@ -6,6 +6,7 @@ concatenated with the raw form body, `signature` left out, wherever it was sent)
 -1104 for parameters an endpoint does not read, and 4xx/5xx with `{"code": -n, "msg": …}` for failures.
 
     POST|DELETE|GET /api/v3/order   (place | cancel | query)      GET /api/v3/openOrders, /api/v3/account
+    GET /api/v3/allOrders           (every order of one symbol: orderId / startTime / endTime / limit)
     GET /api/v3/time, /api/v3/ping  (unsigned)
 
 Answers follow Binance: cancelling an order that is unknown, foreign, filled or already cancelled gives -2011
@@ -15,7 +16,7 @@ trade permission gets -2015 (HTTP 401) on place and cancel but can read; every r
 
 Control surface: simkit's (`/_control/accounts`, `/orders`, `/orders/{id}`, `/orders/{id}/fill`, `/faults`,
 `/stats`) plus `POST /_control/orders/{id}/expire {"status"?: "EXPIRED" | "EXPIRED_IN_MATCH"}`. Operation names
-for faults and counts: place, cancel, query, openOrders, account, time, ping. `venue_error` takes simkit's
+for faults and counts: place, cancel, query, openOrders, allOrders, account, time, ping. `venue_error` takes simkit's
 symbolic names or a Binance code, optionally with its message: "-2011" or "-2011:Order was canceled".
 Binance has no acknowledged-only cancel (PENDING_CANCEL is "currently unused"), so the `pending` fault is ignored.
 """
@@ -50,13 +51,16 @@ SYMBOLS = frozenset({"BTCUSDT", "ETHUSDT", "BNBUSDT", "ETHBTC", "BTCUSD", "币�
 _LIVE = frozenset({"NEW", "PARTIALLY_FILLED"})
 _ORDER_OPS = {"POST": "place", "DELETE": "cancel", "GET": "query"}
 _TRADE_OPS = frozenset({"place", "cancel"})
-_WEIGHTS = {"place": 1, "cancel": 1, "query": 4, "openOrders": 6, "account": 20, "time": 1, "ping": 1}
+_WEIGHTS = {"place": 1, "cancel": 1, "query": 4, "openOrders": 6, "allOrders": 20, "account": 20, "time": 1, "ping": 1}
+_ALL_SYMBOLS_OPEN_ORDERS_WEIGHT = 80
+_DAY_MS = 24 * 3600 * 1000
 _READS = {  # parameters each endpoint reads besides timestamp and recvWindow (-1104 for any other)
     "place": {"symbol", "side", "type", "timeInForce", "quantity", "quoteOrderQty", "price", "newClientOrderId",
               "newOrderRespType", "selfTradePreventionMode", "stopPrice", "icebergQty", "strategyId", "strategyType"},
     "cancel": {"symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions"},
     "query": {"symbol", "orderId", "origClientOrderId"},
     "openOrders": {"symbol"},
+    "allOrders": {"symbol", "orderId", "startTime", "endTime", "limit"},
     "account": {"omitZeroBalances"},
 }  # fmt: skip
 _KEY_FORMAT = re.compile(r"[A-Za-z0-9]{1,100}")
@@ -81,6 +85,7 @@ _ERRORS: dict[int, tuple[int, str]] = {
     -1116: (400, "Invalid orderType."),
     -1117: (400, "Invalid side."),
     -1121: (400, "Invalid symbol."),
+    -1127: (400, "More than 24 hours between startTime and endTime."),
     -1131: (400, "recvWindow must be less than 60000"),
     -2010: (400, "NEW_ORDER_REJECTED"),
     -2011: (400, "Unknown order sent."),
@@ -170,6 +175,15 @@ def _decimal(text: str | None) -> Decimal | None:
     return value if value.is_finite() and value > 0 else None
 
 
+def _long(params: dict[str, str], name: str) -> int | None:
+    text = params.get(name)
+    if text is None:
+        return None
+    if not re.fullmatch(r"-?[0-9]{1,19}", text):
+        raise _Refusal(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
+    return int(text)
+
+
 def _split_signature(raw: bytes) -> tuple[bytes, list[str]]:
     """Remove `signature=…` from a raw parameter string: (what was signed, the signatures found)."""
     kept: list[bytes] = []
@@ -200,12 +214,13 @@ class BinanceSimulator(SimulatorBase):
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
         self._handlers: dict[str, Callable[[_Account, dict[str, str]], Any]] = {
             "place": self._place, "cancel": self._cancel, "query": self._query,
-            "openOrders": self._open_orders, "account": self._account,
+            "openOrders": self._open_orders, "allOrders": self._all_orders, "account": self._account,
         }  # fmt: skip
         starlette = Starlette(
             routes=[
                 Route("/api/v3/order", self._order_route, methods=list(_ORDER_OPS)),
                 Route("/api/v3/openOrders", partial(self._private, op="openOrders"), methods=["GET"]),
+                Route("/api/v3/allOrders", partial(self._private, op="allOrders"), methods=["GET"]),
                 Route("/api/v3/account", partial(self._private, op="account"), methods=["GET"]),
                 Route("/api/v3/time", partial(self._public, op="time"), methods=["GET"]),
                 Route("/api/v3/ping", partial(self._public, op="ping"), methods=["GET"]),
@@ -233,16 +248,27 @@ class BinanceSimulator(SimulatorBase):
         return str(order_id), {"symbolPair": "BTCUSDT"}
 
     def place_order(
-        self, api_key: str, *, symbol: str = "BTCUSDT", side: str = "BUY", quantity: str = "1", price: str = "100"
+        self,
+        api_key: str,
+        *,
+        symbol: str = "BTCUSDT",
+        side: str = "BUY",
+        quantity: str = "1",
+        price: str = "100",
+        time_ms: int | None = None,
     ) -> int:
+        """A resting LIMIT order; `time_ms` backdates its creation (for listings over time)."""
         if api_key not in self._accounts or symbol not in SYMBOLS or side not in ("BUY", "SELL"):
             raise ValueError("unknown api key or symbol, or invalid side")
         params = {"symbol": symbol, "side": side, "type": "LIMIT", "timeInForce": "GTC", "quantity": quantity}
         with self._lock:
             try:
-                return int(self._place(self._accounts[api_key], {**params, "price": price})["orderId"])
+                order_id = int(self._place(self._accounts[api_key], {**params, "price": price})["orderId"])
             except _Refusal as refusal:
                 raise ValueError(refusal.msg) from None
+            if time_ms is not None:
+                self._orders[order_id].time = time_ms
+            return order_id
 
     def fill(self, order_id: str, volume: str | None = None) -> None:
         with self._lock:
@@ -320,6 +346,7 @@ class BinanceSimulator(SimulatorBase):
                 self.seen.append(SeenRequest(api_key, op, params, refusal.code))
                 return _error_response(refusal.code, refusal.msg, headers)
             self.seen.append(SeenRequest(api_key, op, params, None))
+            headers = {"X-MBX-USED-WEIGHT-1M": str(self._weight[1])}  # an all-symbol openOrders weighs more
             return JSONResponse(result, headers=headers)
 
     def _authenticate(self, op: str, api_key: str, query: bytes, body: bytes) -> tuple[_Account, dict[str, str]]:
@@ -364,9 +391,9 @@ class BinanceSimulator(SimulatorBase):
         if server - timestamp > window:
             raise _Refusal(-1021)
 
-    def _use_weight(self, op: str) -> dict[str, str]:
+    def _use_weight(self, op: str, weight: int | None = None) -> dict[str, str]:
         minute = int(time.time()) // 60
-        used = (self._weight[1] if self._weight[0] == minute else 0) + _WEIGHTS.get(op, 1)
+        used = (self._weight[1] if self._weight[0] == minute else 0) + (weight or _WEIGHTS.get(op, 1))
         self._weight = (minute, used)
         return {"X-MBX-USED-WEIGHT-1M": str(used)}
 
@@ -433,8 +460,31 @@ class BinanceSimulator(SimulatorBase):
 
     def _open_orders(self, account: _Account, params: dict[str, str]) -> list[dict[str, Any]]:
         symbol = self._symbol(params) if "symbol" in params else None
+        if symbol is None:
+            self._use_weight("openOrders", _ALL_SYMBOLS_OPEN_ORDERS_WEIGHT - _WEIGHTS["openOrders"])
         mine = (o for o in self._orders.values() if o.api_key == account.api_key and o.status in _LIVE)
         return [o.as_query() for o in mine if symbol in (None, o.symbol)]
+
+    def _all_orders(self, account: _Account, params: dict[str, str]) -> list[dict[str, Any]]:
+        """ "If orderId is set, it will get orders >= that orderId. Otherwise most recent orders are returned",
+        in ascending orderId; a startTime alone reads forward from it, an endTime alone back from it."""
+        symbol = self._symbol(params)
+        order_id, start, end = (_long(params, name) for name in ("orderId", "startTime", "endTime"))
+        limit = _long(params, "limit")
+        limit = 500 if limit is None else limit
+        if not 1 <= limit <= 1000:
+            raise _Refusal(-1100, "Illegal characters found in parameter 'limit'; legal range is '1' to '1000'.")
+        if start is not None and end is not None and end - start > _DAY_MS:
+            raise _Refusal(-1127)
+        mine = sorted(
+            (o for o in self._orders.values() if o.api_key == account.api_key and o.symbol == symbol),
+            key=lambda o: o.order_id,
+        )
+        if order_id is not None:
+            mine = [o for o in mine if o.order_id >= order_id]
+        mine = [o for o in mine if (start is None or o.time >= start) and (end is None or o.time <= end)]
+        chosen = mine[:limit] if order_id is not None or start is not None else mine[-limit:]
+        return [o.as_query() for o in chosen]
 
     def _account(self, account: _Account, params: dict[str, str]) -> dict[str, Any]:
         balances = [{"asset": "BTC", "free": "10.00000000", "locked": "0.00000000"},

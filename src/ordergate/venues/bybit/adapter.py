@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.bybit import listing
 from ordergate.venues.bybit.auth import now_ms, signed_headers
 from ordergate.venues.bybit.constants import (
     CANCEL_PATH,
@@ -30,6 +31,7 @@ from ordergate.venues.bybit.constants import (
     HEADER_LIMIT_RESET,
     HISTORY_PATH,
     IP_BLOCK_S,
+    LIST_LIMIT_MAX,
     ORDER_TYPE_MAP,
     REALTIME_PATH,
     RECV_WINDOW_MS,
@@ -56,6 +58,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
 
 
 class _CancelPending(Exception):
@@ -147,6 +150,62 @@ class BybitAdapter(Adapter):
             )
         return snapshot
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """Open orders from /realtime, then final ones from /history, each paged by Bybit's nextPageCursor. A page
+        that ends one phase with room left goes on into the next, so a page costs at most one request per phase."""
+        symbol = _symbol_from(query.symbol_pair) if query.symbol_pair else None
+        cursor, orders = query.cursor or {}, []
+        for phase in listing.phases(query):
+            room = query.count - len(orders)
+            if room <= 0:
+                return OrderPage(tuple(orders), {**cursor, "phase": phase} if phase != cursor.get("phase") else cursor)
+            if phase != cursor.get("phase"):
+                cursor = {"phase": phase}
+            if phase == listing.HISTORY_PHASE and "window" not in cursor:
+                cursor = {**cursor, "window": listing.history_window(query.since, self._clock())}
+            entries, token = await self._list_phase(creds, query, phase, cursor, symbol, min(room, LIST_LIMIT_MAX))
+            orders += [_snapshot(str(e.get("orderId")), e) for e in entries if listing.keeps(query.statuses, phase, e)]
+            if token:
+                return OrderPage(tuple(orders), {**cursor, "token": token})
+            cursor = {}
+        return OrderPage(tuple(orders), None)
+
+    async def _list_phase(
+        self,
+        creds: Credentials,
+        query: OrderQuery,
+        phase: str,
+        cursor: dict[str, Any],
+        symbol: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str]:
+        params = [("category", CATEGORY)] + ([("symbol", symbol)] if symbol else [])
+        if phase == listing.OPEN_PHASE:
+            path = REALTIME_PATH
+            params.append(("openOnly", "0"))
+        else:
+            path = HISTORY_PATH
+            final = listing.history_statuses(query.statuses)
+            if len(final) == 1:
+                params.append(("orderStatus", next(iter(final))))
+            window = cursor.get("window")
+            if isinstance(window, list | tuple) and len(window) == 2:
+                params += [("startTime", str(window[0])), ("endTime", str(window[1]))]
+        params.append(("limit", str(limit)))
+        if isinstance(cursor.get("token"), str):
+            params.append(("cursor", cursor["token"]))
+        status, result = await self._request(creds, "GET", path, urlencode(params).encode(), _Op.listing)
+        entries, token = result.get("list"), result.get("nextPageCursor")
+        if not isinstance(entries, list):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, "Bybit's order list is missing", upstream_status=status
+            )
+        kept = [e for e in entries if isinstance(e, dict)]
+        if query.since is not None:
+            kept = [e for e in kept if (_number(e.get("createdTime")) or 0) >= query.since * 1000]
+        # An empty page with a token would be walked forever; Bybit's last page has no rows or no token.
+        return kept, token if isinstance(token, str) and token and entries else ""
+
     async def _open_order_symbol(self, creds: Credentials, order_id: str) -> str:
         """Without symbolPair: find the order first. A final or unknown order is left to the cancel service."""
         status, entry = await self._find(creds, REALTIME_PATH, order_id)
@@ -203,7 +262,7 @@ class BybitAdapter(Adapter):
         if kind is None:
             return GatewayError(ErrorType.institutionUnavailable, message, upstream_status=resp.status)
         if kind is Ambiguous.unknownOrder:
-            if op is _Op.verify:
+            if op in (_Op.verify, _Op.listing):
                 return GatewayError(ErrorType.institutionRejected, message, upstream_status=resp.status)
             return UnknownOrderAtVenue(resp.status, text)
         if kind is Ambiguous.outcomeUnknown and op is _Op.cancel:

@@ -160,3 +160,15 @@ def split_symbol(symbol: str) -> tuple[str | None, str | None]:
 
 # Bybit spot orderIds are decimal strings of up to 19-20 digits.
 ORDER_ID_SHAPE = OrderIdShape(r"[0-9]{1,20}", "1321003749386327552")
+
+# Listing (Mesh /transactions/list), from docs/v5/order/open-order.mdx and order-list.mdx:
+# - GET /v5/order/realtime: category, symbol (optional for spot), `openOnly` 0 = open orders (New,
+#   PartiallyFilled), `limit` [1, 50] default 20, `cursor` = the previous answer's `nextPageCursor`.
+# - GET /v5/order/history: "orders in the last 7 days: supports querying all statuses; beyond 7 days: filled
+#   orders"; `orderStatus` (one value), `startTime` and `endTime` "must be passed together" (default: the past
+#   7 days, at most 7 days apart), `limit` [1, 50] default 20, `cursor`.
+# ordergate lists open orders from /realtime first (it is real time; history "may delay"), then final orders from
+# /history, where rows still live are dropped as /realtime already gave them. A listing therefore reaches back
+# Bybit's default 7 days; Mesh's `from` within them becomes startTime with endTime = now, fixed in the cursor.
+LIST_LIMIT_MAX = 50
+HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000

@@ -6,7 +6,9 @@ body received, the timestamp window server_time - recv_window <= ts < server_tim
 X-Bapi-Limit / X-Bapi-Limit-Status / X-Bapi-Limit-Reset-Timestamp (counted, not enforced).
 
     POST /v5/order/create | /v5/order/cancel           (ops "create", "cancel"; need trade permission)
-    GET  /v5/order/realtime | /v5/order/history         (ops "realtime", "history")
+    GET  /v5/order/realtime | /v5/order/history         (ops "realtime", "history"; newest first, `limit` 1..50,
+                                                         `cursor` = nextPageCursor; history: `orderStatus`, and
+                                                         `startTime`+`endTime` (<= 7 days, default the last 7))
     GET  /v5/user/query-api                             (op "query-api")
     GET  /v5/market/time                                (public)
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 import secrets
 import string
 from collections import defaultdict, deque
@@ -32,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -72,6 +75,8 @@ _CLOUDFRONT_403 = (
     "The Amazon CloudFront distribution is configured to block access from your country.</BODY></HTML>"
 )
 _LIVE = frozenset({"New", "PartiallyFilled"})
+_HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000
+_TOKEN = re.compile(r"page_token=([0-9]{1,20})&")
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -180,15 +185,26 @@ class BybitSimulator(SimulatorBase):
         return self.place_order(account.api_key, qty=volume, price=price), {"symbolPair": "BTCUSDT"}
 
     def place_order(
-        self, api_key: str, *, symbol: str = "BTCUSDT", side: str = "Buy", qty: str = "1", price: str = "30000"
+        self,
+        api_key: str,
+        *,
+        symbol: str = "BTCUSDT",
+        side: str = "Buy",
+        qty: str = "1",
+        price: str = "30000",
+        created_ms: int | None = None,
     ) -> str:
+        """A resting Limit order; `created_ms` backdates it (for listings over time)."""
         qty_d, price_d = _decimal(qty), _decimal(price)
         if api_key not in self._accounts or side not in ("Buy", "Sell") or not (qty_d and price_d):
             raise ValueError("unknown api key, or invalid side, qty or price")
         if normalize_symbol(symbol) != symbol or not symbol.endswith("USDT"):
             raise ValueError("the simulator trades USDT pairs named like BTCUSDT")
         with self._lock:
-            return self._new_order(api_key, symbol, side, "Limit", qty_d, price_d, "", "GTC").order_id
+            order = self._new_order(api_key, symbol, side, "Limit", qty_d, price_d, "", "GTC")
+            if created_ms is not None:
+                order.created = created_ms
+            return order.order_id
 
     def fill(self, order_id: str, volume: str | None = None) -> None:
         with self._lock:
@@ -354,7 +370,23 @@ class BybitSimulator(SimulatorBase):
 
     def _history(self, account: _Account, params: dict[str, Any], _fault: Fault | None) -> dict[str, Any]:
         _require_spot(params)
-        return self._page(self._matching(account, params), params)
+        orders = self._matching(account, params)
+        if not (params.get("orderId") or params.get("orderLinkId")):
+            start, end = params.get("startTime"), params.get("endTime")
+            if (start is None) != (end is None):
+                raise _Refusal(10001, "params error: startTime and endTime must be passed together")
+            if start is None:
+                end = self.clock()
+                start = end - _HISTORY_WINDOW_MS
+            elif (
+                not (str(start).isdigit() and str(end).isdigit())
+                or not 0 <= int(end) - int(start) <= _HISTORY_WINDOW_MS
+            ):
+                raise _Refusal(10001, "params error: the time range must be within 7 days")
+            orders = [o for o in orders if int(start) <= o.created <= int(end)]
+            if params.get("orderStatus"):
+                orders = [o for o in orders if o.status == params["orderStatus"]]
+        return self._page(orders, params)
 
     def _query_api(self, account: _Account, _params: dict[str, Any], _fault: Fault | None) -> dict[str, Any]:
         return {
@@ -382,9 +414,22 @@ class BybitSimulator(SimulatorBase):
         return [o for o in mine if o.symbol == params["symbol"]] if params.get("symbol") else mine
 
     def _page(self, orders: list[_Order], params: dict[str, Any]) -> dict[str, Any]:
-        limit = int(params["limit"]) if str(params.get("limit", "")).isdigit() else 20
-        newest = sorted(orders, key=lambda o: o.created, reverse=True)[: max(1, min(limit, 50))]
-        return {"category": "spot", "list": [o.as_bybit() for o in newest], "nextPageCursor": ""}
+        """Newest first; the cursor names the last order given ("page_token=<orderId>&", URL-encoded as Bybit's)."""
+        limit_text = str(params.get("limit", "20"))
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 50:
+            raise _Refusal(10001, "params error: limit must be within [1, 50]")
+        newest = sorted(orders, key=lambda o: (o.created, o.order_id), reverse=True)
+        token = params.get("cursor")
+        if token:
+            after = _TOKEN.fullmatch(unquote(str(token)))
+            position = next((i for i, o in enumerate(newest) if after and o.order_id == after.group(1)), None)
+            if position is None:
+                raise _Refusal(10001, "params error: cursor is invalid")
+            newest = newest[position + 1 :]
+        page = newest[: int(limit_text)]
+        more = len(newest) > len(page)
+        following = quote(f"page_token={page[-1].order_id}&", safe="") if more else ""
+        return {"category": "spot", "list": [o.as_bybit() for o in page], "nextPageCursor": following}
 
     def _cancel_locked(self, order: _Order) -> None:
         order.status = "PartiallyFilledCanceled" if order.cum_qty else "Cancelled"

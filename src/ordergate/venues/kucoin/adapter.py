@@ -21,9 +21,10 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
+from ordergate.venues.kucoin import listing
 from ordergate.venues.kucoin.auth import auth_headers
 from ordergate.venues.kucoin.constants import (
     CLASSIC_ORDER_PATH,
@@ -50,6 +51,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
 
 
 def account_fingerprint(api_key: str) -> str:
@@ -108,6 +110,59 @@ class KucoinAdapter(Adapter):
             raise GatewayError(ErrorType.institutionUnavailable, "KuCoin's order answer is not about this order")
         return _snapshot(order.id, data, hf=_is_hf(creds))
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """Open orders, then done ones; classic accounts across symbols, HF accounts per symbol (symbolPair)."""
+        if not creds.passphrase:
+            raise GatewayError(
+                ErrorType.institutionAuthFailed, "This KuCoin authToken holds no API passphrase; reconnect the account."
+            )
+        hf = _is_hf(creds)
+        symbol = self._listing_symbol(query, required=hf)
+
+        async def fetch(endpoint: str) -> tuple[int, Any]:
+            return await self._call(creds, "GET", endpoint, _Op.listing)
+
+        cursor, orders, total = query.cursor or {}, [], None
+        walk = listing.phases(query)
+        for phase in walk:
+            room = query.count - len(orders)
+            if room <= 0:
+                return OrderPage(tuple(orders), cursor if cursor.get("phase") == phase else {"phase": phase})
+            position = cursor.get("at") if cursor.get("phase") == phase else None
+            offset = position if isinstance(position, int) and position >= 0 else 0
+            if not hf:
+                rows, following, total = await listing.classic(fetch, query, phase, symbol, offset, room)
+            elif phase == listing.OPEN:
+                assert symbol is not None
+                rows, following, total = await listing.hf_open(fetch, query, symbol, offset, room)
+            else:
+                assert symbol is not None
+                rows, following = await listing.hf_done(fetch, query, symbol, position, room)
+            orders += [s for s in (_snapshot(str(r.get("id")), r, hf=hf) for r in rows) if _wanted(query, s)]
+            if following is not None:
+                return OrderPage(tuple(orders), {"phase": phase, "at": following}, _total(query, walk, total))
+            cursor = {}
+        return OrderPage(tuple(orders), None, _total(query, walk, total))
+
+    def _listing_symbol(self, query: OrderQuery, *, required: bool) -> str | None:
+        if not query.symbol_pair:
+            if required:
+                raise GatewayError(
+                    ErrorType.missingField,
+                    "symbolPair must be provided to list orders of a KuCoin high-frequency (Pro) account: KuCoin "
+                    "lists them per symbol.",
+                    error_data={"fields": {"symbolPair": "required for KuCoin HF accounts"}},
+                )
+            return None
+        symbol = kucoin_symbol(query.symbol_pair)
+        if symbol is None:
+            raise GatewayError(
+                ErrorType.invalidField,
+                "symbolPair is not a KuCoin pair such as BTC-USDT.",
+                error_data={"fields": {"symbolPair": "expected BASE-QUOTE, BASE/QUOTE or BASEQUOTE"}},
+            )
+        return symbol
+
     def _order_endpoint(self, creds: Credentials, order: OrderRef) -> str:
         """The path (and for HF the query) to sign and send; validated so nothing in it needs encoding."""
         if not ORDER_ID_RE.match(order.id):
@@ -153,6 +208,15 @@ class KucoinAdapter(Adapter):
         return resp.status, payload.get("data")
 
 
+def _wanted(query: OrderQuery, snapshot: OrderSnapshot) -> bool:
+    return query.statuses is None or snapshot.status in query.statuses
+
+
+def _total(query: OrderQuery, walk: list[str], total: int | None) -> int | None:
+    # KuCoin counts what it filtered: exact for open orders only, when no status among them is filtered out here.
+    return total if walk == [listing.OPEN] and query.statuses == OPEN_STATUSES else None
+
+
 def _is_hf(creds: Credentials) -> bool:
     # Tokens sealed without the account kind (e.g. by `ordergate tokens seal`) use the classic endpoints.
     return creds.extras.get("hf") is True
@@ -182,7 +246,7 @@ def _venue_failure(
     message = f"KuCoin answered {text}"
     kind = ERROR_MAP.get(code)
     if kind is Ambiguous.unknownOrder:
-        if op is _Op.verify:
+        if op in (_Op.verify, _Op.listing):
             return GatewayError(ErrorType.institutionRejected, message, upstream_status=status)
         # Cancel: unknown, filled and cancelled orders all answer this; the service looks the order up.
         # Lookup: with a well-formed id and symbol, a parameter error can only mean no such order.

@@ -129,3 +129,18 @@ def order_status(active: bool, cancel_exist: bool, filled: float) -> OrderStatus
 
 # KuCoin order ids (classic and HF) are 24 lower-case hex characters.
 ORDER_ID_SHAPE = OrderIdShape(r"[0-9a-f]{24}", "5bd6e9286d99522a52e458de")
+
+# Listing (Mesh /transactions/list), from kucoin-universal-sdk 1.3.2 spot/order (api_order.py and its models):
+# - classic: GET /api/v1/orders?status=active|done ("done as default"), symbol, startAt/endAt (ms), tradeType
+#   TRADE, currentPage, pageSize ("Minimum is 10, maximum is 500"); answers {currentPage, pageSize, totalNum,
+#   totalPage, items} newest first.
+# - HF: GET /api/v1/hf/orders/active?symbol= (every open order of one symbol, no paging; symbol required in
+#   KuCoin's docs and in ccxt's fetchOrdersByStatus for HF) and GET /api/v1/hf/orders/done?symbol=&lastId=&limit=
+#   (limit default 20, max 100; "lastId is used to filter data and paginate"), answering {lastId, items}.
+# So an HF account lists per symbol (symbolPair required); a classic one across symbols. Open orders come first,
+# then done ones; `from` is startAt.
+CLASSIC_LIST_PATH = "/api/v1/orders"
+HF_ACTIVE_PATH = "/api/v1/hf/orders/active"
+HF_DONE_PATH = "/api/v1/hf/orders/done"
+CLASSIC_PAGE_SIZE = (10, 500)
+HF_DONE_LIMIT_MAX = 100

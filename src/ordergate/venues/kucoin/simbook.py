@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import count
 from typing import Any
 
 from ordergate.venues.kucoin.constants import (
@@ -18,7 +19,9 @@ from ordergate.venues.kucoin.constants import (
     RATE_LIMIT_RESET_HEADER,
 )
 
-POOL_WINDOW_MS = 30_000  # every KuCoin resource pool refills on a 30 s cycle
+POOL_WINDOW_MS = 30_000
+# HF listings page by a numeric `lastId` (e.g. 254062248624417), not by the hex order id.
+_SEQUENCE = count(254_062_248_624_417)  # every KuCoin resource pool refills on a 30 s cycle
 
 
 def now_ms() -> int:
@@ -53,6 +56,7 @@ class Order:
     cancel_exist: bool = False
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
+    seq: int = field(default_factory=lambda: next(_SEQUENCE))
 
     def fill(self, volume: Decimal | None) -> None:
         remaining = self.size - self.deal_size

@@ -12,6 +12,9 @@ resource pool per UID; a used-up pool answers HTTP 429 / 429000.
     POST   /api/v1/orders | /api/v1/hf/orders                    (limit orders)
     DELETE|GET /api/v1/orders/{orderId}                          (classic accounts)
     DELETE|GET /api/v1/hf/orders/{orderId}?symbol=               (HF accounts; HF orders need an HF account)
+    GET    /api/v1/orders?status=active|done&currentPage&pageSize (classic listing, newest first, pageSize 10..500)
+    GET    /api/v1/hf/orders/active?symbol=                      (HF open orders of a symbol, all at once)
+    GET    /api/v1/hf/orders/done?symbol=&lastId=&limit=         (HF done orders, newest first, limit 1..100)
 
 Answers follow observed KuCoin behaviour: a classic cancel of an unknown, foreign, filled or cancelled order is
 HTTP 200 `400100 order_not_exist_or_not_allow_to_cancel`; HF cancels and lookups of such orders answer 400100
@@ -130,6 +133,10 @@ class KucoinSimulator(SimulatorBase):
         self._pools: dict[tuple[int, str], Pool] = {}
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
         specs = [
+            # Listings first: /hf/orders/active must not be read as an order id.
+            _Spec("GET", "/api/v1/orders", "list_orders", "spot", 2, False, self._list_classic),
+            _Spec("GET", "/api/v1/hf/orders/active", "hf_active_orders", "spot", 2, False, self._list_hf_active),
+            _Spec("GET", "/api/v1/hf/orders/done", "hf_done_orders", "spot", 2, False, self._list_hf_done),
             _Spec("GET", "/api/v1/hf/accounts/opened", "hf_account_type", "spot", 30, False, self._account_type),
             _Spec("GET", "/api/v1/user/api-key", "api_key_info", "management", 20, False, self._api_key_info),
             _Spec("POST", "/api/v1/orders", "place_order", "spot", 2, True, self._place_classic),
@@ -186,14 +193,24 @@ class KucoinSimulator(SimulatorBase):
         return SimAccount(api_key, secret, passphrase, {"hf": hf})
 
     def place_order(
-        self, api_key: str, *, symbol: str = "BTC-USDT", side: str = "buy", volume: str = "1", price: str = "100"
+        self,
+        api_key: str,
+        *,
+        symbol: str = "BTC-USDT",
+        side: str = "buy",
+        volume: str = "1",
+        price: str = "100",
+        created_ms: int | None = None,
     ) -> str:
+        """A resting limit order; `created_ms` backdates it (for listings over time)."""
         size, limit = positive(volume), positive(price)
         account = self._accounts.get(api_key)
         if account is None or side not in ("buy", "sell") or not (size and limit):
             raise ValueError("unknown api key, or invalid side, volume or price")
         with self._lock:
             order = Order(new_order_id(), api_key, account.hf, symbol, side, "limit", limit, size, new_api_key())
+            if created_ms is not None:
+                order.created_at = order.updated_at = created_ms
             self._orders[order.id] = order
         return order.id
 
@@ -329,6 +346,63 @@ class KucoinSimulator(SimulatorBase):
 
     def _get_hf(self, account: Account, args: dict[str, Any], _fault: Fault | None) -> dict[str, Any]:
         return self._find(account, args, hf=True, missing=_HF_NOT_FOUND).view()
+
+    def _listed(self, account: Account, query: dict[str, str], *, hf: bool) -> list[Order]:
+        numbers = {n: query[n] for n in ("startAt", "endAt") if n in query}
+        if any(not v.isdigit() for v in numbers.values()):
+            raise _Refusal("400100")
+        start, end = int(numbers.get("startAt", 0)), int(numbers.get("endAt", 2**63))
+        return [
+            o
+            for o in self._orders.values()
+            if o.api_key == account.api_key
+            and o.hf == hf
+            and query.get("symbol") in (None, o.symbol)
+            and query.get("side") in (None, o.side)
+            and query.get("type") in (None, o.type)
+            and start <= o.created_at <= end
+        ]
+
+    def _list_classic(self, account: Account, args: dict[str, Any], _fault: Fault | None) -> dict[str, Any]:
+        query = args["query"]
+        status = query.get("status", "done")  # "done as default"
+        page, size = query.get("currentPage", "1"), query.get("pageSize", "50")
+        if status not in ("active", "done") or not (page.isdigit() and size.isdigit()) or int(page) < 1:
+            raise _Refusal("400100")
+        if not 10 <= int(size) <= 500:
+            raise _Refusal("400100", "pageSize must be between 10 and 500")
+        if query.get("tradeType", "TRADE") != "TRADE":
+            raise _Refusal("400100")
+        rows = [o for o in self._listed(account, query, hf=False) if o.active == (status == "active")]
+        rows.sort(key=lambda o: (o.created_at, o.seq), reverse=True)
+        first = (int(page) - 1) * int(size)
+        return {
+            "currentPage": int(page),
+            "pageSize": int(size),
+            "totalNum": len(rows),
+            "totalPage": -(-len(rows) // int(size)),
+            "items": [o.view() for o in rows[first : first + int(size)]],
+        }
+
+    def _list_hf_active(self, account: Account, args: dict[str, Any], _fault: Fault | None) -> list[dict[str, Any]]:
+        if not args["query"].get("symbol"):
+            raise _Refusal("400100", "symbol can not be empty")
+        rows = [o for o in self._listed(account, args["query"], hf=True) if o.active]
+        rows.sort(key=lambda o: (o.updated_at, o.seq), reverse=True)  # "by the latest update time"
+        return [o.view() for o in rows]
+
+    def _list_hf_done(self, account: Account, args: dict[str, Any], _fault: Fault | None) -> dict[str, Any]:
+        query = args["query"]
+        if not query.get("symbol"):
+            raise _Refusal("400100", "symbol can not be empty")
+        limit, last_id = query.get("limit", "20"), query.get("lastId")
+        if not limit.isdigit() or not 1 <= int(limit) <= 100 or (last_id is not None and not last_id.isdigit()):
+            raise _Refusal("400100")
+        rows = [o for o in self._listed(account, query, hf=True) if not o.active]
+        rows = [o for o in rows if last_id is None or o.seq < int(last_id)]
+        rows.sort(key=lambda o: o.seq, reverse=True)
+        page = rows[: int(limit)]
+        return {"lastId": page[-1].seq if page else 0, "items": [o.view() for o in page]}
 
     # -- control surface ---------------------------------------------------------------------------------
     def _c_account(self, _path: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:

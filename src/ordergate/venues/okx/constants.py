@@ -34,6 +34,16 @@ ORDER_PATH = "/api/v5/trade/order"  # GET: order details; POST: place (the simul
 # proves key, secret and passphrase together.
 VERIFY_PATH = "/api/v5/account/config"
 TIME_PATH = "/api/v5/public/time"
+# Listing (Mesh /transactions/list), okx.com/docs-v5/en/#order-book-trading-trade-get-order-list and
+# #order-book-trading-trade-get-order-history-last-7-days: both take instType (required for history; SPOT here),
+# instId, state, `after` ("return records earlier than the requested ordId"), `limit` (max 100, default 100) and
+# answer newest first. orders-pending holds live and partially_filled orders; orders-history holds the last 7 days'
+# filled and canceled ones (state: filled | canceled | mmp_canceled), with `begin` filtering on cTime (ms). Older
+# history (orders-history-archive, 3 months) is not read: a listing reaches back 7 days.
+PENDING_PATH = "/api/v5/trade/orders-pending"
+HISTORY_PATH = "/api/v5/trade/orders-history"
+LIST_INST_TYPE = "SPOT"
+LIST_LIMIT_MAX = 100
 
 JSON_CONTENT_TYPE = "application/json"
 DEMO_HEADER = "x-simulated-trading"

@@ -10,6 +10,8 @@ request-level errors (401 for auth, 429 for 50011, 503 for 50001).
     POST /api/v5/trade/cancel-order   cancel; 51400 for filled, cancelled or unknown  op "cancel-order"
     GET  /api/v5/trade/order          order details; 51603 for unknown                op "order"
     GET  /api/v5/account/config       uid and key permissions                         op "account-config"
+    GET  /api/v5/trade/orders-pending live orders, newest first, after/before/limit    op "orders-pending"
+    GET  /api/v5/trade/orders-history final orders of the last 7 days, begin/end too  op "orders-history"
     GET  /api/v5/public/time          unauthenticated
 
 Control surface and faults come from `ordergate.venues.simkit` (`POST /_control/accounts` also takes "demo").
@@ -42,8 +44,10 @@ from ordergate.venues.okx.constants import (
     CANCEL_PATH,
     CODE_INFO,
     DEMO_HEADER,
+    HISTORY_PATH,
     LIVE_STATES,
     ORDER_PATH,
+    PENDING_PATH,
     STATUS_MAP,
     TIME_PATH,
     VERIFY_PATH,
@@ -62,6 +66,8 @@ _SYMBOLIC = {
 }
 _TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 _INST_ID = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)+$")
+_FINAL_STATES = frozenset({"filled", "canceled", "mmp_canceled"})
+_HISTORY_MS = 7 * 24 * 3600 * 1000
 _ORD_TYPES = frozenset({"limit", "post_only", "market", "ioc", "fok"})
 
 
@@ -169,12 +175,15 @@ class OkxSimulator(SimulatorBase):
         self.max_skew_s = max_skew_s
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[str, _Order] = {}
+        self._last_id = secrets.randbelow(10**17) + 5 * 10**17
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
         starlette = Starlette(
             routes=[
                 Route(CANCEL_PATH, self._route("cancel-order", self._cancel), methods=["POST"]),
                 Route(ORDER_PATH, self._order_route, methods=["GET", "POST"]),
                 Route(VERIFY_PATH, self._route("account-config", self._config), methods=["GET"]),
+                Route(PENDING_PATH, self._route("orders-pending", self._pending), methods=["GET"]),
+                Route(HISTORY_PATH, self._route("orders-history", self._history), methods=["GET"]),
                 Route(TIME_PATH, lambda _r: JSONResponse({"code": "0", "msg": "", "data": [{"ts": str(_ms())}]})),
                 *self.control_routes(),
             ]
@@ -224,12 +233,17 @@ class OkxSimulator(SimulatorBase):
         sz: str = "1",
         px: str = "30000",
         cl_ord_id: str = "",
+        c_time: int | None = None,
     ) -> str:
+        """A resting order; `c_time` (ms) backdates it, for listings over time."""
         sz_d, px_d = _decimal(sz), _decimal(px)
         if api_key not in self._accounts or side not in ("buy", "sell") or not (sz_d and px_d):
             raise ValueError("unknown api key, or invalid side, size or price")
         with self._lock:
-            return self._new_order(api_key, inst_id, side, ord_type, sz_d, px_d, cl_ord_id).ord_id
+            order = self._new_order(api_key, inst_id, side, ord_type, sz_d, px_d, cl_ord_id)
+            if c_time is not None:
+                order.c_time = order.u_time = c_time
+            return order.ord_id
 
     def fill(self, order_id: str, volume: str | None = None) -> None:
         with self._lock:
@@ -350,6 +364,47 @@ class OkxSimulator(SimulatorBase):
             raise _Refusal("51603")
         return [order.as_okx()]
 
+    def _pending(self, account: _Account, params: dict[str, str], _fault: Fault | None) -> list[dict[str, Any]]:
+        return self._listing(account, params, LIVE_STATES, None)
+
+    def _history(self, account: _Account, params: dict[str, str], _fault: Fault | None) -> list[dict[str, Any]]:
+        if not params.get("instType"):
+            raise _Refusal("50014", "instType")
+        return self._listing(account, params, _FINAL_STATES, _ms() - _HISTORY_MS)
+
+    def _listing(
+        self, account: _Account, params: dict[str, str], states: frozenset[str], oldest: int | None
+    ) -> list[dict[str, Any]]:
+        """Newest first (by ordId, which grows with time), as both OKX listings answer."""
+        if params.get("instType", "SPOT") != "SPOT":
+            return []  # the simulator keeps spot orders only
+        numbers = {name: params[name] for name in ("after", "before", "begin", "end", "limit") if name in params}
+        for name, text in numbers.items():
+            if not text.isdigit():
+                raise _Refusal("51000", name)
+        limit = int(numbers.get("limit", "100"))
+        if not 1 <= limit <= 100:
+            raise _Refusal("51000", "limit")
+        state = params.get("state")
+        if state is not None and state not in states:
+            raise _Refusal("51000", "state")
+        rows = [
+            o
+            for o in self._orders.values()
+            if o.api_key == account.api_key
+            and o.state in states
+            and (state is None or o.state == state)
+            and params.get("instId") in (None, o.inst_id)
+            and params.get("ordType") in (None, o.ord_type)
+            and (oldest is None or o.c_time >= oldest)
+            and ("after" not in numbers or int(o.ord_id) < int(numbers["after"]))
+            and ("before" not in numbers or int(o.ord_id) > int(numbers["before"]))
+            and ("begin" not in numbers or o.c_time >= int(numbers["begin"]))
+            and ("end" not in numbers or o.c_time <= int(numbers["end"]))
+        ]
+        rows.sort(key=lambda o: int(o.ord_id), reverse=True)
+        return [o.as_okx() for o in rows[:limit]]
+
     def _config(self, account: _Account, _params: dict[str, str], _fault: Fault | None) -> list[dict[str, Any]]:
         perm = "read_only,trade" if account.can_trade else "read_only"
         config = {"uid": account.uid, "mainUid": account.uid, "acctLv": "1", "posMode": "net_mode", "level": "Lv1"}
@@ -379,9 +434,9 @@ class OkxSimulator(SimulatorBase):
     def _new_order(
         self, api_key: str, inst_id: str, side: str, ord_type: str, sz: Decimal, px: Decimal, cl_ord_id: str
     ) -> _Order:
-        ord_id = str(secrets.randbelow(9 * 10**17) + 10**17)  # OKX ordIds are 18-19 digit numbers
-        while ord_id in self._orders:
-            ord_id = str(secrets.randbelow(9 * 10**17) + 10**17)
+        # OKX ordIds are 18-19 digit numbers that grow with time: `after` pages by them.
+        self._last_id += 1 + secrets.randbelow(1000)
+        ord_id = str(self._last_id)
         order = self._orders[ord_id] = _Order(ord_id, api_key, inst_id, side, ord_type, sz, px, cl_ord_id)
         if ord_type == "market":
             self._fill_locked(order, None)
