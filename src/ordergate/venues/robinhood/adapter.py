@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, ChallengeIssued, Connected, ConnectStep, VenueSpec, require_key_pair
+from ordergate.venues.base import (
+    Adapter,
+    ChallengeIssued,
+    Connected,
+    ConnectStep,
+    OrderPage,
+    OrderQuery,
+    VenueSpec,
+    require_key_pair,
+)
 from ordergate.venues.robinhood.constants import (
     CRYPTO_KEY_PREFIX,
     CRYPTO_URL,
@@ -78,6 +87,18 @@ class RobinhoodAdapter(Adapter):
         if self._half(creds, order) == KIND_CRYPTO:
             return await self.crypto.get_order(creds, order.id)
         return await self.equities.get_order(creds, order.id)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        # The token's half decides: a crypto key lists crypto orders, a login its account's equities orders.
+        kind = kind_of(creds)
+        if kind == KIND_CRYPTO:
+            return await self.crypto.list_orders(creds, query)
+        if kind == KIND_EQUITIES:
+            return await self.equities.list_orders(creds, query)
+        raise GatewayError(
+            ErrorType.invalidAuthToken,
+            "This Robinhood authToken says neither which half it reaches; connect it through /authenticate.",
+        )
 
     def _half(self, creds: Credentials, order: OrderRef) -> str:
         kind = kind_of(creds)

@@ -30,9 +30,10 @@ from urllib.parse import urlencode
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import IntegrationType, OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderSnapshot
-from ordergate.venues.base import ChallengeIssued, Connected, ConnectStep
+from ordergate.venues.base import ChallengeIssued, Connected, ConnectStep, OrderPage, OrderQuery
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
+from ordergate.venues.robinhood import listing
 from ordergate.venues.robinhood.constants import (
     ACCOUNTS_PATH,
     API_VERSION_HEADER,
@@ -300,6 +301,22 @@ class EquitiesApi:
                                upstream_status=resp.status)  # fmt: skip
         return snapshot(order_id, answer)
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        number = str(creds.extras.get("account_number") or "")
+        if not number:
+            raise GatewayError(ErrorType.invalidAuthToken, "This Robinhood authToken names no brokerage account; "
+                               "connect the account again.")  # fmt: skip
+        path, skip = listing.equities_path(query, number)
+        resp = await self._authorized(creds, "GET", path)
+        if not 200 <= resp.status < 300:
+            raise _failure(resp, creds, lookup=False, cancel=False)
+        answer = _loads(resp.body)
+        if isinstance(answer, dict) and isinstance(answer.get("results"), list):
+            # `account_numbers` narrows the list; an order of another account of the login never leaves here.
+            url = str(creds.extras.get("account_url") or "")
+            answer["results"] = [r for r in answer["results"] if isinstance(r, dict) and _owned(r, number, url)]
+        return listing.page(answer, query, skip, snapshot, VENUE)
+
     # -- transport -----------------------------------------------------------------------------------------
     async def _authorized(self, creds: Credentials, method: str, path: str) -> UpstreamResponse:
         """A bearer request; on a 401, one refresh and one repeat (see the module doc)."""
@@ -371,6 +388,11 @@ def _require_login(creds: Credentials) -> None:
             "username and password (the Robinhood login) are required.",
             error_data={"fields": {name: "required" for name in missing}},
         )
+
+
+def _owned(row: dict[str, Any], number: str, url: str) -> bool:
+    account = str(row.get("account") or "")
+    return account == url if url else account.rstrip("/").rsplit("/", 1)[-1] == number
 
 
 def _loads(raw: bytes) -> Any:
