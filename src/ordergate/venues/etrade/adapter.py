@@ -225,6 +225,16 @@ class ETradeAdapter(Adapter):
             raise GatewayError(ErrorType.institutionRejected, "E*TRADE lists no open brokerage account for this login")
         return tuple(found)
 
+    async def refresh(self, creds: Credentials) -> Credentials | None:
+        """`/token/refresh`: Renew Access Token reactivates an idle token; the same token is sealed again. A token
+        past midnight US Eastern cannot be renewed: institutionAuthFailed, reconnect."""
+        api, consumer, token, _ = self._account_context(creds)
+        await self._renew(consumer, token)
+        return None
+
+    def session_expires_in(self, creds: Credentials) -> int | None:
+        return seconds_to_eastern_midnight()
+
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         return (await self.accounts(self.consumer(creds), Token(creds.api_key, creds.secret)))[0]
 

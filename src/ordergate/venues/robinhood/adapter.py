@@ -29,6 +29,7 @@ from ordergate.venues.robinhood.constants import (
     KIND_CRYPTO,
     KIND_EQUITIES,
     ORDER_ID,
+    TOKEN_LIFETIME_S,
 )
 from ordergate.venues.robinhood.crypto import CryptoApi, looks_like_crypto_key
 from ordergate.venues.robinhood.equities import EquitiesApi
@@ -65,6 +66,15 @@ class RobinhoodAdapter(Adapter):
             require_key_pair(creds)
             return Connected(creds, (await self.verify_credentials(creds, step.mfa_code),))
         return await self.equities.connect(creds, step)
+
+    async def refresh(self, creds: Credentials) -> Credentials | None:
+        # A Crypto Trading API key does not expire; a login's bearer does (a day): its refresh token renews it.
+        if kind_of(creds) == KIND_EQUITIES:
+            return await self.equities.refresh(creds)
+        return None
+
+    def session_expires_in(self, creds: Credentials) -> int | None:
+        return TOKEN_LIFETIME_S if kind_of(creds) == KIND_EQUITIES else None
 
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         if not looks_like_crypto_key(creds.api_key, creds.secret):

@@ -278,7 +278,21 @@ class EquitiesApi:
             raise GatewayError(
                 ErrorType.institutionUnavailable, f"{VENUE} answered no brokerage account for this login"
             )
-        return Connected(session, tuple(accounts))
+        lifetime = answer.get("expires_in")
+        return Connected(session, tuple(accounts), lifetime if isinstance(lifetime, int) and lifetime > 0 else None)
+
+    async def refresh(self, creds: Credentials) -> Credentials:
+        """`/token/refresh`: the refresh grant, whose new bearer and refresh token are sealed in place of the old
+        ones (Robinhood spends the old refresh token). The old authToken keeps working in this process: the cache
+        maps it to the new session."""
+        key = self.bearers.key(creds.secret) if creds.secret else ""
+        if not key:
+            raise GatewayError(ErrorType.institutionAuthFailed, RECONNECT)
+        cached = self.bearers.get(key)
+        await self._refresh(creds, key, failed=cached.access if cached else creds.api_key)
+        session = self.bearers.get(key)
+        assert session is not None  # _refresh caches what it got, or raises
+        return Credentials(self.integration, session.access, session.refresh, extras=dict(creds.extras))
 
     # -- orders --------------------------------------------------------------------------------------------
     async def cancel(self, creds: Credentials, order_id: str) -> CancelAck:
