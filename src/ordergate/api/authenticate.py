@@ -141,7 +141,8 @@ def _connected_content(gateway: Gateway, client_id: str, body: B2BBrokerAuthRequ
                     "accountName": account.account_name,
                 },
                 "accessToken": sealed,
-                "refreshToken": None,
+                # A session that expires is renewed at /token/refresh with the authToken itself as refreshToken.
+                "refreshToken": sealed if done.expires_in_seconds is not None else None,
             }
         )
     return {

@@ -19,6 +19,7 @@ from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.gateway import Gateway
 from ordergate.store.clients import Scope
 from ordergate.tokens import InvalidToken
+from ordergate.venues.transport import TransportError
 
 router = APIRouter()
 
@@ -54,6 +55,10 @@ async def authentication_schemes(request: Request, gateway: GatewayDep) -> Respo
     return await Attempt(request, gateway.audit, "authenticationSchemes").run(work)
 
 
+# The extras that name the account a token is for, across adapters.
+_ACCOUNT_EXTRAS = ("account", "account_id", "accountId", "accountIdKey", "account_number", "account_url")
+
+
 def _unopenable() -> GatewayError:
     # Mesh answers a refresh token it cannot use with 400 badRequest, "Unauthorized token" (its OpenAPI example).
     return GatewayError(
@@ -77,14 +82,23 @@ async def _refresh(gateway: Gateway, client_id: str, data: dict) -> dict:
         creds = gateway.sealer.open(client_id, body.type, body.refreshToken)
     except InvalidToken:
         raise _unopenable() from None
-    renewed = await adapter.refresh(creds)
+    try:
+        renewed = await adapter.refresh(creds)
+    except TransportError as exc:
+        # Nothing is sealed: the client keeps its current token and may try again.
+        raise GatewayError(
+            ErrorType.institutionUnavailable, f"{adapter.spec.name} could not be reached to renew the session ({exc})."
+        ) from None
     if renewed is not None and renewed.type is not body.type:
         raise GatewayError(ErrorType.internalError, "The adapter renewed credentials for another integration type.")
+    if renewed is not None and any(renewed.extras.get(k) != creds.extras.get(k) for k in _ACCOUNT_EXTRAS):
+        # A token is one account's: a renewal never hands back another account's token.
+        raise GatewayError(ErrorType.internalError, "The adapter renewed credentials for another account.")
     token = gateway.sealer.seal(client_id, renewed or creds)
     return {
         "status": "succeeded",
         "errorMessage": None,
-        "expiresInSeconds": None,
+        "expiresInSeconds": adapter.session_expires_in(renewed or creds),
         "refreshTokenExpiresInSeconds": None,
         # For API-key venues the authToken is its own refresh token: both are the re-sealed token.
         "brokerAccountTokens": [{"accessToken": token, "refreshToken": token}],

@@ -179,6 +179,11 @@ class Adapter(ABC):
         current sealing key). Brokers whose sessions expire renew them here and return what to seal instead."""
         return None
 
+    def session_expires_in(self, creds: Credentials) -> int | None:
+        """Seconds the venue session sealed in `creds` has left, for `/token/refresh`'s `expiresInSeconds`; None when
+        it does not expire (API keys) or the venue does not say."""
+        return None
+
     @abstractmethod
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         """One cheap authenticated call; raises GatewayError (institutionAuthFailed, mfaRequired, …)."""

@@ -12,13 +12,13 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import IntegrationType, OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, ChallengeIssued, Connected, ConnectStep
+from ordergate.venues.base import Adapter, ChallengeIssued, Connected, ConnectStep, OrderPage, OrderQuery
 from ordergate.venues.common import number, scrub
 from ordergate.venues.etrade.auth import Consumer, Token, authorization, pct
 from ordergate.venues.etrade.constants import (
@@ -30,12 +30,15 @@ from ordergate.venues.etrade.constants import (
     CALLBACK,
     CANCEL_PATH,
     CREDENTIAL_TEXT,
+    LIST_MAX_COUNT,
+    LIST_STATUS_FILTERS,
     LIVE_URL,
     OAUTH_PROBLEM,
     OAUTH_URL,
     ORDER_ID_SHAPE,
     ORDER_PATH,
     ORDER_TYPE_MAP,
+    ORDERS_PATH,
     RATE_LIMIT_DEFAULT_S,
     RENEW_TOKEN_PATH,
     RENEWABLE_PROBLEMS,
@@ -222,6 +225,16 @@ class ETradeAdapter(Adapter):
             raise GatewayError(ErrorType.institutionRejected, "E*TRADE lists no open brokerage account for this login")
         return tuple(found)
 
+    async def refresh(self, creds: Credentials) -> Credentials | None:
+        """`/token/refresh`: Renew Access Token reactivates an idle token; the same token is sealed again. A token
+        past midnight US Eastern cannot be renewed: institutionAuthFailed, reconnect."""
+        api, consumer, token, _ = self._account_context(creds)
+        await self._renew(consumer, token)
+        return None
+
+    def session_expires_in(self, creds: Credentials) -> int | None:
+        return seconds_to_eastern_midnight()
+
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         return (await self.accounts(self.consumer(creds), Token(creds.api_key, creds.secret)))[0]
 
@@ -257,6 +270,26 @@ class ETradeAdapter(Adapter):
                 return _snapshot(order.id, entry)
         return None
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        api, consumer, token, account = self._account_context(creds)
+        params = listing_params(query)
+        url = api + ORDERS_PATH.format(account_id_key=account) + "?" + urlencode(params)
+        resp = await self._signed("GET", url, consumer, token, headers=_JSON)
+        if resp.status == 204:
+            return OrderPage(())
+        payload = _payload(resp)
+        if resp.status != 200 or payload is None or "Error" in payload:
+            raise _failure(resp, payload, consumer, token)
+        answer = payload.get("OrdersResponse") if isinstance(payload.get("OrdersResponse"), dict) else {}
+        listed = answer.get("Order")
+        rows = listed if isinstance(listed, list) else [listed] if isinstance(listed, dict) else []
+        orders = [_snapshot(str(r.get("orderId")), r) for r in rows if isinstance(r, dict) and r.get("orderId")]
+        # The filter and the dates are coarser than the query (one status, whole days): the rest is checked here.
+        orders = [o for o in orders if query.statuses is None or o.status in query.statuses]
+        orders = [o for o in orders if query.since is None or (o.created_at or 0) >= query.since]
+        marker = answer.get("marker")
+        return OrderPage(tuple(orders), {"marker": str(marker)} if marker not in (None, "") else None)
+
     def _order_context(self, creds: Credentials, order: OrderRef) -> tuple[str, Consumer, Token, str]:
         if not ORDER_ID_SHAPE.admits(order.id):
             raise GatewayError(
@@ -264,6 +297,9 @@ class ETradeAdapter(Adapter):
                 f"An E*TRADE order id is a number such as {ORDER_ID_SHAPE.example}.",
                 error_data={"fields": {"id": "an E*TRADE order number"}},
             )
+        return self._account_context(creds)
+
+    def _account_context(self, creds: Credentials) -> tuple[str, Consumer, Token, str]:
         account = str(creds.extras.get("accountIdKey") or "")
         if not ACCOUNT_ID_KEY.fullmatch(account):
             raise GatewayError(
@@ -325,6 +361,24 @@ class ETradeAdapter(Adapter):
     ) -> UpstreamResponse:
         signed = {**(headers or {}), "Authorization": authorization(method, url, consumer, token, extra=extra)}
         return await self.transport.send(method, url, headers=signed, body=body)
+
+
+def listing_params(query: OrderQuery) -> dict[str, str]:
+    params = {"count": str(min(query.count, LIST_MAX_COUNT))}
+    marker = (query.cursor or {}).get("marker")
+    if marker is not None:
+        if not isinstance(marker, str) or not ACCOUNT_ID_KEY.fullmatch(marker):
+            raise GatewayError(ErrorType.invalidField, "This cursor is not an E*TRADE listing cursor.",
+                               error_data={"fields": {"cursor": "not from this listing"}})  # fmt: skip
+        params["marker"] = marker
+    if query.statuses is not None and query.statuses in LIST_STATUS_FILTERS:
+        params["status"] = LIST_STATUS_FILTERS[query.statuses]
+    if query.since is not None:
+        # Dates are E*TRADE's (US Eastern) days; toDate is required with fromDate.
+        today = datetime.now(_EASTERN)
+        start = min(datetime.fromtimestamp(query.since, _EASTERN), today)
+        params["fromDate"], params["toDate"] = start.strftime("%m%d%Y"), today.strftime("%m%d%Y")
+    return params
 
 
 def _checked_consumer(key: str, secret: str) -> Consumer:

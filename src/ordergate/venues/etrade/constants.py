@@ -45,6 +45,12 @@ RENEW_TOKEN_PATH = "/oauth/renew_access_token"
 ACCOUNTS_PATH = "/v1/accounts/list"
 CANCEL_PATH = "/v1/accounts/{account_id_key}/orders/cancel"
 ORDER_PATH = "/v1/accounts/{account_id_key}/orders/{order_id}"
+# List Orders [doc]: `marker` (where the next page starts, as the previous answer's `marker` said), `count` (default
+# 25, at most 100), `status` (one value), `fromDate`/`toDate` (MMDDYYYY, both or neither, two years back at most);
+# newest first; the answer `OrdersResponse: {marker, next, Order: [...]}` has `marker` only when more remain, and an
+# empty 204 when nothing matches.
+ORDERS_PATH = "/v1/accounts/{account_id_key}/orders"
+LIST_MAX_COUNT = 100
 CALLBACK = "oob"  # E*TRADE shows the verifier to the user instead of redirecting
 
 # The cancel answer carries message 5011 "Your request to cancel your order is being processed." [reported in
@@ -69,6 +75,17 @@ STATUS_MAP: dict[str, OrderStatus] = {
     "REJECTED": OrderStatus.rejected,
 }
 LIVE_STATUSES = frozenset({"OPEN", "PARTIAL", "INDIVIDUAL_FILLS", "CANCEL_REQUESTED"})
+# Mesh statuses → the List Orders `status` filter, when the query's statuses are exactly one of these sets. Open
+# orders (OPEN, partially filled included) are one request; CANCEL_REQUESTED, a cancel under way, is not among them.
+LIST_STATUS_FILTERS: dict[frozenset[OrderStatus], str] = {
+    frozenset({OrderStatus.inProgress, OrderStatus.partiallyFilled}): "OPEN",
+    frozenset({OrderStatus.inProgress}): "OPEN",
+    frozenset({OrderStatus.partiallyFilled}): "OPEN",
+    frozenset({OrderStatus.success}): "EXECUTED",
+    frozenset({OrderStatus.cancelled}): "CANCELLED",
+    frozenset({OrderStatus.expired}): "EXPIRED",
+    frozenset({OrderStatus.rejected}): "REJECTED",
+}
 
 # priceType → Mesh BrokerOrderPlaceType
 ORDER_TYPE_MAP: dict[str, str] = {"MARKET": "market", "LIMIT": "limit", "STOP": "stopLoss", "STOP_LIMIT": "stopLimit"}

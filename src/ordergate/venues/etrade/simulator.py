@@ -20,7 +20,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
@@ -45,6 +45,10 @@ REQUEST_TOKEN_TTL_S = 300
 # The simulator's own codes where E*TRADE publishes none [unverified wording and numbers].
 NOT_CANCELABLE = (5001, "This order is currently being executed or rejected. It cannot be cancelled.")
 ALREADY_CANCELLED = (5002, "This order has already been cancelled.")
+# List Orders' refusals of its parameters [unverified wording: E*TRADE publishes codes for the account key only].
+INVALID_DATES = (10033, "The date range is invalid.")
+INVALID_COUNT = (10034, "The count must be between 1 and 100.")
+INVALID_MARKER = (10035, "The marker is invalid.")
 UNKNOWN_ORDER = (5003, "The order number you have entered is invalid or the order does not exist.")
 NO_TRADING = (9101, "This account is not enabled for trading through the API.")
 # Documented on the Order API page.
@@ -115,6 +119,10 @@ class _Order:
     average: Decimal | None = None
     status: str = "OPEN"
     executed_ms: int | None = None
+
+
+def _day_of(epoch_ms: int) -> date:
+    return datetime.fromtimestamp(epoch_ms / 1000, _EASTERN).date()
 
 
 def _eastern_day() -> str:
@@ -424,13 +432,35 @@ class ETradeSimulator(SimulatorBase):
 
     def _list_orders(self, request: Request, _b: bytes, access: _AccessToken, _f: Fault | None, _j: bool) -> Any:
         account = self._account(request, access)
-        wanted = request.query_params.get("status")
+        params = request.query_params
+        wanted = params.get("status")
         mine = [o for o in self._orders.values() if o.account == account.key and (not wanted or o.status == wanted)]
-        count = min(int(request.query_params.get("count") or 25), 100)
-        mine.sort(key=lambda o: o.id, reverse=True)
+        days = [params.get(name) for name in ("fromDate", "toDate")]
+        if any(days):
+            try:
+                start, end = (datetime.strptime(d or "", "%m%d%Y").date() for d in days)
+            except ValueError:
+                raise _Refusal(400, *INVALID_DATES) from None
+            if start > end:
+                raise _Refusal(400, *INVALID_DATES)
+            mine = [o for o in mine if start <= _day_of(o.placed_ms) <= end]
+        count = params.get("count") or "25"
+        if not count.isdigit() or not 1 <= int(count) <= 100:
+            raise _Refusal(400, *INVALID_COUNT)
+        mine.sort(key=lambda o: o.id, reverse=True)  # newest first: E*TRADE numbers orders as they come
+        marker = params.get("marker")
+        if marker:
+            if not marker.isdigit():
+                raise _Refusal(400, *INVALID_MARKER)
+            mine = [o for o in mine if o.id <= int(marker)]
         if not mine:
             return Response(status_code=204)  # E*TRADE answers nothing at all when nothing matches
-        return {"OrdersResponse": {"Order": [self._order_json(o) for o in mine[:count]]}}
+        page, rest = mine[: int(count)], mine[int(count) :]
+        answer: dict[str, Any] = {"Order": [self._order_json(o) for o in page]}
+        if rest:
+            following = urlencode([*((k, v) for k, v in params.multi_items() if k != "marker"), ("marker", rest[0].id)])
+            answer = {"marker": str(rest[0].id), "next": f"{str(request.url).split('?')[0]}?{following}", **answer}
+        return {"OrdersResponse": answer}
 
     def _get(self, request: Request, _b: bytes, access: _AccessToken, _f: Fault | None, _j: bool) -> Any:
         account = self._account(request, access)

@@ -66,6 +66,14 @@ class PublicAdapter(Adapter):
             raise GatewayError(ErrorType.institutionRejected, "This Public API secret has no brokerage account.")
         return Connected(Credentials(creds.type, wanted, creds.secret), tuple(accounts))
 
+    async def refresh(self, creds: Credentials) -> Credentials | None:
+        """`/token/refresh`: the sealed token carries the API secret, which does not expire; the access token it is
+        exchanged for does (an hour). Exchanging it now both proves the secret is still good (a revoked one is
+        institutionAuthFailed) and warms this process's cache; the same credentials are sealed again."""
+        check_secret(creds.secret)
+        await self.tokens.renew(creds.secret)
+        return None
+
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         # Public secrets have no second factor; connect() lists every account, this answers the first.
         return (await self._accounts(creds))[0]

@@ -90,6 +90,12 @@ class AccessTokens:
         task = self._pending.get(digest) or self._start(digest, secret)
         return (await asyncio.shield(task)).token, True
 
+    async def renew(self, secret: str) -> str:
+        """A fresh access token for `secret` now (one exchange, shared with any already under way), cached."""
+        digest = self._digest(secret)
+        task = self._pending.get(digest) or self._start(digest, secret)
+        return (await asyncio.shield(task)).token
+
     def forget(self, secret: str, token: str) -> None:
         """Drop a token Public refused, unless another call already replaced it."""
         digest = self._digest(secret)

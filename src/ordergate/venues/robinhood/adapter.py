@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, ChallengeIssued, Connected, ConnectStep, VenueSpec, require_key_pair
+from ordergate.venues.base import (
+    Adapter,
+    ChallengeIssued,
+    Connected,
+    ConnectStep,
+    OrderPage,
+    OrderQuery,
+    VenueSpec,
+    require_key_pair,
+)
 from ordergate.venues.robinhood.constants import (
     CRYPTO_KEY_PREFIX,
     CRYPTO_URL,
@@ -20,6 +29,7 @@ from ordergate.venues.robinhood.constants import (
     KIND_CRYPTO,
     KIND_EQUITIES,
     ORDER_ID,
+    TOKEN_LIFETIME_S,
 )
 from ordergate.venues.robinhood.crypto import CryptoApi, looks_like_crypto_key
 from ordergate.venues.robinhood.equities import EquitiesApi
@@ -57,6 +67,15 @@ class RobinhoodAdapter(Adapter):
             return Connected(creds, (await self.verify_credentials(creds, step.mfa_code),))
         return await self.equities.connect(creds, step)
 
+    async def refresh(self, creds: Credentials) -> Credentials | None:
+        # A Crypto Trading API key does not expire; a login's bearer does (a day): its refresh token renews it.
+        if kind_of(creds) == KIND_EQUITIES:
+            return await self.equities.refresh(creds)
+        return None
+
+    def session_expires_in(self, creds: Credentials) -> int | None:
+        return TOKEN_LIFETIME_S if kind_of(creds) == KIND_EQUITIES else None
+
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         if not looks_like_crypto_key(creds.api_key, creds.secret):
             raise GatewayError(
@@ -78,6 +97,18 @@ class RobinhoodAdapter(Adapter):
         if self._half(creds, order) == KIND_CRYPTO:
             return await self.crypto.get_order(creds, order.id)
         return await self.equities.get_order(creds, order.id)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        # The token's half decides: a crypto key lists crypto orders, a login its account's equities orders.
+        kind = kind_of(creds)
+        if kind == KIND_CRYPTO:
+            return await self.crypto.list_orders(creds, query)
+        if kind == KIND_EQUITIES:
+            return await self.equities.list_orders(creds, query)
+        raise GatewayError(
+            ErrorType.invalidAuthToken,
+            "This Robinhood authToken says neither which half it reaches; connect it through /authenticate.",
+        )
 
     def _half(self, creds: Credentials, order: OrderRef) -> str:
         kind = kind_of(creds)

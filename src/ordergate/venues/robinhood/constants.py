@@ -7,7 +7,9 @@ Crypto Trading API sources, checked for this adapter (the reference notes tag so
     status active/deactivated/sell_only, buying_power…), POST /api/v1/crypto/trading/orders/{id}/cancel/ (`id`
     "string <uuid>", responses 200/400/404, the 200 is text/plain "Cancel request was submitted for order {id}":
     a request, not a confirmation), GET /api/v1/crypto/trading/orders/ (filters incl. `id`, `state` in open,
-    canceled, partially_filled, filled, failed). The single-order GET /api/v1/crypto/trading/orders/{id}/ is not
+    canceled, partially_filled, filled, failed; `created_at_start`/`created_at_end` ISO times; `cursor`), answered
+    as `{"next", "previous", "results"}` with `next` a URL carrying the following page's `cursor` (page size is
+    Robinhood's choice). The single-order GET /api/v1/crypto/trading/orders/{id}/ is not
     among the published OpenAPI paths but is what the docs' own "Getting Started" sample client calls (get_order).
   - auth: headers x-api-key, x-timestamp, x-signature; message f"{api_key}{timestamp}{path}{method}{body}",
     Ed25519 over its UTF-8 bytes, base64; "for requests without a body, the body can be omitted"; the private key
@@ -119,6 +121,9 @@ USER_MACHINE_PATH = "/pathfinder/user_machine/"
 USER_VIEW_PATH = "/pathfinder/inquiries/{id}/user_view/"
 ACCOUNTS_PATH = "/accounts/?default_to_all_accounts=true"
 ORDER_PATH = "/orders/{id}/"
+# The order list (robin_stocks urls.orders_url): `account_numbers=` one account, `updated_at[gte]=` ISO time, paged by
+# a `next` URL with `cursor`; open orders are those whose `cancel` link is set (get_all_open_stock_orders).
+EQUITY_ORDERS_PATH = "/orders/"
 CANCEL_PATH = "/orders/{id}/cancel/"
 CHALLENGE_HEADER = "X-ROBINHOOD-CHALLENGE-RESPONSE-ID"
 API_VERSION_HEADER = ("X-Robinhood-API-Version", "1.431.4")

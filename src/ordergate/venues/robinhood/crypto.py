@@ -19,9 +19,10 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderSnapshot
+from ordergate.venues.base import OrderPage, OrderQuery
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
-from ordergate.venues.robinhood import auth
+from ordergate.venues.robinhood import auth, listing
 from ordergate.venues.robinhood.constants import (
     CANCEL_REFUSED,
     CRYPTO_ACCOUNT_PATH,
@@ -86,6 +87,11 @@ class CryptoApi:
                 ErrorType.institutionUnavailable, f"{VENUE}'s order answer is not this order", upstream_status=status
             )
         return snapshot(order_id, answer)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        path, skip = listing.crypto_path(query)
+        _, answer = await self._call(creds, "GET", path, lookup=False)
+        return listing.page(answer, query, skip, snapshot, VENUE)
 
     async def _call(self, creds: Credentials, method: str, path: str, *, lookup: bool) -> tuple[int, Any]:
         try:

@@ -30,9 +30,10 @@ from urllib.parse import urlencode
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import IntegrationType, OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderSnapshot
-from ordergate.venues.base import ChallengeIssued, Connected, ConnectStep
+from ordergate.venues.base import ChallengeIssued, Connected, ConnectStep, OrderPage, OrderQuery
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
+from ordergate.venues.robinhood import listing
 from ordergate.venues.robinhood.constants import (
     ACCOUNTS_PATH,
     API_VERSION_HEADER,
@@ -277,7 +278,21 @@ class EquitiesApi:
             raise GatewayError(
                 ErrorType.institutionUnavailable, f"{VENUE} answered no brokerage account for this login"
             )
-        return Connected(session, tuple(accounts))
+        lifetime = answer.get("expires_in")
+        return Connected(session, tuple(accounts), lifetime if isinstance(lifetime, int) and lifetime > 0 else None)
+
+    async def refresh(self, creds: Credentials) -> Credentials:
+        """`/token/refresh`: the refresh grant, whose new bearer and refresh token are sealed in place of the old
+        ones (Robinhood spends the old refresh token). The old authToken keeps working in this process: the cache
+        maps it to the new session."""
+        key = self.bearers.key(creds.secret) if creds.secret else ""
+        if not key:
+            raise GatewayError(ErrorType.institutionAuthFailed, RECONNECT)
+        cached = self.bearers.get(key)
+        await self._refresh(creds, key, failed=cached.access if cached else creds.api_key)
+        session = self.bearers.get(key)
+        assert session is not None  # _refresh caches what it got, or raises
+        return Credentials(self.integration, session.access, session.refresh, extras=dict(creds.extras))
 
     # -- orders --------------------------------------------------------------------------------------------
     async def cancel(self, creds: Credentials, order_id: str) -> CancelAck:
@@ -299,6 +314,22 @@ class EquitiesApi:
             raise GatewayError(ErrorType.institutionUnavailable, f"{VENUE}'s order answer is not this order",
                                upstream_status=resp.status)  # fmt: skip
         return snapshot(order_id, answer)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        number = str(creds.extras.get("account_number") or "")
+        if not number:
+            raise GatewayError(ErrorType.invalidAuthToken, "This Robinhood authToken names no brokerage account; "
+                               "connect the account again.")  # fmt: skip
+        path, skip = listing.equities_path(query, number)
+        resp = await self._authorized(creds, "GET", path)
+        if not 200 <= resp.status < 300:
+            raise _failure(resp, creds, lookup=False, cancel=False)
+        answer = _loads(resp.body)
+        if isinstance(answer, dict) and isinstance(answer.get("results"), list):
+            # `account_numbers` narrows the list; an order of another account of the login never leaves here.
+            url = str(creds.extras.get("account_url") or "")
+            answer["results"] = [r for r in answer["results"] if isinstance(r, dict) and _owned(r, number, url)]
+        return listing.page(answer, query, skip, snapshot, VENUE)
 
     # -- transport -----------------------------------------------------------------------------------------
     async def _authorized(self, creds: Credentials, method: str, path: str) -> UpstreamResponse:
@@ -371,6 +402,11 @@ def _require_login(creds: Credentials) -> None:
             "username and password (the Robinhood login) are required.",
             error_data={"fields": {name: "required" for name in missing}},
         )
+
+
+def _owned(row: dict[str, Any], number: str, url: str) -> bool:
+    account = str(row.get("account") or "")
+    return account == url if url else account.rstrip("/").rsplit("/", 1)[-1] == number
 
 
 def _loads(raw: bytes) -> Any:

@@ -9,6 +9,8 @@ crypto ones; this is no SimulatorBase of its own (the sandbox mounts one simulat
     GET  /pathfinder/inquiries/{id}/user_view/       op "user_view": names the sheriff challenge
     POST /pathfinder/inquiries/{id}/user_view/       op "user_view": continue, approved once the code was right
     GET  /accounts/                                  op "accounts"
+    GET  /orders/                                    op "equities_orders": account_numbers, updated_at[gte],
+                                                     cursor; newest first, `next` a URL with the next cursor
     GET  /orders/{id}/                               op "equities_lookup"
     POST /orders/{id}/cancel/                        op "equities_cancel" (needs the trade permission)
 
@@ -22,6 +24,7 @@ sms or email), "challenge" (the older challenge answered, then the token request
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import secrets
 import uuid
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -190,6 +193,7 @@ class EquitiesBook:
             ("/pathfinder/inquiries/{id}/user_view/", "GET", "user_view", self._user_view),
             ("/pathfinder/inquiries/{id}/user_view/", "POST", "user_view", self._continue),
             ("/accounts/", "GET", "accounts", self._accounts),
+            ("/orders/", "GET", "equities_orders", self._list),
             ("/orders/{id}/", "GET", "equities_lookup", self._lookup),
             ("/orders/{id}/cancel/", "POST", "equities_cancel", self._cancel),
         ]
@@ -429,6 +433,25 @@ class EquitiesBook:
             raise _Refusal(404, {"detail": "Not found."})
         return login, order
 
+    def _list(self, request: Request, _form: dict[str, Any], _f: Fault | None) -> Response:
+        login = self.logins[self._session(request).username]
+        params = request.query_params
+        wanted = params.get("account_numbers")
+        accounts = [a for a in login.accounts if not wanted or a in wanted.split(",")]
+        mine = [o for o in self.orders.values() if o.account in accounts]
+        if "updated_at[gte]" in params:
+            since = parse_time(params["updated_at[gte]"])
+            if since is None:
+                raise _Refusal(400, {"updated_at[gte]": ["Enter a valid date/time."]})
+            mine = [o for o in mine if (o.updated or o.created) >= since]
+        try:
+            rows, following = cursor_page(mine, params.get("cursor"), self.sim.page_size)  # type: ignore[attr-defined]
+        except ValueError:
+            raise _Refusal(400, {"detail": "Invalid cursor"}) from None
+        base = str(request.url).split("?")[0]
+        return JSONResponse({"previous": None, "results": [o.as_robinhood() for o in rows],
+                             "next": f"{base}?{next_query(params, following)}" if following else None})  # fmt: skip
+
     def _lookup(self, request: Request, _form: dict[str, Any], _f: Fault | None) -> Response:
         return JSONResponse(self._mine(request)[1].as_robinhood())
 
@@ -450,6 +473,33 @@ class EquitiesBook:
             order = self.orders[order_id]
             if order.live:
                 order.cancelled, order.updated = True, self.clock()
+
+
+PAGE_SIZE = 100  # rows per listing page in both halves' simulators (Robinhood does not let clients choose)
+
+
+def parse_time(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def cursor_page(orders: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str | None]:
+    """Newest first, keyset-paged: the cursor names the last row handed out, so orders placed meanwhile neither
+    shift nor repeat later pages. Raises ValueError for a cursor this simulator did not issue."""
+    ranked = sorted(orders, key=lambda o: (o.created, o.id), reverse=True)
+    if cursor:
+        created, _, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        after = (float(created), order_id)
+        ranked = [o for o in ranked if (o.created, o.id) < after]
+    rows = ranked[:size]
+    more = len(ranked) > size
+    return rows, base64.urlsafe_b64encode(f"{rows[-1].created!r}|{rows[-1].id}".encode()).decode() if more else None
+
+
+def next_query(params: Any, cursor: str) -> str:
+    return urlencode([*((k, v) for k, v in params.multi_items() if k != "cursor"), ("cursor", cursor)], safe="[]")
 
 
 def _bearer(request: Request) -> str:

@@ -8,7 +8,8 @@ method + the exact body received, the timestamp valid for 30 s; errors `{"type",
 
     GET  /api/v1/crypto/trading/accounts/              op "account"
     GET  /api/v1/crypto/trading/trading_pairs/         op "pairs"
-    GET  /api/v1/crypto/trading/orders/                op "orders" (filters id, state, side, symbol, type)
+    GET  /api/v1/crypto/trading/orders/                op "orders" (filters id, state, side, symbol, type,
+                                                       created_at_start/_end; newest first, `cursor` pages)
     POST /api/v1/crypto/trading/orders/                op "place" (needs the trade permission)
     GET  /api/v1/crypto/trading/orders/{id}/           op "lookup"
     POST /api/v1/crypto/trading/orders/{id}/cancel/    op "cancel" (needs the trade permission)
@@ -61,7 +62,7 @@ from ordergate.venues.robinhood.constants import (
     STATUS_MAP,
     TIMESTAMP_VALID_S,
 )
-from ordergate.venues.robinhood.equities_sim import EquitiesBook
+from ordergate.venues.robinhood.equities_sim import PAGE_SIZE, EquitiesBook, cursor_page, next_query, parse_time
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, positive_decimal, venue_path
 
 _PAIRS = {"BTC-USD": ("BTC", "USD"), "ETH-USD": ("ETH", "USD"), "DOGE-USD": ("DOGE", "USD")}
@@ -161,6 +162,7 @@ class RobinhoodSimulator(SimulatorBase):
         self._orders: dict[str, _Order] = {}
         self._clock = clock
         self.kit_half = kit_half
+        self.page_size = PAGE_SIZE  # the listings' rows per page: Robinhood chooses it, clients cannot
         self.equities = EquitiesBook(self, clock, token_lifetime_s)
         base = "/api/v1/crypto/trading"
         private = [
@@ -333,7 +335,20 @@ class RobinhoodSimulator(SimulatorBase):
                                ("symbol", lambda o: o.symbol), ("type", lambda o: o.type)):  # fmt: skip
             if name in params:
                 mine = [o for o in mine if value_of(o) == params[name]]
-        return JSONResponse({"next": None, "previous": None, "results": [o.as_robinhood() for o in mine]})
+        for name, keep in (("created_at_start", lambda o, t: o.created >= t),
+                           ("created_at_end", lambda o, t: o.created <= t)):  # fmt: skip
+            if name in params:
+                when = parse_time(params[name])
+                if when is None:
+                    raise _Refusal(400, "Enter a valid date/time.", name)
+                mine = [o for o in mine if keep(o, when)]
+        try:
+            rows, following = cursor_page(mine, params.get("cursor"), self.page_size)
+        except ValueError:
+            raise _Refusal(400, "Invalid cursor", "cursor") from None
+        base = str(request.url).split("?")[0]
+        return JSONResponse({"next": f"{base}?{next_query(params, following)}" if following else None,
+                             "previous": None, "results": [o.as_robinhood() for o in rows]})  # fmt: skip
 
     def _place(self, account: _Account, _request: Request, raw: bytes, _f: Fault | None) -> Response:
         try:
