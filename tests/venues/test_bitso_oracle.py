@@ -118,3 +118,19 @@ def test_a_replayed_request_is_refused_for_its_nonce(served: tuple[BitsoSimulato
     again = httpx.delete(url + path, headers=headers)
     assert first.json() == {"success": True, "payload": [oid]}
     assert again.status_code == 401 and again.json()["error"]["code"] == "0207"
+
+
+def test_ccxt_lists_open_orders_newest_first_by_book(served: tuple[BitsoSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    exchange = client(url, account)
+    oids = [exchange.create_order("BTC/MXN", "limit", "buy", 0.1, 400000 + i)["id"] for i in range(3)]
+    eth = exchange.create_order("ETH/MXN", "limit", "sell", 1, 40000)["id"]
+    exchange.cancel_order(oids[1])
+    listed = exchange.fetch_open_orders("BTC/MXN")  # book=btc_mxn&limit=25, as ccxt sends it
+    assert sorted(o["id"] for o in listed) == sorted([oids[2], oids[0]])  # ccxt re-sorts by time itself
+    assert {o["status"] for o in listed} == {"open"} and eth not in [o["id"] for o in listed]
+    # ccxt passes Bitso's own paging parameters through.
+    assert [o["id"] for o in exchange.fetch_open_orders("BTC/MXN", None, 1)] == [oids[2]]
+    ascending = exchange.fetch_open_orders("ETH/MXN", None, 25, {"sort": "asc"})
+    assert [o["id"] for o in ascending] == [eth]

@@ -73,3 +73,21 @@ def test_wrong_token_permission_and_rate_limit(served: tuple[BlockchainComSimula
     with pytest.raises(ccxt.RateLimitExceeded):
         client(url, account).cancel_order(oid)
     assert sim.status(oid).value == "inProgress"
+
+
+def test_ccxt_lists_by_state_with_from_to_and_limit(served: tuple[BlockchainComSimulator, str]) -> None:
+    sim, url = served
+    exchange = client(url, sim.new_account())
+    ids = [exchange.create_order("BTC/USD", "limit", "buy", 1, 20000 + i)["id"] for i in range(4)]
+    for age, oid in enumerate(reversed(ids)):
+        sim.age(oid, age)
+    sim.fill(ids[0])
+    exchange.cancel_order(ids[1])
+    assert {o["id"] for o in exchange.fetch_open_orders("BTC/USD")} == {ids[2], ids[3]}
+    assert [(o["id"], o["status"]) for o in exchange.fetch_closed_orders("BTC/USD")] == [(ids[0], "closed")]
+    assert [(o["id"], o["status"]) for o in exchange.fetch_canceled_orders("BTC/USD")] == [(ids[1], "canceled")]
+    # getOrders' own parameters through ccxt: the newest open one, then those at or before a timestamp.
+    (newest,) = exchange.fetch_open_orders("BTC/USD", None, None, {"limit": 1})
+    assert newest["id"] == ids[3]
+    older = exchange.fetch_open_orders("BTC/USD", None, None, {"to": newest["timestamp"] - 1})
+    assert [o["id"] for o in older] == [ids[2]]

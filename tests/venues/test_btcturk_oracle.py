@@ -82,3 +82,20 @@ def test_a_stale_stamp_is_refused(served: tuple[BtcTurkSimulator, str]) -> None:
     exchange.nonce = lambda: 1700000000000
     with pytest.raises(ccxt.ExchangeError, match="Invalid Nonce"):
         exchange.fetch_balance()
+
+
+def test_ccxt_lists_by_pair_with_time_and_page(served: tuple[BtcTurkSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    exchange = client(url, account)
+    ids = [exchange.create_order("BTC/TRY", "limit", "buy", 0.1, 2000000 + i)["id"] for i in range(3)]
+    usdt = exchange.create_order("BTC/USDT", "limit", "sell", 0.1, 70000)["id"]
+    sim.age(ids[0], 7200)
+    exchange.cancel_order(ids[1])
+    assert {o["id"] for o in exchange.fetch_open_orders()} == {ids[0], ids[2], usdt}  # every pair without a symbol
+    assert {o["id"] for o in exchange.fetch_open_orders("BTC/USDT")} == {usdt}
+    recent = exchange.fetch_orders("BTC/TRY", since=exchange.milliseconds() - 3_600_000)
+    assert {(o["id"], o["status"]) for o in recent} == {(ids[1], "canceled"), (ids[2], "open")}
+    # ccxt sends BtcTurk's own page and limit through; the simulator pages newest first.
+    second = exchange.fetch_orders("BTC/TRY", None, None, {"page": 2, "limit": 1})
+    assert [o["id"] for o in second] == [ids[1]]

@@ -5,6 +5,10 @@
 looks the order up. Bitso's lookup shows open orders, and closed ones for an hour after they close; past that an
 order with fills still has trades (`/order_trades/{oid}`), so it is reported as not cancelable rather than unknown.
 Errors are `{"success": false, "error": {"code", "message"}}`, whose code decides whatever the HTTP status.
+
+Listing: Bitso lists open orders only (`GET /open_orders`, newest first, paged with `marker`); it has no list of
+closed orders, so a listing asked for closed statuses only is refused as something Bitso cannot answer, and a listing
+of every status holds the open orders.
 """
 
 from __future__ import annotations
@@ -14,15 +18,18 @@ import json
 from datetime import datetime
 from enum import Enum
 from typing import Any
+from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.bitso.auth import authorization
 from ordergate.venues.bitso.constants import (
     ERROR_MAP,
     NONCE_CODES,
+    OPEN_ORDERS_MAX,
+    OPEN_ORDERS_PATH,
     ORDER_ID,
     ORDER_ID_SHAPE,
     ORDER_TYPE_MAP,
@@ -46,6 +53,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
 
 
 def account_fingerprint(api_key: str) -> str:
@@ -119,6 +127,39 @@ class BitsoAdapter(Adapter):
             )
         return None
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        if query.statuses is not None and not query.statuses & OPEN_STATUSES:
+            raise GatewayError(
+                ErrorType.cancelNotSupported,
+                "Bitso lists open orders only: it keeps no list of completed or cancelled orders (each is found "
+                "by its id, for an hour after it closes).",
+                error_data={"type": self.spec.type.value, "listable": sorted(s.value for s in OPEN_STATUSES)},
+            )
+        # One more than the page asks, to know whether another page follows without an empty last request.
+        size = min(query.count, OPEN_ORDERS_MAX - 1)
+        params: dict[str, str | int] = {"sort": "desc", "limit": size + 1}
+        marker = (query.cursor or {}).get("marker")
+        if isinstance(marker, str) and ORDER_ID.fullmatch(marker):
+            params["marker"] = marker
+        if query.symbol_pair:
+            params["book"] = query.symbol_pair
+        status, payload = await self._call(creds, "GET", f"{OPEN_ORDERS_PATH}?{urlencode(params)}", _Op.listing)
+        if not isinstance(payload, list):
+            raise GatewayError(ErrorType.institutionUnavailable, "Bitso's open orders are not a list",
+                               upstream_status=status)  # fmt: skip
+        entries = [e for e in payload if isinstance(e, dict) and ORDER_ID.fullmatch(str(e.get("oid") or ""))]
+        more = len(entries) > size
+        orders: list[OrderSnapshot] = []
+        for entry in entries[:size]:
+            snap = _snapshot(str(entry["oid"]), entry)
+            if query.since is not None and snap.created_at is not None and snap.created_at < query.since:
+                more = False  # newest first: every later one is older still
+                break
+            if query.statuses is None or snap.status in query.statuses:
+                orders.append(snap)
+        cursor = {"phase": "open", "marker": str(entries[size - 1]["oid"])} if more else None
+        return OrderPage(tuple(orders), cursor)
+
     async def _call(self, creds: Credentials, method: str, path: str, op: _Op) -> tuple[int, Any]:
         shared = getattr(self.coordination, "key_sequencer", None)
         gate = shared if shared is not None else self._nonces  # across workers when Redis is configured
@@ -142,7 +183,7 @@ def _failure(op: _Op, resp: UpstreamResponse, answer: Any, creds: Credentials) -
         text = _scrub(f"{code}: {error.get('message', '')}", creds)
         kind = ERROR_MAP.get(code)
         if kind is Ambiguous.unknownOrder:
-            if op is _Op.verify:
+            if op in (_Op.verify, _Op.listing):
                 return GatewayError(ErrorType.institutionRejected, f"{VENUE} answered {text}", upstream_status=status)
             return UnknownOrderAtVenue(status, text)
         if code in NONCE_CODES:

@@ -21,6 +21,13 @@ Sources, checked for this adapter (the reference notes tag Bitso [V], to verify)
 - docs.bitso.com/bitso-api/docs/general-concepts: private calls 300 requests per minute per user; over the limit
   "the system locks you out for one minute"; "Order cancellations are not subject to API rate limiting" (so no
   per-key cancel budget). Continuous lockouts "might result in a 24-hour block" (no documented answer for it).
+- Listing (docs.bitso.com/bitso-api/docs/list-open-orders): `GET /api/v3/open_orders` with `book` (default all),
+  `currency`, `limit` (default 500), `source`; the answer is the open orders only (statuses queued, open, partially
+  filled). The v3 paging parameters `marker` (an order's id: the orders older, or newer, than it), `sort` (desc by
+  default) and a `limit` of at most 100 (default 25) are what ccxt 4.5.90 fetch_open_orders and the bitsor gem send;
+  ordergate pages with them and asks for at most 100. Bitso publishes no list of closed orders: a completed or
+  cancelled order is only found by its oid (`GET /orders/{oid}`, within an hour of closing), and its fills by oid
+  (`/order_trades/{oid}`). So ordergate lists open orders, and says so when asked for closed ones only.
 Not found anywhere: the body or status of the rate-limit answer (HTTP 429 is assumed, as ccxt's default mapping
 does), a Retry-After header. Staging host: https://stage.bitso.com (ccxt urls.test; docs also show
 api-stage.bitso.com and sandbox.bitso.com), not reachable with production keys.
@@ -40,6 +47,8 @@ TESTNET_URL = "https://stage.bitso.com"
 ORDERS_PATH = "/api/v3/orders"  # + "/{oid}": DELETE cancels, GET looks up
 TRADES_PATH = "/api/v3/order_trades"  # + "/{oid}": the fills of one order, also after it left the lookup window
 VERIFY_PATH = "/api/v3/account_status"  # cheapest signed read
+OPEN_ORDERS_PATH = "/api/v3/open_orders"  # ?book=&marker=&sort=&limit=
+OPEN_ORDERS_MAX = 100  # the v3 page size bound ccxt documents (limit max 100)
 
 # Bitso order ids are 16 letters and digits in every published example ("yWTQGxDMZ0VimZgZ", "cME2F7uZKJcMKXqU");
 # a little slack either side, never anything that changes a URL path.

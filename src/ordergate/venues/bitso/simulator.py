@@ -58,6 +58,7 @@ _MESSAGES = {
 }
 _SYMBOLIC = {"auth": "0201", "permission": "0202", "unavailable": "0101", "restricted": "0328"}
 _BOOKS = ("btc_mxn", "eth_mxn", "btc_usd", "usd_mxn")
+_OPEN_ORDERS_DEFAULT_LIMIT = 500  # docs.bitso.com list-open-orders: limit defaults to 500
 
 
 def _status_of_code(code: str) -> int:
@@ -333,8 +334,27 @@ class BitsoSimulator(SimulatorBase):
         order = self._mine(account, request.path_params["oid"])
         return [order.as_bitso()] if order is not None and self._visible(order) else []
 
-    def _open_orders(self, account: _Account, _request: Request, _raw: bytes) -> list[dict[str, Any]]:
-        return [o.as_bitso() for o in self._orders.values() if o.api_key == account.api_key and o.live]
+    def _open_orders(self, account: _Account, request: Request, _raw: bytes) -> list[dict[str, Any]]:
+        """Newest first unless `sort=asc`; `marker` is an order of the account: only orders older (desc) or newer
+        (asc) than it follow; `book` and `currency` filter; `limit` bounds the page."""
+        query = request.query_params
+        sort, marker, book, currency = (query.get(k) for k in ("sort", "marker", "book", "currency"))
+        limit_text = query.get("limit", str(_OPEN_ORDERS_DEFAULT_LIMIT))
+        if sort not in (None, "asc", "desc") or not limit_text.isdigit() or int(limit_text) < 1:
+            raise _Refusal("0304", "Required field not valid: sort or limit")
+        if book is not None and book not in _BOOKS:
+            raise _Refusal("0301")
+        mine = [o for o in self._orders.values() if o.api_key == account.api_key]  # in creation order
+        if sort != "asc":
+            mine.reverse()
+        if marker is not None:
+            at = next((i for i, o in enumerate(mine) if o.oid == marker), None)
+            if at is None:
+                raise _Refusal("0304", "Required field not valid: marker")
+            mine = mine[at + 1 :]
+        picked = [o for o in mine if o.live and (book is None or o.book == book)
+                  and (currency is None or currency in o.book.split("_"))]  # fmt: skip
+        return [o.as_bitso() for o in picked[: int(limit_text)]]
 
     def _trades(self, account: _Account, request: Request, _raw: bytes) -> list[dict[str, Any]]:
         order = self._mine(account, request.path_params["oid"])

@@ -3,6 +3,10 @@
 `DELETE /orders/{orderId}` answers 200 with no order state, so an accepted cancel is `inProgress`. A 404 (and a
 400, the only other documented answer) does not tell an unknown order from a closed one: the cancel service looks
 the order up (`GET /orders/{orderId}`).
+
+Listing: `GET /orders` answers live orders without a status and one closed status per request, at most 100, paged
+by `to` (a millisecond timestamp). A listing walks the phases (live, then FILLED, CANCELED, REJECTED, EXPIRED, only
+those the statuses ask for), newest first within each.
 """
 
 from __future__ import annotations
@@ -10,17 +14,20 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, Connected, ConnectStep
+from ordergate.venues.base import Adapter, Connected, ConnectStep, OrderPage, OrderQuery
 from ordergate.venues.blockchain_com import auth
 from ordergate.venues.blockchain_com.constants import (
+    LIST_PHASES,
     ORDER_ID,
     ORDER_ID_SHAPE,
     ORDER_PATH,
     ORDER_TYPE_MAP,
+    ORDERS_LIST_MAX,
     RATE_LIMIT_S,
     STATUS_MAP,
     TIME_IN_FORCE_MAP,
@@ -79,6 +86,55 @@ class BlockchainComAdapter(Adapter):
                 ErrorType.institutionUnavailable, f"{VENUE}'s order answer is not this order", upstream_status=status
             )
         return _snapshot(order_id, data)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        phases = [p for p, covers in LIST_PHASES.items() if query.statuses is None or covers & query.statuses]
+        state = dict(query.cursor or {"phase": phases[0]})
+        orders: list[OrderSnapshot] = []
+        # A page goes on into the next phase only when one ends: one request per phase at most, one in all for
+        # open orders.
+        while state.get("phase") in phases and len(orders) < query.count:
+            found, more, state = await self._list_phase(creds, query, state, query.count - len(orders))
+            orders += [o for o in found if query.statuses is None or o.status in query.statuses]
+            if more:
+                break
+            rest = phases[phases.index(state["phase"]) + 1 :]
+            state = {"phase": rest[0]} if rest else {}
+        return OrderPage(tuple(orders), state or None)
+
+    async def _list_phase(
+        self, creds: Credentials, query: OrderQuery, state: dict[str, Any], room: int
+    ) -> tuple[list[OrderSnapshot], bool, dict[str, Any]]:
+        to, seen = state.get("to"), {str(i) for i in state.get("seen") or ()}
+        # One more than fits, to know whether the phase goes on, and room for the ids at `to` already listed.
+        size = min(room, ORDERS_LIST_MAX - 1)
+        asked = min(size + 1 + len(seen), ORDERS_LIST_MAX)
+        params: dict[str, str | int] = {"limit": asked}
+        if state["phase"]:
+            params["status"] = state["phase"]
+        if query.symbol_pair:
+            params["symbol"] = query.symbol_pair
+        if query.since is not None:
+            params["from"] = query.since * 1000
+        if isinstance(to, int):
+            params["to"] = to
+        # A listing refused with 400/404 is about the request, not an order: not the cancel's "unknown order".
+        status, data = await self._call(creds, "GET", f"{ORDER_PATH}?{urlencode(params)}", verify=True)
+        if not isinstance(data, list):
+            raise GatewayError(ErrorType.institutionUnavailable, f"{VENUE}'s orders are not a list",
+                               upstream_status=status)  # fmt: skip
+        rows = [r for r in data if isinstance(r, dict) and ORDER_ID.fullmatch(str(r.get("exOrdId") or ""))]
+        fresh = [r for r in rows if str(r["exOrdId"]) not in seen]
+        more = len(fresh) > size or len(data) >= asked
+        rows = fresh[:size]
+        if not rows:
+            return [], False, state
+        stamps = [int(_number(r.get("timestamp")) or 0) for r in rows]
+        oldest = min(stamps)
+        at_oldest = [str(r["exOrdId"]) for r, t in zip(rows, stamps, strict=True) if t == oldest]
+        carried = seen if oldest == to else set()
+        next_state = {"phase": state["phase"], "to": oldest, "seen": sorted(carried | set(at_oldest))}
+        return [_snapshot(str(r["exOrdId"]), r) for r in rows], more, next_state
 
     async def _call(self, creds: Credentials, method: str, path: str, *, verify: bool = False) -> tuple[int, Any]:
         resp = await self.transport.send(method, self.base_url + path, headers=auth.headers(creds.secret), body=b"")

@@ -23,6 +23,7 @@ import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -38,6 +39,8 @@ from ordergate.venues.blockchain_com.constants import HEADER_TOKEN, STATUS_MAP
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort
 
 _PAIRS = {"BTC-USD": ("BTC", "USD"), "ETH-USD": ("ETH", "USD"), "BTC-EUR": ("BTC", "EUR")}
+_LIVE = frozenset({"OPEN", "PART_FILLED"})  # what getOrders answers without a status ("defaulting to live orders")
+_LIST_MAX = 100
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
 
 
@@ -104,8 +107,11 @@ class _Refusal(Exception):
 
 
 class BlockchainComSimulator(SimulatorBase):
-    def __init__(self, *, jitter_s: float = 0.0) -> None:
+    def __init__(
+        self, *, jitter_s: float = 0.0, clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+    ) -> None:
         super().__init__(jitter_s=jitter_s)
+        self._clock = clock  # milliseconds
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[int, _Order] = {}
         self._ids = itertools.count(281775861306290 + secrets.randbelow(10**6) * 1000)
@@ -151,6 +157,11 @@ class BlockchainComSimulator(SimulatorBase):
             remaining = order.quantity - order.executed
             part = _decimal(volume) if volume is not None else None
             order.executed += remaining if part is None or part >= remaining else part
+
+    def age(self, order_id: str, seconds: float) -> None:
+        """Move an order's creation `seconds` into the past."""
+        with self._lock:
+            self._orders[int(order_id)].created -= int(seconds * 1000)
 
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
@@ -198,7 +209,7 @@ class BlockchainComSimulator(SimulatorBase):
     def _add(self, token: str, symbol: str, side: str, ord_type: str, quantity: Decimal, price: Decimal,
              client_id: str) -> _Order:  # fmt: skip
         order = _Order(next(self._ids), token, symbol, side, ord_type, quantity, price, client_id,
-                       time.time_ns() // 1_000_000)  # fmt: skip
+                       self._clock())  # fmt: skip
         self._orders[order.id] = order
         return order
 
@@ -229,9 +240,23 @@ class BlockchainComSimulator(SimulatorBase):
         return order.as_blockchain()
 
     def _list(self, account: _Account, request: Request, _raw: bytes) -> list[dict[str, Any]]:
-        state, symbol = request.query_params.get("status"), request.query_params.get("symbol")
-        return [o.as_blockchain() for o in self._orders.values() if o.token == account.token
-                and (state is None or o.status() == state) and (symbol is None or o.symbol == symbol)]  # fmt: skip
+        """getOrders: live orders unless `status` names one; from/to in ms (both inclusive here: undocumented);
+        at most `limit` (default and most 100); newest first (undocumented too, paging by `to` implies it)."""
+        query = request.query_params
+        state, symbol = query.get("status"), query.get("symbol")
+        numbers = {k: query.get(k) for k in ("from", "to", "limit")}
+        if any(v is not None and not v.isdigit() for v in numbers.values()):
+            raise _Refusal(400, "from, to and limit are integers")
+        if state is not None and state not in STATUS_MAP:
+            raise _Refusal(400, f"unknown status {state[:20]}")
+        limit = min(int(numbers["limit"] or _LIST_MAX), _LIST_MAX)
+        start, end = (int(v) if v is not None else None for v in (numbers["from"], numbers["to"]))
+        wanted = {state} if state is not None else _LIVE
+        picked = [o for o in self._orders.values() if o.token == account.token and o.status() in wanted
+                  and (symbol is None or o.symbol == symbol) and (start is None or o.created >= start)
+                  and (end is None or o.created <= end)]  # fmt: skip
+        picked.sort(key=lambda o: (o.created, o.id), reverse=True)
+        return [o.as_blockchain() for o in picked[:limit]]
 
     def _cancel(self, account: _Account, request: Request, _raw: bytes) -> None:
         order = self._mine(account, request.path_params["orderId"])

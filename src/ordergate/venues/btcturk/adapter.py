@@ -4,6 +4,9 @@
 is `inProgress`. NO_ORDER_MATCHES_YOUR_REQUEST and ORDER_COULD_NOT_BE_CANCELED do not tell unknown from closed:
 the cancel service looks the order up (`GET /api/v1/order/{id}`). BtcTurk answers a missing permission and a bad
 key alike (401); a 401 that names no authentication fault is told apart by one signed read of the balances.
+
+Listing: open orders come from `GET /api/v1/openOrders` (all of them in one answer, paged here newest first);
+any other status needs `GET /api/v1/allOrders`, which BtcTurk answers per pair, so those listings need symbolPair.
 """
 
 from __future__ import annotations
@@ -14,17 +17,21 @@ import time
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
+from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.btcturk import auth
 from ordergate.venues.btcturk.constants import (
+    ALL_ORDERS_MAX,
+    ALL_ORDERS_PATH,
     AUTH_FAULTS,
     CANCEL_PATH,
     ERROR_MAP,
     NOT_FOUND_CODE,
+    OPEN_ORDERS_PATH,
     ORDER_ID,
     ORDER_ID_SHAPE,
     ORDER_PATH,
@@ -45,6 +52,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
 
 
 def account_fingerprint(api_key: str) -> str:
@@ -109,6 +117,69 @@ class BtcTurkAdapter(Adapter):
             )
         return _snapshot(order_id, data)
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        try:
+            if query.open_only:
+                return await self._list_open(creds, query)
+            return await self._list_all(creds, query)
+        except _KeyRefused as refused:
+            raise refused.error from None
+
+    async def _list_open(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """Every open order in one answer: a page is the newest ones below the previous page's last (time, id), so
+        an order that closes between pages shifts nothing."""
+        path = OPEN_ORDERS_PATH + (f"?{urlencode({'pairSymbol': query.symbol_pair})}" if query.symbol_pair else "")
+        status, data = await self._call(creds, "GET", path, _Op.listing)
+        if not isinstance(data, dict):
+            raise GatewayError(ErrorType.institutionUnavailable, "BtcTurk's open orders are not an object",
+                               upstream_status=status)  # fmt: skip
+        rows = [r for side in ("bids", "asks") for r in data.get(side) or () if _listable(r)]
+        rows.sort(key=_newest_first_key, reverse=True)
+        bound = (query.cursor or {}).get("before")
+        if isinstance(bound, list) and len(bound) == 2 and all(isinstance(v, int) for v in bound):
+            rows = [r for r in rows if _newest_first_key(r) < tuple(bound)]
+        snaps = [_snapshot(str(r["id"]), r) for r in rows]
+        if query.since is not None:
+            snaps = [s for s in snaps if s.created_at is None or s.created_at >= query.since]
+        snaps = [s for s in snaps if query.statuses is None or s.status in query.statuses]
+        page, more = snaps[: query.count], len(snaps) > query.count
+        cursor = None
+        if more:
+            last = next(r for r in rows if str(r["id"]) == page[-1].order_id)
+            cursor = {"phase": "open", "before": list(_newest_first_key(last))}
+        return OrderPage(tuple(page), cursor)
+
+    async def _list_all(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """allOrders pages (1-based) newest first. An order placed between pages pushes the rest down one place:
+        the ids already passed (below the previous page's last id) are skipped, so none is listed twice."""
+        if not query.symbol_pair:
+            raise GatewayError(
+                ErrorType.missingField,
+                "BtcTurk lists closed orders one pair at a time: symbolPair (such as BTCTRY) is required unless only "
+                "open orders are asked for.",
+                error_data={"fields": {"symbolPair": "required"}},
+            )
+        cursor = query.cursor or {}
+        page_no = cursor.get("page") if isinstance(cursor.get("page"), int) else 1
+        below = cursor.get("below") if isinstance(cursor.get("below"), int) else None
+        size = min(query.count, ALL_ORDERS_MAX)
+        params: dict[str, str | int] = {"pairSymbol": query.symbol_pair, "page": page_no, "limit": size}
+        if query.since is not None:
+            params["startTime"] = query.since  # seconds, as ccxt sends it
+        status, data = await self._call(creds, "GET", f"{ALL_ORDERS_PATH}?{urlencode(params)}", _Op.listing)
+        if not isinstance(data, list):
+            raise GatewayError(ErrorType.institutionUnavailable, "BtcTurk's orders are not a list",
+                               upstream_status=status)  # fmt: skip
+        rows = [r for r in data if _listable(r)]
+        fresh = [r for r in rows if below is None or int(r["id"]) < below]
+        snaps = [_snapshot(str(r["id"]), r) for r in fresh]
+        if query.since is not None:
+            snaps = [s for s in snaps if s.created_at is None or s.created_at >= query.since]
+        orders = tuple(s for s in snaps if query.statuses is None or s.status in query.statuses)
+        last = min((int(r["id"]) for r in fresh), default=below)
+        next_cursor = {"phase": "all", "page": page_no + 1, "below": last} if len(data) >= size else None
+        return OrderPage(orders, next_cursor)
+
     async def _why_refused(self, creds: Credentials, refused: _KeyRefused) -> GatewayError:
         """The cancel was refused with a bare 401: if the key can still read its balances, it may not trade."""
         try:
@@ -146,7 +217,7 @@ def _failure(op: _Op, resp: UpstreamResponse, answer: Any, creds: Credentials) -
     else:
         kind = ERROR_MAP.get(message) if readable else None
     if kind is Ambiguous.unknownOrder:
-        if op is _Op.verify:
+        if op in (_Op.verify, _Op.listing):
             return GatewayError(ErrorType.institutionRejected, f"{VENUE} answered {text}", upstream_status=status)
         return UnknownOrderAtVenue(status, text)
     if kind is ErrorType.rateLimited or status == 429:
@@ -166,6 +237,16 @@ def _failure(op: _Op, resp: UpstreamResponse, answer: Any, creds: Credentials) -
         return GatewayError(ErrorType.institutionRejected, f"{VENUE} answered {text}", upstream_status=status)
     # An error page, garbage, or a 5xx: an outage, which the cancel service checks with a lookup.
     return GatewayError(ErrorType.institutionUnavailable, f"{VENUE} answered {text}", upstream_status=status)
+
+
+def _listable(row: Any) -> bool:
+    return isinstance(row, dict) and ORDER_ID.fullmatch(str(row.get("id") or "")) is not None
+
+
+def _newest_first_key(row: dict[str, Any]) -> tuple[int, int]:
+    # Open orders may carry "time": 0 (BtcTurk's own sample); updateTime is then the only clock, ids break ties.
+    stamp = _number(row.get("time")) or _number(row.get("updateTime")) or 0
+    return int(stamp), int(row["id"])
 
 
 def _snapshot(order_id: str, data: dict[str, Any]) -> OrderSnapshot:

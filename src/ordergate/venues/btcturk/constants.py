@@ -19,6 +19,12 @@ Sources, checked for this adapter (the reference notes tag BtcTurk [V], to verif
   `{"message": "TOO_MANY_REQUESTS", "success": false, "code": 429, …}` with a `Retry-After` header (e.g. '55').
 - docs.btcturk.com/faq: 401 "Unauthorized - Invalid Signature", "- Headers are missing", "- Invalid Request",
   "- Invalid Nonce" (stamp outside ±5 s); a key without the needed permission is also "unauthorized".
+- docs.btcturk.com/private-endpoints/open-orders: `GET /api/v1/openOrders?pairSymbol=` → `data: {asks, bids}`, every
+  open order at once (no paging; ccxt 4.5.90 fetch_open_orders sends pairSymbol only when given a symbol).
+  docs.btcturk.com/private-endpoints/all-orders: `GET /api/v1/allOrders` with orderId, pairSymbol, startTime, endTime,
+  page, limit ("default 100, max 1000"): orders of any status, its sample newest first. ccxt fetch_orders demands a
+  symbol (pairSymbol) and sends startTime in seconds, which ordergate follows; the docs name neither the unit nor
+  whether pairSymbol may be absent, so ordergate lists history per pair only (symbolPair required).
 Not found anywhere: the exact 401 body for a missing permission, a regional-block or ban answer, a sandbox host.
 """
 
@@ -35,6 +41,9 @@ PRODUCTION_URL = "https://api.btcturk.com"
 CANCEL_PATH = "/api/v1/order"  # DELETE ?id=
 ORDER_PATH = "/api/v1/order"  # GET /{orderId}
 VERIFY_PATH = "/api/v1/users/balances"  # cheapest signed read
+OPEN_ORDERS_PATH = "/api/v1/openOrders"  # ?pairSymbol=
+ALL_ORDERS_PATH = "/api/v1/allOrders"  # ?pairSymbol=&startTime=&endTime=&page=&limit=
+ALL_ORDERS_MAX = 1000
 
 HEADER_KEY = "X-PCK"
 HEADER_STAMP = "X-Stamp"

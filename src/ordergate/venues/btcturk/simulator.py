@@ -128,6 +128,7 @@ class BtcTurkSimulator(SimulatorBase):
         super().__init__(jitter_s=jitter_s)
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[int, _Order] = {}
+        self._last_id = 10**9 + secrets.randbelow(10**9)
         self._clock = clock
         private = [
             ("/api/v1/users/balances", "GET", "balances", self._balances, False),
@@ -173,6 +174,12 @@ class BtcTurkSimulator(SimulatorBase):
             part = _decimal(volume) if volume is not None else None
             order.executed += remaining if part is None or part >= remaining else part
             order.updated = self._clock()
+
+    def age(self, order_id: str, seconds: float) -> None:
+        """Move an order's creation `seconds` into the past."""
+        with self._lock:
+            order = self._orders[int(order_id)]
+            order.created -= int(seconds * 1000)
 
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
@@ -246,7 +253,9 @@ class BtcTurkSimulator(SimulatorBase):
 
     def _add(self, api_key: str, pair: str, side: str, method: str, quantity: Decimal, price: Decimal,
              client_id: str) -> _Order:  # fmt: skip
-        order = _Order(10**9 + secrets.randbelow(9 * 10**9), api_key, pair, side, method, quantity, price, client_id,
+        # BtcTurk's ids grow with time (its samples: 9932533, then 9932534), which its newest-first lists follow.
+        self._last_id += 1 + secrets.randbelow(7)
+        order = _Order(self._last_id, api_key, pair, side, method, quantity, price, client_id,
                        self._clock())  # fmt: skip
         self._orders[order.id] = order
         if method == "market":
@@ -307,12 +316,34 @@ class BtcTurkSimulator(SimulatorBase):
             raise _Refusal("Order not found", 1152, 404)
         return order.as_btcturk()
 
-    def _open_orders(self, account: _Account, _request: Request, _raw: bytes, _f: Fault | None) -> dict[str, Any]:
-        mine = [o for o in self._orders.values() if o.api_key == account.api_key and o.live]
+    def _open_orders(self, account: _Account, request: Request, _raw: bytes, _f: Fault | None) -> dict[str, Any]:
+        pair = _pair_of(request.query_params.get("pairSymbol"))
+        mine = [o for o in self._orders.values() if o.api_key == account.api_key and o.live
+                and (pair is None or o.pair == pair)]  # fmt: skip
         return {"bids": [o.as_btcturk() for o in mine if o.side == "buy"],
                 "asks": [o.as_btcturk() for o in mine if o.side == "sell"]}  # fmt: skip
 
     def _all_orders(self, account: _Account, request: Request, _raw: bytes, _f: Fault | None) -> list[Any]:
-        pair = request.query_params.get("pairSymbol")
-        return [o.as_btcturk() for o in self._orders.values()
-                if o.api_key == account.api_key and (pair is None or o.pair == pair)]  # fmt: skip
+        """Any status, newest first; startTime/endTime in seconds (as ccxt sends them), page from 1, limit up to
+        1000 (default 100), orderId: only ids at or above it."""
+        query = request.query_params
+        numbers = {k: query.get(k) for k in ("orderId", "startTime", "endTime", "page", "limit")}
+        if any(v is not None and not v.isdigit() for v in numbers.values()):
+            raise _Refusal("INVALID_REQUEST", 1000)
+        page, limit = int(numbers["page"] or 1), int(numbers["limit"] or 100)
+        if page < 1 or not 1 <= limit <= 1000:
+            raise _Refusal("INVALID_REQUEST", 1000)
+        pair = _pair_of(query.get("pairSymbol"))
+        start, end, floor = (int(v) if v is not None else None for v in
+                             (numbers["startTime"], numbers["endTime"], numbers["orderId"]))  # fmt: skip
+        picked = [o for o in self._orders.values() if o.api_key == account.api_key
+                  and (pair is None or o.pair == pair) and (floor is None or o.id >= floor)
+                  and (start is None or o.created // 1000 >= start)
+                  and (end is None or o.created // 1000 <= end)]  # fmt: skip
+        picked.sort(key=lambda o: o.id, reverse=True)
+        return [o.as_btcturk() for o in picked[(page - 1) * limit : page * limit]]
+
+
+def _pair_of(text: str | None) -> str | None:
+    # BtcTurk's docs write the pair both ways ("BTCTRY", "BTC_TRY").
+    return text.replace("_", "").upper() if text else None

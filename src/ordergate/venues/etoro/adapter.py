@@ -7,6 +7,8 @@ when this account has no such order) without spending a write: writes share a qu
 pending order is then cancelled; the 200 means "submitted", so the answer is `inProgress` (a fill racing the cancel
 in between also gets eToro's 200, which is why it is not `cancelled`).
 
+Listing: the portfolio's pending orders, one request, paged here newest first; eToro lists no closed orders.
+
 eToro answers with HTTP statuses and RFC 7807 ProblemDetails bodies, so the status decides and the body only
 proves the answer came from eToro.
 """
@@ -19,9 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
-from ordergate.domain.integrations import OrderStatus
+from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter
+from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub
 from ordergate.venues.etoro.auth import auth_headers, environment, environment_hint, path_for
@@ -133,6 +135,75 @@ class EtoroAdapter(Adapter):
                 upstream_status=resp.status,
             )
         raise _failure(resp, creds)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        if query.statuses is not None and not query.statuses & OPEN_STATUSES:
+            raise GatewayError(
+                ErrorType.cancelNotSupported,
+                "eToro lists pending orders only: its trade history holds closed positions, not orders, so executed, "
+                "cancelled and rejected orders cannot be listed.",
+                error_data={"type": self.spec.type.value, "listable": sorted(s.value for s in OPEN_STATUSES)},
+            )
+        path = path_for(VERIFY_PATHS, environment(creds))
+        resp = await self.transport.send("GET", self.base_url + path, headers=auth_headers(creds))
+        payload = _json_object(resp.body)
+        portfolio = payload.get("clientPortfolio") if resp.status == 200 and payload is not None else None
+        if not isinstance(portfolio, dict):
+            if resp.status == 200:
+                raise GatewayError(ErrorType.institutionUnavailable, "eToro's portfolio has no clientPortfolio",
+                                   upstream_status=resp.status)  # fmt: skip
+            raise _failure(resp, creds)
+        snaps = _pending(portfolio)
+        bound = (query.cursor or {}).get("before")
+        if isinstance(bound, list) and len(bound) == 2 and all(isinstance(v, int) for v in bound):
+            snaps = [(k, s) for k, s in snaps if k < tuple(bound)]
+        picked = [(k, s) for k, s in snaps if (query.since is None or (s.created_at or 0) >= query.since)
+                  and (query.statuses is None or s.status in query.statuses)]  # fmt: skip
+        page = picked[: query.count]
+        cursor = {"phase": "pending", "before": list(page[-1][0])} if len(picked) > query.count else None
+        return OrderPage(tuple(s for _, s in page), cursor)
+
+
+def _pending(portfolio: dict[str, Any]) -> list[tuple[tuple[int, int], OrderSnapshot]]:
+    """The pending orders, newest first, keyed (opened at in ms, orderID) for paging."""
+    filled: dict[int, float] = {}
+    for p in portfolio.get("positions") or ():
+        if isinstance(p, dict) and isinstance(p.get("orderID"), int):
+            filled[p["orderID"]] = filled.get(p["orderID"], 0.0) + (_number(p.get("units")) or 0.0)
+    found: list[tuple[tuple[int, int], OrderSnapshot]] = []
+    for group, order_type in (("orders", "limit"), ("ordersForOpen", "market")):
+        for entry in portfolio.get(group) or ():
+            order_id = entry.get("orderID") if isinstance(entry, dict) else None
+            if not isinstance(order_id, int) or isinstance(order_id, bool) or not 0 < order_id <= INT64_MAX:
+                continue
+            opened = _unix_ms(entry.get("openDateTime"))
+            done = filled.get(order_id, 0.0)
+            status = OrderStatus.partiallyFilled if done else OrderStatus.inProgress
+            instrument = entry.get("instrumentID")
+            snap = OrderSnapshot(
+                str(order_id),
+                status,
+                STATUS_NAMES[4 if done else 0],
+                _number(entry.get("units")) or None,
+                done,
+                side=OrderSide.buy if entry.get("isBuy") is True else OrderSide.sell,
+                symbol=str(instrument) if instrument is not None else None,
+                payment_symbol="USD",
+                price=_number(entry.get("rate")) or None,
+                order_type=order_type,
+                created_at=opened // 1000 if opened is not None else None,
+            )
+            found.append(((opened or 0, order_id), snap))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return found
+
+
+def _unix_ms(value: Any) -> int | None:
+    text = str(value or "")
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000) if text else None
+    except ValueError:
+        return None
 
 
 def _fingerprint(user_key: str) -> str:

@@ -24,6 +24,12 @@ Sources (checked with the search tools for this module):
   is not found (404).
 - Credentials check: the portfolio (`/api/v1/trading/info/demo/portfolio`, real `/api/v1/trading/info/portfolio`
   without a `real` segment: etoropy 0.1.7 rest/trading_info.py), the cheapest read that both environments have.
+- Listing: eToro has no order list beyond the portfolio (`clientPortfolio.orders`: pending limit orders,
+  `ordersForOpen`: pending market orders, each with orderID, openDateTime, instrumentID, isBuy, rate, units; the
+  `positions` carry the orderID that opened them, so a pending order with positions is partially executed). Its
+  "trade history" (`GET /api/v1/trading/info/trade/history?minDate=&page=&pageSize=`, real accounts only: etoropy
+  0.1.7 get_trade_history) lists closed positions, not orders: executed, cancelled or rejected orders cannot be
+  listed, and ordergate says so instead of answering an empty list.
 - Base URL: https://public-api.etoro.com ("servers" of the OpenAPI document; etoropy DEFAULT_BASE_URL). Demo and
   real are one host; the environment is a path segment.
 """

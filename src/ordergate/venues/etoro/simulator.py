@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -231,6 +231,12 @@ class EtoroSimulator(SimulatorBase):
             step = remaining if step is None or step >= remaining else step
             order.positions.append(_Position(self._take_id(), step, order.rate))
             order.status = _EXECUTED if order.filled >= order.units else _PARTIAL
+
+    def age(self, order_id: str, seconds: float) -> None:
+        """Move an order's creation `seconds` into the past."""
+        with self._lock:
+            order = self._orders[int(order_id)]
+            order.created -= timedelta(seconds=seconds)
 
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
