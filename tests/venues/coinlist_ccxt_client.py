@@ -1,6 +1,6 @@
 """Runs inside the old-ccxt venv (tests/support/oracle_venvs.py), never in the test venv: imports nothing of ours.
 
-stdin: {"url", "apiKey", "secret", "steps": [{"op": "load_markets" | "create" | "fetch" | "cancel", ...}]}
+stdin: {"url", "apiKey", "secret", "steps": [{"op": "load_markets" | "create" | "fetch" | "list" | "cancel", ...}]}
 stdout: one JSON list, per step either {"ok": <ccxt's unified answer>} or {"error": <ccxt exception class>, "message"}.
 """
 
@@ -24,6 +24,8 @@ def main() -> None:
                 answer = exchange.create_order(step["symbol"], "limit", step["side"], step["amount"], step["price"])
             elif op == "fetch":
                 answer = exchange.fetch_order(step["id"])
+            elif op == "list":
+                answer = exchange.fetch_orders(step.get("symbol"), step.get("since"), step.get("limit"), step["params"])
             elif op == "cancel":
                 answer = exchange.cancel_order(step["id"])
             else:

@@ -180,3 +180,23 @@ def test_injected_venue_errors_and_control_surface(served: tuple[BitflyerSimulat
             1.5,
         )
         assert http.get("/_control/orders/JRF20150707-060559-000000").status_code == 404
+
+
+def test_ccxt_and_pybitflyer_list_and_page(served: tuple[BitflyerSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    exchange = client(url, account)
+    ids = [exchange.create_order("BTC/JPY", "limit", "buy", 0.01, 3000000 + i)["id"] for i in range(3)]
+    exchange.cancel_order(ids[0], "BTC/JPY")
+    # ccxt re-sorts by timestamp (to the second here), so only the sets are compared.
+    assert {o["id"] for o in exchange.fetch_orders("BTC/JPY")} == set(ids)
+    assert {o["id"] for o in exchange.fetch_open_orders("BTC/JPY")} == set(ids[1:])
+    assert exchange.fetch_orders("BTC/JPY", params={"child_order_state": "CANCELED"})[0]["status"] == "canceled"
+
+    api = sdk(url, account)
+    first = api.getchildorders(product_code="BTC_JPY", count=2)
+    assert [o["child_order_acceptance_id"] for o in first] == ids[:0:-1]
+    rest = api.getchildorders(product_code="BTC_JPY", count=2, before=first[-1]["id"])
+    assert [o["child_order_acceptance_id"] for o in rest] == ids[:1]
+    newer = api.getchildorders(product_code="BTC_JPY", after=rest[0]["id"])
+    assert [o["id"] for o in newer] == [o["id"] for o in first]

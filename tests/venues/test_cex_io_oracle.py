@@ -127,3 +127,19 @@ def test_rate_limit_and_injected_errors_reach_ccxt_as_cex_words(served: tuple[Ce
         small.fetch_open_orders()
         with pytest.raises(ccxt.RateLimitExceeded, match="API rate limit reached"):
             small.fetch_open_orders()
+
+
+def test_ccxt_lists_open_and_archived_orders(served: tuple[CexIoSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    exchange = client(url, account)
+    exchange.load_markets()
+    ids = [exchange.create_order("BTC/USD", "limit", "buy", 0.01, 20000 + i)["id"] for i in range(3)]
+    for n, order_id in enumerate(ids):
+        sim.age(order_id, seconds=100 * (3 - n))
+    exchange.cancel_order(ids[0], "BTC/USD")
+    assert {o["id"] for o in exchange.fetch_open_orders("BTC/USD")} == set(ids[1:])
+    assert [o["id"] for o in exchange.fetch_open_orders("BTC/USD", limit=1)] == [ids[2]]  # newest first
+    closed = exchange.fetch_closed_orders("BTC/USD")  # archived: true, serverCreateTimestampFrom a year back
+    assert [(o["id"], o["status"]) for o in closed] == [(ids[0], "canceled")]
+    assert exchange.fetch_open_orders("BTC/USD", since=int((time.time() - 150) * 1000))[0]["id"] == ids[2]

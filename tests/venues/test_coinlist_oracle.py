@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,3 +127,24 @@ def test_a_wrong_secret_is_ccxts_authentication_error(python: Path, served: tupl
     (answer,) = run(python, url, wrong, {"op": "cancel", "id": order_id})
     assert answer["error"] == "AuthenticationError" and "AUTH_SIG_INVALID" in answer["message"]
     assert sim.status(order_id).value == "inProgress"
+
+
+def test_ccxt_lists_orders_by_status_time_and_count(python: Path, served: tuple[CoinlistSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    ids = [sim.place(account)[0] for _ in range(3)]
+    for age, order_id in zip((300, 200, 100), ids, strict=True):
+        sim.set_created(order_id, time.time() - age)
+    sim.fill(ids[0])
+    # ccxt's default `status` is the repr of a Python list, which no server parses: one status at a time.
+    accepted, done, recent, bounded = run(
+        python, url, account,
+        {"op": "list", "params": {"status": "accepted"}},
+        {"op": "list", "symbol": "BTC/USDT", "params": {"status": "done"}},
+        {"op": "list", "since": int((time.time() - 250) * 1000), "params": {"status": "accepted"}},
+        {"op": "list", "limit": 1, "params": {"status": "accepted", "until": int((time.time() - 150) * 1000)}},
+    )  # fmt: skip
+    assert {o["id"] for o in accepted["ok"]} == set(ids[1:]) and {o["status"] for o in accepted["ok"]} == {"open"}
+    assert [(o["id"], o["status"]) for o in done["ok"]] == [(ids[0], "closed")]
+    assert {o["id"] for o in recent["ok"]} == set(ids[1:])
+    assert [o["id"] for o in bounded["ok"]] == [ids[1]]  # end_time bounds, newest first, `count` cuts

@@ -150,3 +150,22 @@ def test_injected_venue_errors_and_control_surface(served: tuple[CryptoComSimula
         partial = http.post(f"/_control/orders/{placed['orderId']}/fill", json={"volume": "0.5"}).json()["order"]
         assert (partial["status"], partial["cumulative_quantity"]) == ("ACTIVE", "0.5")
         assert http.get("/_control/orders/1").status_code == 404
+
+
+def test_ccxt_lists_open_orders_and_pages_the_history(served: tuple[CryptoComSimulator, str]) -> None:
+    sim, url = served
+    exchange = client(url, sim.new_account())
+    exchange.load_markets()
+    ids = [exchange.create_order("BTC/USDT", "limit", "buy", 0.1, 25000 + i)["id"] for i in range(4)]
+    for order_id in ids[:3]:
+        exchange.cancel_order(order_id)
+    assert [o["id"] for o in exchange.fetch_open_orders()] == [ids[3]]
+    history = exchange.fetch_orders("BTC/USDT", since=0)  # ccxt sends start_time in ms
+    assert {o["id"]: o["status"] for o in history} == {i: "canceled" for i in ids[:3]}
+    # Paging as the docs advise: end_time (exclusive) = the oldest create_time_ns of the previous answer.
+    first = exchange.fetch_orders("BTC/USDT", since=0, limit=2)
+    assert {o["id"] for o in first} == set(ids[1:3])
+    oldest = min(int(o["info"]["create_time_ns"]) for o in first)
+    rest = exchange.fetch_orders("BTC/USDT", since=0, limit=2, params={"end_time": str(oldest)})
+    assert [o["id"] for o in rest] == [ids[0]]
+    assert exchange.fetch_orders("ETH/USDT", since=0) == []

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.bitflyer.auth import now_s, signed_headers
 from ordergate.venues.bitflyer.constants import (
     ACCEPTANCE_PREFIX,
@@ -46,6 +46,7 @@ from ordergate.venues.bitflyer.constants import (
     normalize_product,
     split_product,
 )
+from ordergate.venues.bitflyer.listing import build_page, page_query
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import Transport, TransportError, UpstreamResponse
@@ -122,6 +123,22 @@ class BitflyerAdapter(Adapter):
         product = _product(order)
         _, entry = await self._find(creds, product, order.id)
         return None if entry is None else _snapshot(order.id, entry)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        # bitFlyer lists one product at a time and has no "every product" listing.
+        if not query.symbol_pair:
+            raise GatewayError(
+                ErrorType.missingField,
+                f"symbolPair must be provided to list orders at {self.spec.name}.",
+                error_data={"fields": {"symbolPair": f"required for {self.spec.type.value}"}},
+            )
+        product = _normalized(query.symbol_pair)
+        status, rows = await self._request(creds, "GET", ORDERS_PATH, page_query(product, query), b"")
+        if not isinstance(rows, list):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, "bitFlyer's order list is missing", upstream_status=status
+            )
+        return build_page(rows, query, _snapshot)
 
     async def _find(self, creds: Credentials, product: str, order_id: str) -> tuple[int, dict[str, Any] | None]:
         status, listed = await self._request(creds, "GET", ORDERS_PATH, lookup_query(product, order_id), b"")
@@ -204,7 +221,11 @@ def _product(order: OrderRef) -> str:
             f"A bitFlyer order id is a child order id (JOR…) or acceptance id (JRF…), such as {ORDER_ID_SHAPE[1]}",
             error_data={"fields": {"id": "a bitFlyer child_order_id (JOR…) or child_order_acceptance_id (JRF…)"}},
         )
-    product = normalize_product(order.symbol_pair or "")
+    return _normalized(order.symbol_pair or "")
+
+
+def _normalized(pair: str) -> str:
+    product = normalize_product(pair)
     if product is None:
         raise GatewayError(
             ErrorType.invalidField,

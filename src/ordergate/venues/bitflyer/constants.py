@@ -97,6 +97,20 @@ STATUS_MAP: dict[str, OrderStatus] = {
     "REJECTED": OrderStatus.rejected,
 }
 
+# Listing (docs "List Orders": GET /v1/me/getchildorders with product_code, child_order_state, count, before, after;
+# newest first; `before`/`after` compare the numeric `id` field; no start-time parameter, so `from` is a filter).
+# Which child_order_state answers each Mesh status, for the server-side filter; a set of statuses that needs more than
+# one state is filtered here instead. No maximum `count` is documented: LIST_MAX_COUNT is Mesh's page bound plus the
+# one extra row that tells whether another page exists.
+LISTING_STATES: dict[str, frozenset[OrderStatus]] = {
+    "ACTIVE": frozenset({OrderStatus.inProgress, OrderStatus.partiallyFilled}),
+    "COMPLETED": frozenset({OrderStatus.success}),
+    "CANCELED": frozenset({OrderStatus.cancelled}),
+    "EXPIRED": frozenset({OrderStatus.expired}),
+    "REJECTED": frozenset({OrderStatus.rejected}),
+}
+LIST_MAX_COUNT = 251
+
 ORDER_TYPE_MAP: dict[str, str] = {"LIMIT": "limit", "MARKET": "market"}
 TIME_IN_FORCE_MAP: dict[str, str] = {"GTC": "goodTillCanceled", "IOC": "immediateOrCancel", "FOK": "fillOrKill"}
 

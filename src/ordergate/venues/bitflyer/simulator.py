@@ -308,15 +308,24 @@ class BitflyerSimulator(SimulatorBase):
         product = _product(params.get("product_code") or "BTC_JPY")
         wanted = {name: params[name] for name in ("child_order_id", "child_order_acceptance_id") if name in params}
         state = params.get("child_order_state")
-        count = params.get("count", "100")
-        if not count.isdigit():
+        bounds = [params.get(name, "0") for name in ("count", "before", "after")]
+        if not all(b.isdigit() for b in bounds) or (state is not None and state not in STATUS_MAP):
             raise _Refusal(400, -101, "Invalid parameter")
+        count, before, after = (int(b) for b in bounds)
+        count = count if "count" in params else 100
         mine = {id(o): o for o in self._orders.values() if o.key == account.key and o.product == product}
-        rows = [o.as_bitflyer() for o in sorted(mine.values(), key=lambda o: o.serial, reverse=True)]
+        # Newest first; `before` and `after` page over the numeric `id` (the docs' Pagination section).
+        ordered = sorted(mine.values(), key=lambda o: o.serial, reverse=True)
+        rows = [o.as_bitflyer() for o in ordered if (not before or o.serial < before) and o.serial > after]
         rows = [
             r for r in rows if all(r[k] == v for k, v in wanted.items()) and state in (None, r["child_order_state"])
         ]
-        return rows[: int(count)]
+        return rows[:count]
+
+    def set_created(self, order_id: str, unix_s: int) -> None:
+        """Backdate an order, as if it had been placed at `unix_s`."""
+        with self._lock:
+            self._orders[order_id].created = datetime.fromtimestamp(unix_s, UTC)
 
     def _cancel(self, account: _Account, _r: Request, body: dict[str, Any], fault: Fault | None) -> Any:
         if not account.can_trade:

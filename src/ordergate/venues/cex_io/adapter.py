@@ -26,7 +26,7 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery
 from ordergate.venues.cex_io.auth import encode_body, signed_headers
 from ordergate.venues.cex_io.constants import (
     ARCHIVE_LOOKBACK_MS,
@@ -46,6 +46,7 @@ from ordergate.venues.cex_io.constants import (
     TIME_IN_FORCE_MAP,
     VERIFY_ACTION,
 )
+from ordergate.venues.cex_io.listing import OPEN, following, params, start
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown
@@ -58,6 +59,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    list = "list"
 
 
 def account_fingerprint(api_key: str) -> str:
@@ -115,6 +117,27 @@ class CexIoAdapter(Adapter):
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         return await self._lookup(creds, order.id, order_id_number(order.id))
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        pair = _pair(query.symbol_pair)
+        position: dict[str, Any] | None = start(query)
+        orders: list[OrderSnapshot] = []
+        while position is not None:
+            phase = position["phase"]
+            _, data = await self._post(creds, ORDERS_ACTION, params(position, query, pair), _Op.list)
+            if not isinstance(data, list):
+                raise GatewayError(ErrorType.institutionUnavailable, "CEX.IO's orders answer has no list of orders")
+            rows = [r for r in data if isinstance(r, dict)]
+            for row in rows:
+                order = _snapshot(str(row.get("orderId")), row)
+                if query.statuses is None or order.status in query.statuses:
+                    orders.append(order)
+            position = following(position, len(rows), query)
+            # An open phase that ends with nothing on its page goes on into the archive in the same page, so that no
+            # page is empty but the last.
+            if orders or phase != OPEN or position is None or position["phase"] == OPEN:
+                break
+        return OrderPage(tuple(orders), position)
+
     async def _lookup(self, creds: Credentials, order_id: str, number: int) -> OrderSnapshot | None:
         entry = await self._entry(creds, order_id, number)
         return _snapshot(order_id, entry) if entry is not None else None
@@ -166,6 +189,19 @@ def _find(data: Any, order_id: str) -> dict[str, Any] | None:
     return next((e for e in data if isinstance(e, dict) and str(e.get("orderId")) == order_id), None)
 
 
+def _pair(symbol_pair: str | None) -> str | None:
+    if not symbol_pair:
+        return None
+    pair = symbol_pair.strip().upper().replace("/", "-").replace("_", "-")
+    if len(pair) > 24 or not re.fullmatch(r"[A-Z0-9]+-[A-Z0-9]+", pair):
+        raise GatewayError(
+            ErrorType.invalidField,
+            "symbolPair must name a CEX.IO pair such as BTC-USD (BTC/USD is accepted)",
+            error_data={"fields": {"symbolPair": "a CEX.IO pair such as BTC-USD"}},
+        )
+    return pair
+
+
 def _has(text: str, needles: tuple[str, ...]) -> bool:
     lowered = text.lower()
     return any(n in lowered for n in needles)
@@ -187,7 +223,7 @@ def _failure(op: _Op, status: int, headers: Any, error: Any, creds: Credentials)
         return GatewayError(ErrorType.institutionAuthFailed, summary, upstream_status=status)
     if status == 403 or _has(text, PERMISSION_TEXTS):
         return GatewayError(ErrorType.institutionPermissionDenied, summary, upstream_status=status)
-    if status == 422 or op is _Op.verify:
+    if status == 422 or op in (_Op.verify, _Op.list):
         return GatewayError(ErrorType.institutionRejected, summary, upstream_status=status)
     # Any other refusal of a cancel or lookup: definite only after a lookup, which the cancel service makes.
     return GatewayError(ErrorType.institutionUnavailable, summary, upstream_status=status)

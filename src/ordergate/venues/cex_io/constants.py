@@ -54,6 +54,13 @@ ORDER_ID_SHAPE = OrderIdShape(r"[1-9][0-9]{0,17}", "2284074")
 # get_my_orders `archived: true` needs a period of at most 365 days; ccxt asks for 364, and so does ordergate.
 ARCHIVE_LOOKBACK_MS = 364 * 24 * 60 * 60 * 1000
 
+# Listing: get_my_orders without `archived` answers open orders, with `archived: true` final ones (and then needs
+# serverCreateTimestampFrom, period <= 365 days); both take pair, serverCreateTimestampFrom/To, sortOrder (DESC is the
+# default), pageSize (at most 1000) and pageNumber (trade.cex.io/docs "Orders"; ccxt 4.5.90 fetch_orders_by_status
+# sends archived, pageSize, serverCreateTimestampFrom/To and never pageNumber). Not verified, chosen with the
+# simulator: pageNumber counts from 0. No total is answered.
+LIST_MAX_PAGE_SIZE = 1000
+
 # An order CEX.IO shows cancelled this long before our cancel's own timestamp was cancelled by someone else, before
 # this request (a generous bound on the clock difference; CEX.IO refuses order timestamps 30 s off its clock).
 CANCELLED_BEFORE_SLACK_MS = 60_000

@@ -10,6 +10,7 @@ cancel service looks the order up; a lookup of an order CoinList does not have a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
@@ -18,7 +19,7 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.coinlist.auth import now_s, signed_headers
 from ordergate.venues.coinlist.constants import (
     BROAD_ERRORS,
@@ -33,6 +34,7 @@ from ordergate.venues.coinlist.constants import (
     VERIFY_PATH,
     Ambiguous,
 )
+from ordergate.venues.coinlist.listing import build_page, page_target
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import Transport, UpstreamResponse
@@ -45,6 +47,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    list = "list"
 
 
 def order_target(order_id: str) -> str:
@@ -99,6 +102,16 @@ class CoinlistAdapter(Adapter):
             )
         return _snapshot(entry)
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        target, asked = page_target(ORDERS_PATH, query, _symbol(query.symbol_pair))
+        status, payload = await self._call(creds, "GET", target, _Op.list)
+        rows = payload.get("orders") if isinstance(payload, dict) else None
+        if not isinstance(rows, list):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, "CoinList's order list is missing", upstream_status=status
+            )
+        return build_page([r for r in rows if isinstance(r, dict)], query, asked, _snapshot)
+
     async def _call(self, creds: Credentials, method: str, target: str, op: _Op) -> tuple[int, Any]:
         try:
             headers = signed_headers(creds.api_key, creds.secret, str(self._clock()), method, target)
@@ -142,7 +155,7 @@ def _failure(op: _Op, resp: UpstreamResponse, payload: Any, creds: Credentials) 
     if kind is None:
         return GatewayError(ErrorType.institutionUnavailable, summary, upstream_status=status)
     if kind is Ambiguous.unknownOrder:
-        if op is _Op.verify:
+        if op in (_Op.verify, _Op.list):
             return GatewayError(ErrorType.institutionRejected, summary, upstream_status=status)
         return UnknownOrderAtVenue(status, text)
     retry_after = None
@@ -155,6 +168,19 @@ def _failure(op: _Op, resp: UpstreamResponse, payload: Any, creds: Credentials) 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     wanted = name.lower()
     return next((str(v).strip() for k, v in headers.items() if k.lower() == wanted), None)
+
+
+def _symbol(pair: str | None) -> str | None:
+    if not pair:
+        return None
+    symbol = pair.strip().upper().replace("/", "-").replace("_", "-")
+    if len(symbol) > 32 or not re.fullmatch(r"[A-Z0-9]+-[A-Z0-9]+", symbol):
+        raise GatewayError(
+            ErrorType.invalidField,
+            "symbolPair must name a CoinList symbol such as BTC-USDT (BTC/USDT is accepted)",
+            error_data={"fields": {"symbolPair": "a CoinList symbol such as BTC-USDT"}},
+        )
+    return symbol
 
 
 def _epoch(value: Any) -> int | None:

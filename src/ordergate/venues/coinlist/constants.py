@@ -92,6 +92,16 @@ STATUS_MAP: dict[str, OrderStatus] = {
 }
 LIVE_STATUSES = frozenset({"pending", "accepted"})
 
+# Listing: GET /v1/orders with `symbol`, `status` (one or more of the five above; ccxt's default is all five),
+# `start_time` / `end_time` (ISO 8601 date-time: ccxt 4.4.88 sends iso8601(ms) and maps CoinList's '"end_time" ...
+# fails to match the JsonSchema date-time format pattern'), `count` (ccxt: "default 200, max 500") → {"orders": [...]}.
+# CoinList documents no page token, offset or total, and ccxt pages nothing: the only paging is by time. Not verified
+# (trade-docs unreachable), chosen: newest first and `end_time` inclusive. The adapter pages with end_time = the
+# oldest created_at read and skips the ids it already returned at that very millisecond, so an inclusive bound
+# repeats nothing; were the bound exclusive, orders sharing the boundary millisecond could be missed. `status` is sent
+# once per value (an OpenAPI query array); ccxt itself sends the Python repr of a list, which no server parses.
+LIST_MAX_COUNT = 500
+
 # ccxt's parse_order_type: stop_/take_ variants are triggered market/limit orders.
 ORDER_TYPE_MAP: dict[str, str] = {
     "market": "market",

@@ -46,6 +46,7 @@ from ordergate.venues.coinlist.constants import (
     HEADER_KEY,
     HEADER_SIGN,
     HEADER_TIMESTAMP,
+    LIST_MAX_COUNT,
     LIVE_STATUSES,
     STATUS_MAP,
 )
@@ -70,6 +71,9 @@ PLAIN: dict[str, tuple[int, str]] = {
     "forbidden": (403, "Forbidden: this API key may not trade"),
     "rate_limit": (429, "Too Many Requests"),
     "invalid_guid": (400, '"order_id" must be a valid GUID'),  # ccxt's sample, without a message code
+    # ccxt's sample (which came with HTTP 401 in its "status" field; 400 here).
+    "bad_date": (400, '"end_time" fails to match the JsonSchema date-time format pattern'),
+    "bad_query": (400, '"count" must be an integer between 1 and 500, "status" one of the order statuses'),
 }
 _SYMBOLIC = {"rate_limit": "rate_limit", "auth": "AUTH_SIG_INVALID", "permission": "forbidden",
              "unavailable": "DENIED_MAINTENANCE"}  # fmt: skip
@@ -131,6 +135,23 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Refusal("bad_date") from None
+    if moment.tzinfo is None:
+        raise _Refusal("bad_date")
+    return _ms(moment)
+
+
+def _ms(moment: datetime) -> datetime:
+    """CoinList's times have millisecond precision; so are orders compared with the bounds."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _is_uuid(text: str) -> bool:
     try:
         return str(uuid.UUID(text)) == text.lower()
@@ -153,6 +174,7 @@ class CoinlistSimulator(SimulatorBase):
                 Route("/v1/assets", lambda _r: JSONResponse({"assets": _assets()}), methods=["GET"]),
                 Route("/v1/accounts", self._endpoint("GetAccounts", self._accounts_of), methods=["GET"]),
                 Route("/v1/orders", self._endpoint("CreateOrder", self._create), methods=["POST"]),
+                Route("/v1/orders", self._endpoint("ListOrders", self._list), methods=["GET"]),
                 Route("/v1/orders/{order_id}", self._endpoint("GetOrder", self._get), methods=["GET"]),
                 Route("/v1/orders/{order_id}", self._endpoint("CancelOrder", self._cancel), methods=["DELETE"]),
                 *self.control_routes(),
@@ -271,6 +293,29 @@ class CoinlistSimulator(SimulatorBase):
         answer = {"symbol": order.symbol, "type": kind, "side": side, "size": params["size"],
                   "order_id": order.order_id, "trader_id": account.trader_id}  # fmt: skip
         return 202, {"message": "New order request received.", "order": answer, "timestamp": _iso(order.created_at)}
+
+    def _list(self, account: _Account, request: Request, _body: bytes, _f: Fault | None) -> tuple[int, Any]:
+        # ccxt 4.4.88 fetch_orders: symbol, status (one or more), start_time and end_time (ISO 8601), count (default
+        # 200, max 500). Newest first; both time bounds inclusive (our choice, see constants.py).
+        params = request.query_params
+        statuses = {s for v in params.getlist("status") for s in v.split(",")} or set(STATUS_MAP)
+        count = params.get("count", "200")
+        if not statuses <= set(STATUS_MAP) or not count.isdigit() or not 0 < int(count) <= LIST_MAX_COUNT:
+            raise _Refusal("bad_query")
+        start, end = _moment(params.get("start_time")), _moment(params.get("end_time"))
+        symbol = params.get("symbol")
+        rows = [
+            o for o in self._orders.values()
+            if o.trader_id == account.trader_id and o.status in statuses and symbol in (None, o.symbol)
+            and (start is None or _ms(o.created_at) >= start) and (end is None or _ms(o.created_at) <= end)
+        ]  # fmt: skip
+        rows.sort(key=lambda o: o.created_at, reverse=True)
+        return 200, {"orders": [o.as_coinlist() for o in rows[: int(count)]]}
+
+    def set_created(self, order_id: str, unix_s: float) -> None:
+        """Backdate an order, as if it had been placed at `unix_s`."""
+        with self._lock:
+            self._orders[order_id].created_at = datetime.fromtimestamp(unix_s, UTC)
 
     def _mine(self, account: _Account, order_id: str) -> _Order | None:
         order = self._orders.get(order_id)

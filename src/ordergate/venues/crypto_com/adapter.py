@@ -20,13 +20,15 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.crypto_com.auth import now_ms, signed_body
 from ordergate.venues.crypto_com.constants import (
     CANCEL_METHOD,
     ERROR_MAP,
+    HISTORY_METHOD,
+    OPEN_ORDERS_METHOD,
     ORDER_ID_MAX,
     ORDER_ID_SHAPE,
     ORDER_METHOD,
@@ -36,6 +38,14 @@ from ordergate.venues.crypto_com.constants import (
     TIME_IN_FORCE_MAP,
     VERIFY_METHOD,
     Ambiguous,
+)
+from ordergate.venues.crypto_com.listing import (
+    OPEN,
+    first_phase,
+    history_page,
+    history_params,
+    open_page,
+    wants_history,
 )
 from ordergate.venues.transport import OutcomeUnknown, Transport, UpstreamResponse
 
@@ -48,6 +58,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    list = "list"
 
 
 def account_fingerprint(api_key: str) -> str:
@@ -108,6 +119,25 @@ class CryptoComAdapter(Adapter):
                 upstream_status=status,
             )
         return _snapshot(order.id, result)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        instrument = _instrument(query.symbol_pair)
+        phase = first_phase(query)
+        orders: list[OrderSnapshot] = []
+        if phase["phase"] == OPEN:
+            _, result = await self._call(
+                creds, OPEN_ORDERS_METHOD, {"instrument_name": instrument} if instrument else {}, _Op.list
+            )
+            orders, cursor = open_page(_rows(result), query, phase.get("offset", 0), query.count, _snapshot)
+            if cursor is not None or not wants_history(query):
+                return OrderPage(tuple(orders), cursor)
+            phase = {"phase": "history"}
+            if len(orders) == query.count:
+                return OrderPage(tuple(orders), phase)
+        params = history_params(query, phase.get("end"), query.count - len(orders), instrument)
+        _, result = await self._call(creds, HISTORY_METHOD, params, _Op.list)
+        history, cursor = history_page(_rows(result), query, params["limit"], _snapshot)
+        return OrderPage((*orders, *history), cursor)
 
     async def _call(
         self, creds: Credentials, method: str, params: dict[str, Any], op: _Op
@@ -182,6 +212,26 @@ def _require_order_id(order_id: str) -> None:
             "A Crypto.com order id is its order_id: a decimal number of at most 19 digits",
             error_data={"fields": {"id": f"a Crypto.com order_id such as {ORDER_ID_SHAPE[1]}"}},
         )
+
+
+def _instrument(pair: str | None) -> str | None:
+    if not pair:
+        return None
+    name = pair.strip().upper().replace("/", "_")
+    if len(name) > 40 or not re.fullmatch(r"[A-Z0-9]+(?:[_-][A-Z0-9]+)*", name):
+        raise GatewayError(
+            ErrorType.invalidField,
+            "symbolPair must name a Crypto.com instrument such as BTC_USDT (BTC/USDT is accepted)",
+            error_data={"fields": {"symbolPair": "a Crypto.com instrument_name such as BTC_USDT"}},
+        )
+    return name
+
+
+def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    data = result.get("data")
+    if not isinstance(data, list):
+        raise GatewayError(ErrorType.institutionUnavailable, "Crypto.com's order list is missing")
+    return [row for row in data if isinstance(row, dict)]
 
 
 def _code(value: Any) -> int | None:

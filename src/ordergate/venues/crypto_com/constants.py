@@ -57,6 +57,17 @@ CANCEL_METHOD = "private/cancel-order"
 ORDER_METHOD = "private/get-order-detail"
 # The cheapest authenticated read that names the account (master_account.uuid); any key may call it.
 VERIFY_METHOD = "private/get-accounts"
+# Listing. private/get-open-orders {instrument_name?} answers every open order (NEW, PENDING, ACTIVE) at once, with
+# no paging parameter in v1. private/get-order-history {instrument_name?, start_time (inclusive, default end_time - 1
+# day), end_time (exclusive, default now), limit (default 100, max 100)} answers final orders only (REJECTED, CANCELED,
+# FILLED, EXPIRED), "the maximum number ... before the end_time"; "Nanosecond is recommended for accurate pagination"
+# (docs, mirrored in rosssaunders/coincise docs/cryptocom/endpoints/private/post_private_get_order_history.md). ccxt
+# 4.5.90 fetch_orders sends start_time in ms. Not documented, chosen: the history is ordered by create_time, newest
+# first, and paged here by end_time = the oldest create_time_ns read; start_time 0 when Mesh sends no `from`, since
+# the 1-day default would hide older orders.
+OPEN_ORDERS_METHOD = "private/get-open-orders"
+HISTORY_METHOD = "private/get-order-history"
+HISTORY_MAX_LIMIT = 100
 
 NONCE_WINDOW_MS = 60_000
 MAX_PARAM_LEVEL = 3  # "MAX_LEVEL = 3" in the docs' samples

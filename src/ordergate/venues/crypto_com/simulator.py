@@ -26,6 +26,7 @@ import hmac
 import json
 import secrets
 import string
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -72,6 +73,21 @@ _CODES: dict[int, tuple[int, str]] = {
 _SYMBOLIC = {"rate_limit": 42901, "ban": 202, "auth": 40101, "permission": 40104, "unavailable": 50001}
 _TRADE = frozenset({"private/create-order", "private/cancel-order"})
 _LIVE = frozenset({"NEW", "PENDING", "ACTIVE"})
+_HISTORY_MAX = 100  # private/get-order-history `limit`: "Default: 100. Max: 100."
+_DAY_NS = 86_400 * 10**9
+
+
+def _nanos(value: Any, default: int) -> int:
+    """A Unix time in ms or ns (a number or a string of digits), as get-order-history takes it, in ns."""
+    if value is None:
+        return default
+    digits = _digits(value)
+    if digits is None:
+        raise _Refusal(40004)
+    number = int(digits)
+    return number if number >= 10**17 else number * 1_000_000
+
+
 _INSTRUMENTS = {"BTC_USDT": ("BTC", "USDT"), "ETH_USDT": ("ETH", "USDT"), "BTC_USD": ("BTC", "USD")}
 _ALNUM = string.ascii_letters + string.digits
 _MARKET_PRICE = Decimal("30000")
@@ -114,8 +130,12 @@ class _Order:
     cum_qty: Decimal = Decimal(0)
     cum_value: Decimal = Decimal(0)
     cum_fee: Decimal = Decimal(0)
-    created: int = field(default_factory=now_ms)
+    created_ns: int = field(default_factory=time.time_ns)
     updated: int = 0
+
+    @property
+    def created(self) -> int:
+        return self.created_ns // 1_000_000
 
     def as_detail(self, account_uuid: str) -> dict[str, Any]:
         base, quote = _INSTRUMENTS[self.instrument]
@@ -130,7 +150,7 @@ class _Order:
             "cumulative_fee": f"{self.cum_fee:f}", "status": self.status, "update_user_id": account_uuid,
             "order_date": "2024-01-01", "instrument_name": self.instrument,
             "fee_instrument_name": base if self.side == "BUY" else quote,
-            "create_time": self.created, "create_time_ns": f"{self.created}000000",
+            "create_time": self.created, "create_time_ns": str(self.created_ns),
             "update_time": self.updated or self.created,
         }  # fmt: skip
 
@@ -152,12 +172,14 @@ class CryptoComSimulator(SimulatorBase):
         self.clock = clock
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[str, _Order] = {}
+        self._last_ns = 0
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
         self._handlers: dict[str, Callable[[_Account, dict[str, Any], Fault | None, str], dict[str, Any]]] = {
             "private/create-order": self._create,
             "private/cancel-order": self._cancel,
             "private/get-order-detail": self._detail,
             "private/get-open-orders": self._open_orders,
+            "private/get-order-history": self._order_history,
             "private/get-accounts": self._get_accounts,
         }
         routes = [Route(f"/{method}", self._endpoint, methods=["POST"]) for method in self._handlers]
@@ -283,6 +305,8 @@ class CryptoComSimulator(SimulatorBase):
     ) -> _Order:
         order_id = str(10**18 + secrets.randbelow(ORDER_ID_MAX - 10**18))  # 19 digits, within int64
         order = _Order(order_id, client_oid or order_id, api_key, instrument, side, kind, qty, price)
+        # Distinct creation times, so that paging by create_time_ns (as the docs advise) meets no ties.
+        order.created_ns = self._last_ns = max(order.created_ns, self._last_ns + 1)
         self._orders[order_id] = order
         if kind == "MARKET":
             self._fill_locked(order, None)
@@ -351,6 +375,29 @@ class CryptoComSimulator(SimulatorBase):
             if o.api_key == account.api_key and o.status in _LIVE and wanted in (None, o.instrument)
         ]
         return {"data": live}
+
+    def _order_history(self, account: _Account, params: dict[str, Any], _f: Fault | None, _n: str) -> dict[str, Any]:
+        # Final orders only ("PENDING, ACTIVE can only be found in private/get-open-orders"), the newest `limit`
+        # created in [start_time, end_time); times in ms or ns, start_time defaulting to end_time - 1 day.
+        wanted = params.get("instrument_name")
+        end = _nanos(params.get("end_time"), time.time_ns())
+        start = _nanos(params.get("start_time"), end - _DAY_NS)
+        limit = params.get("limit", 100)
+        if type(limit) is not int or not 0 < limit <= _HISTORY_MAX:
+            raise _Refusal(40004)
+        final = [
+            o for o in self._orders.values()
+            if o.api_key == account.api_key and o.status not in _LIVE and wanted in (None, o.instrument)
+            and start <= o.created_ns < end
+        ]  # fmt: skip
+        final.sort(key=lambda o: o.created_ns, reverse=True)
+        return {"data": [o.as_detail(account.uuid) for o in final[:limit]]}
+
+    def set_created(self, order_id: str, unix_s: int) -> None:
+        """Backdate an order, as if it had been placed at `unix_s`."""
+        with self._lock:
+            order = self._orders[order_id]
+            order.created_ns = unix_s * 1_000_000_000 + order.created_ns % 1_000_000_000
 
     def _get_accounts(self, account: _Account, _params: dict[str, Any], _f: Fault | None, _n: str) -> dict[str, Any]:
         master = {
