@@ -246,6 +246,10 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
 # cancel answers 200 to closed and cancelled orders too ("idempotent"), so the order's info is read first).
 REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2, "etoro": 2}
 
+# Families whose adapter lists orders (`Adapter.list_orders`, `/transactions/list`); tests/test_listing.py checks
+# this against which adapter classes override it.
+LISTS_ORDERS = frozenset({"kraken"})
+
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).
 # ibkr: 10 requests/s per gateway, and a 429 puts the gateway's IP in a 10-minute penalty box.
@@ -296,6 +300,7 @@ def _spec(t: T) -> VenueSpec:
         key_budget=KEY_BUDGETS.get(family or ""),
         limits_per_ip=family in LIMITS_PER_IP,
         order_id=_order_id_shape(family),
+        lists_orders=family in LISTS_ORDERS,
         no_cancel_api=NO_CANCEL_API.get(t, ""),
     )
 
