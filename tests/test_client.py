@@ -144,8 +144,13 @@ async def test_endpoints_the_server_does_not_offer_yet(og: Any) -> None:
     _, token, _ = _order(gw, headers)
     with pytest.raises(ServerFeatureUnavailable, match="cancel_all"):
         await client.cancel_all(token, "kraken")
-    with pytest.raises(NotImplementedError, match="list_orders"):
-        await client.list_orders(token, "kraken")
+
+
+async def test_list_orders_pages_with_the_cursor(og: Any) -> None:
+    client, gw, headers, _ = og
+    txid, token, _ = _order(gw, headers)
+    first = await client.list_orders(token, "kraken", count=1, statuses=["inProgress"], since=0)
+    assert [t["id"] for t in first["transactions"]] == [txid] and first["total"] == 1 and first["cursor"] is None
 
 
 async def test_a_connection_that_never_opened_is_retried_with_the_same_key(og: Any) -> None:

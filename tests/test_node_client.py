@@ -191,6 +191,10 @@ def test_official_node_client_cancels_through_ordergate(tmp_path: Path, kraken: 
         auth_token = gateway.sealer.seal(client.id, Credentials(IntegrationType.kraken, key, secret))
         cancel_txid, wrong_secret_txid, auth_txid = _place(sim, key), _place(sim, key), _place(sim, key)
         refresh_txid = _place(sim, key)
+        list_key, list_secret = sim.new_credentials()
+        list_token = gateway.sealer.seal(client.id, Credentials(IntegrationType.kraken, list_key, list_secret))
+        listed = [_place(sim, list_key) for _ in range(3)]  # oldest first; the oldest is filled
+        sim.fill(listed[0])
 
         out = _run_node(
             node,
@@ -206,6 +210,7 @@ def test_official_node_client_cancels_through_ordergate(tmp_path: Path, kraken: 
                 "authOrderId": auth_txid,
                 "refreshOrderId": refresh_txid,
                 "account": {"username": key, "password": secret},
+                "listAuthToken": list_token,
             },
         )
 
@@ -247,6 +252,17 @@ def test_official_node_client_cancels_through_ordergate(tmp_path: Path, kraken: 
     _assert_cancelled(out["cancelWithRefreshedToken"], refresh_txid)
     assert sim.order(refresh_txid)["status"] == "canceled"
     _assert_client_error(out["tokenRefreshUnopenable"], 400, "invalidField")
+
+    # POST /api/v1/transactions/list: typed B2BBrokerOrderListResponse pages, newest first, cursor round trip.
+    first, last = _ok_content(out["listFirst"]), _ok_content(out["listNext"])
+    assert [t["id"] for t in first["transactions"]] == listed[:0:-1] and isinstance(first["cursor"], str)
+    assert [t["id"] for t in last["transactions"]] == listed[:1] and last["cursor"] is None and last["total"] == 3
+    assert last["transactions"][0]["status"] == "success" and last["transactions"][0]["brokerType"] == "kraken"
+    assert first["earliestTimestamp"] == min(t["createdTimestamp"] for t in first["transactions"])
+    assert [t["id"] for t in _ok_content(out["listOpen"])["transactions"]] == listed[:0:-1]
+    _assert_client_error(out["listForeignCursor"], 400, "invalidField")
+    assert set(out["listForeignCursor"]["data"]["errorData"]["fields"]) == {"cursor"}
+    _assert_client_error(out["listCountTooLarge"], 400, "invalidField")
 
 
 def _ok_content(step: dict[str, Any]) -> Any:

@@ -16,9 +16,9 @@ from ordergate.venues.catalog import SPECS
 
 def venue_table() -> str:
     lines = [
-        "| integration `type` | venue | cancel in ordergate | upstream requests per cancel | oracle "
+        "| integration `type` | venue | cancel in ordergate | upstream requests per cancel | lists orders | oracle "
         "| Mesh lists cancel | required fields | order id, e.g. | credentials |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     ordered = sorted(SPECS.values(), key=lambda s: (not s.cancel_supported, not s.mesh_cancel, s.type.value))
     for spec in ordered:
@@ -26,7 +26,8 @@ def venue_table() -> str:
         creds = ", ".join(spec.credential_fields) or "—"
         lines.append(
             f"| `{spec.type.value}` | {spec.name} | {_cancel_cell(spec)} | "
-            f"{spec.requests_per_cancel if spec.cancel_supported else '—'} | {spec.oracle or '—'} | "
+            f"{spec.requests_per_cancel if spec.cancel_supported else '—'} | {'yes' if spec.lists_orders else '—'} | "
+            f"{spec.oracle or '—'} | "
             f"{'yes' if spec.mesh_cancel else 'no'} | {required} | "
             f"{f'`{spec.order_id.example}`' if spec.order_id else '—'} | {creds} |"
         )

@@ -23,7 +23,9 @@ from ordergate.domain.orders import Credentials
 
 PREFIX = "ogt1"
 STATE_PREFIX = "ogc1"
-_STATE = b"\x00connect-state"
+_STATE = b"\x00connect-state"  # challengeIds
+# `/transactions/list` cursors: sealed like challengeIds but under their own purpose, so neither opens as the other.
+LIST_CURSOR = b"\x00list-cursor"
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # The longest authToken ordergate seals or opens; the request models allow exactly this much (api/models.py), and
 # `seal` refuses credentials that would not fit, so every token `/authenticate` hands out can be sent back.
@@ -138,21 +140,28 @@ class TokenSealer:
         except (InvalidTag, InvalidToken, ValueError, KeyError, TypeError, binascii.Error):
             raise InvalidToken("token does not open") from None
 
-    def seal_state(self, client_id: str, integration: IntegrationType, state: dict[str, Any]) -> str:
-        """A connect's state between two `/authenticate` steps, handed to the client as its challengeId. Sealed
-        under other associated data than authTokens, so neither can stand in for the other."""
+    def seal_state(
+        self, client_id: str, integration: IntegrationType, state: dict[str, Any], purpose: bytes = _STATE
+    ) -> str:
+        """A connect's state between two `/authenticate` steps, handed to the client as its challengeId (or, with
+        `purpose=LIST_CURSOR`, a listing's paging state). Sealed under other associated data than authTokens, and
+        each purpose under its own, so none can stand in for another."""
         nonce = os.urandom(12)
         plaintext = json.dumps(state, separators=(",", ":")).encode()
-        sealed = self._keys[self._sealing_kid].encrypt(nonce, plaintext, _aad(client_id, integration) + _STATE)
+        sealed = self._keys[self._sealing_kid].encrypt(nonce, plaintext, _aad(client_id, integration) + purpose)
         return f"{STATE_PREFIX}.{self._sealing_kid}.{_b64url(nonce + sealed)}"
 
-    def open_state(self, client_id: str, integration: IntegrationType, challenge_id: str) -> dict[str, Any]:
+    def open_state(
+        self, client_id: str, integration: IntegrationType, challenge_id: str, purpose: bytes = _STATE
+    ) -> dict[str, Any]:
+        if len(challenge_id) > MAX_TOKEN_CHARS:
+            raise InvalidToken("too long")
         parts = challenge_id.split(".")
         if len(parts) != 3 or parts[0] != STATE_PREFIX or parts[1] not in self._keys:
             raise InvalidToken("not an ordergate challengeId")
         try:
             blob = _unb64url(parts[2])
-            plaintext = self._keys[parts[1]].decrypt(blob[:12], blob[12:], _aad(client_id, integration) + _STATE)
+            plaintext = self._keys[parts[1]].decrypt(blob[:12], blob[12:], _aad(client_id, integration) + purpose)
             state = json.loads(plaintext)
         except (InvalidTag, ValueError, TypeError, binascii.Error):
             raise InvalidToken("challengeId does not open") from None

@@ -3,7 +3,7 @@
 // Input (JSON on stdin):
 //   { baseURL, clientId, clientSecret, userId, authToken,
 //     cancelOrderId, unknownOrderId, wrongSecretOrderId, authOrderId, refreshOrderId,
-//     account: { username, password } }
+//     account: { username, password }, listAuthToken }
 // Output (JSON on stdout): one `{threw, httpStatus, data, ...}` record per step, keyed by step name.
 // Exits non-zero only if the script itself breaks (bad input, client API missing); HTTP outcomes are data
 // for the pytest side to judge.
@@ -100,6 +100,21 @@ async function main() {
   out.tokenRefreshUnopenable = await step(() =>
     api.managedAccountAuthentication.v1TokenRefreshCreate({ type: TYPE, refreshToken: 'ogt1.x.AAAA' }),
   );
+
+  // POST /api/v1/transactions/list through the client's own method: two pages by cursor, a statuses filter, a cursor
+  // sent with another account's token, and a count over Mesh's maximum.
+  const list = (body) => api.transactions.v1TransactionsListCreate({ type: TYPE, ...body });
+  out.listFirst = await step(() => list({ authToken: cfg.listAuthToken, count: 2 }));
+  const cursor = out.listFirst.data?.content?.cursor;
+  out.listNext =
+    typeof cursor === 'string' && cursor.length > 0
+      ? await step(() => list({ authToken: cfg.listAuthToken, count: 2, cursor }))
+      : { skipped: true, reason: 'the first page had no cursor' };
+  out.listOpen = await step(() =>
+    list({ authToken: cfg.listAuthToken, statuses: ['inProgress', 'partiallyFilled'] }),
+  );
+  out.listForeignCursor = await step(() => list({ authToken: cfg.authToken, count: 2, cursor: cursor ?? '' }));
+  out.listCountTooLarge = await step(() => list({ authToken: cfg.listAuthToken, count: 251 }));
 
   process.stdout.write(JSON.stringify(out) + '\n');
 }

@@ -14,9 +14,14 @@ asserts both the Mesh answer and the simulator's ground truth. To add a venue:
         def make_simulator(cls) -> SimulatorBase:
             return MyVenueSimulator()
 
-The simulator implements simkit.SimulatorBase's kit API (new_account, place, fill, status, render_venue_error).
+The simulator implements simkit.SimulatorBase's kit API (new_account, place, fill, status, render_venue_error, and
+optionally backdate for the listing's `from` scenario).
 `place` returns the extra cancel-request fields the venue needs (e.g. {"symbolPair": "BTCUSDT"}); the kit checks
 that dropping each Mesh-required one gives 400 missingField naming it.
+
+Venues in `catalog.LISTS_ORDERS` also run the `/transactions/list` scenarios (skipped elsewhere): orders placed in
+succession are expected back newest first, open orders before history (the scenarios close the oldest ones, so both
+orders agree).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,6 +45,7 @@ from tests.conftest import CANCEL, GatewayHarness, gateway_harness
 from tests.support.servers import serve_asgi
 
 DETAILS = "/api/v1/transactions/details"
+LIST = "/api/v1/transactions/list"
 TIMEOUT_S = 0.5  # the gateway's upstream read timeout in these scenarios
 
 
@@ -226,6 +233,106 @@ class VenueConformance:
         assert [r.status_code for r in responses] == [200] * n
         assert kit.sim.count(account.api_key, self.cancel_op) == n
 
+    # -- /transactions/list ------------------------------------------------------------------------------
+    def _lists(self) -> None:
+        if not SPECS[self.integration].lists_orders:
+            pytest.skip(f"{self.integration.value} does not list orders (catalog.LISTS_ORDERS)")
+
+    async def test_list_empty_account(self, kit: _Kit) -> None:
+        self._lists()
+        account = kit.sim.new_account()
+        _, extra = kit.sim.place(kit.sim.new_account())  # the pair a venue that lists per instrument needs
+        content = kit.listed(await kit.list_orders(account, extra))
+        assert content == {"transactions": [], "cursor": None, "total": 0, "earliestTimestamp": 0}
+
+    async def test_list_one_page_in_the_details_shape(self, kit: _Kit) -> None:
+        self._lists()
+        account = kit.sim.new_account()
+        placed = [kit.sim.place(account, volume="2") for _ in range(3)]
+        kit.sim.fill(placed[0][0])
+        extra = placed[0][1]
+        content = kit.listed(await kit.list_orders(account, extra))
+        listed = content["transactions"]
+        assert [t["id"] for t in listed] == [oid for oid, _ in placed][::-1]
+        assert [t["status"] for t in listed] == ["inProgress", "inProgress", "success"]
+        assert (content["cursor"], content["total"]) == (None, 3)
+        assert content["earliestTimestamp"] == min(t["createdTimestamp"] for t in listed) > 0
+        details = (await kit.details(account, placed[0][0], extra)).json()["content"]
+        assert listed[-1] == details  # one status map and one rendering serve both endpoints
+
+    async def test_list_several_pages_reach_every_order_once(self, kit: _Kit) -> None:
+        self._lists()
+        account = kit.sim.new_account()
+        placed = [kit.sim.place(account) for _ in range(5)]
+        for oid, _ in placed[:2]:  # history: the oldest two
+            kit.sim.fill(oid)
+        pages, cursor = [], None
+        while True:
+            content = kit.listed(await kit.list_orders(account, placed[0][1], count=2, cursor=cursor))
+            pages.append(content)
+            cursor = content["cursor"]
+            if cursor is None:
+                break
+            assert isinstance(cursor, str) and account.api_key not in cursor
+            assert len(pages) < 10, "the cursor never ends"
+        seen = [t["id"] for page in pages for t in page["transactions"]]
+        assert seen == [oid for oid, _ in placed][::-1]
+        assert [len(p["transactions"]) for p in pages] == [2, 2, 1]
+        assert pages[-1]["total"] == 5
+
+    async def test_list_open_only_is_one_upstream_request(self, kit: _Kit) -> None:
+        self._lists()
+        account = kit.sim.new_account()
+        (done, extra), (partial, _), (resting, _) = [kit.sim.place(account, volume="2") for _ in range(3)]
+        kit.sim.fill(done)
+        kit.sim.fill(partial, "0.5")
+        before = kit.sim.count_key(account.api_key)
+        content = kit.listed(await kit.list_orders(account, extra, statuses=["inProgress", "partiallyFilled"]))
+        assert [t["id"] for t in content["transactions"]] == [resting, partial]
+        assert [t["status"] for t in content["transactions"]] == ["inProgress", "partiallyFilled"]
+        assert kit.sim.count_key(account.api_key) - before == 1
+        content = kit.listed(await kit.list_orders(account, extra, statuses=["success"]))
+        assert [t["id"] for t in content["transactions"]] == [done]
+
+    async def test_list_from(self, kit: _Kit) -> None:
+        self._lists()
+        account = kit.sim.new_account()
+        (old, extra), (new, _) = kit.sim.place(account), kit.sim.place(account)
+        future = int(time.time()) + 10 * 86_400
+        assert kit.listed(await kit.list_orders(account, extra, **{"from": future}))["transactions"] == []
+        assert {t["id"] for t in kit.listed(await kit.list_orders(account, extra, **{"from": 0}))["transactions"]} == {
+            old,
+            new,
+        }
+        try:
+            kit.sim.backdate(old, 7200)
+        except NotImplementedError:
+            return  # the simulator cannot age an order; the bounds above still had to hold
+        recent = kit.listed(await kit.list_orders(account, extra, **{"from": int(time.time()) - 3600}))
+        assert [t["id"] for t in recent["transactions"]] == [new]
+
+    async def test_list_cursor_refused_with_another_accounts_token(self, kit: _Kit) -> None:
+        self._lists()
+        owner, other = kit.sim.new_account(), kit.sim.new_account()
+        placed = [kit.sim.place(owner) for _ in range(3)]
+        extra = placed[0][1]
+        cursor = kit.listed(await kit.list_orders(owner, extra, count=1))["cursor"]
+        assert isinstance(cursor, str)
+        refused = kit.expect(await kit.list_orders(other, extra, count=1, cursor=cursor), 400, "invalidField")
+        assert set(refused["errorData"]["fields"]) == {"cursor"}
+        assert kit.sim.count_key(other.api_key) == 0
+        other_query = kit.expect(await kit.list_orders(owner, extra, count=2, cursor=cursor), 400, "invalidField")
+        assert set(other_query["errorData"]["fields"]) == {"cursor"}
+        client_id = kit.headers["X-Client-Id"]
+        challenge = kit.gw.gateway.sealer.seal_state(client_id, self.integration, {"v": 1, "n": 0, "c": {}})
+        kit.expect(await kit.list_orders(owner, extra, count=1, cursor=challenge), 400, "invalidField")
+        second = await kit.gw.client()
+        stranger = await kit.gw.http.post(
+            LIST, json=kit.list_body(owner, extra, count=1, cursor=cursor), headers=second
+        )
+        assert kit.expect(stranger, 400, "invalidField")["errorData"]["fields"].keys() == {"cursor"}
+        assert kit.listed(await kit.list_orders(owner, extra, count=1, cursor=cursor))["transactions"]
+
 
 class _Kit:
     def __init__(self, case: VenueConformance, gw: GatewayHarness, sim: SimulatorBase, headers: dict[str, str]):
@@ -246,6 +353,22 @@ class _Kit:
 
     async def cancel(self, account: SimAccount, order_id: str, extra: dict[str, Any]) -> httpx.Response:
         return await self.gw.http.post(CANCEL, json=self._body(account, order_id, extra), headers=self.headers)
+
+    def list_body(self, account: SimAccount, extra: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """Mesh's list request; a venue's symbolPair (from place()) is passed on for venues that list per pair."""
+        pair = {"symbolPair": extra["symbolPair"]} if "symbolPair" in extra else {}
+        return {"authToken": self.token(account), "type": self.case.integration.value, **pair, **fields}
+
+    async def list_orders(self, account: SimAccount, extra: dict[str, Any], **fields: Any) -> httpx.Response:
+        return await self.gw.http.post(LIST, json=self.list_body(account, extra, **fields), headers=self.headers)
+
+    @staticmethod
+    def listed(resp: httpx.Response) -> dict[str, Any]:
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert (body["status"], body["errorType"]) == ("ok", ""), body
+        assert set(body["content"]) == {"transactions", "cursor", "total", "earliestTimestamp"}
+        return body["content"]
 
     async def details(self, account: SimAccount, order_id: str, extra: dict[str, Any]) -> httpx.Response:
         return await self.gw.http.post(DETAILS, json=self._body(account, order_id, extra), headers=self.headers)

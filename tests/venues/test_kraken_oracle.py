@@ -256,3 +256,34 @@ def test_requests_are_counted_per_key_and_method(served: tuple[KrakenSimulator, 
     api.query_private("OpenOrders")
     assert (sim.requests[(key, "Balance")], sim.requests[(key, "OpenOrders")]) == (3, 1)
     assert sim.total_requests - before == 4
+
+
+def test_krakenex_and_python_kraken_sdk_list_open_and_closed_orders(served: tuple[KrakenSimulator, str]) -> None:
+    """OpenOrders, then ClosedOrders 50 at a time by `ofs`, most recent first, with `count`, `start` and `end`."""
+    sim, url = served
+    key, secret = sim.new_credentials()
+    api = krakenex_client(url, key, secret)
+    placed = [api.query_private("AddOrder", dict(LIMIT_BUY))["result"]["txid"][0] for _ in range(53)]
+    for txid in placed[:52]:
+        assert api.query_private("CancelOrder", {"txid": txid})["result"] == {"count": 1}
+    newest_first = placed[:52][::-1]
+
+    assert list(api.query_private("OpenOrders", {"trades": "false"})["result"]["open"]) == [placed[52]]
+    first = api.query_private("ClosedOrders", {"trades": "false", "closetime": "open"})["result"]
+    assert first["count"] == 52 and list(first["closed"]) == newest_first[:50]
+    assert all(o["status"] == "canceled" and o["reason"] == "User requested" for o in first["closed"].values())
+    second = api.query_private("ClosedOrders", {"ofs": "50", "closetime": "open"})["result"]
+    assert list(second["closed"]) == newest_first[50:]
+    bounded = api.query_private("ClosedOrders", {"start": placed[0], "end": placed[3], "closetime": "open"})
+    assert list(bounded["result"]["closed"]) == [placed[3], placed[2], placed[1]]  # start exclusive, end inclusive
+
+    user = User(key=key, secret=secret, url=url)
+    assert list(user.get_open_orders()["open"]) == [placed[52]]
+    assert list(user.get_closed_orders(ofs=50, closetime="open")["closed"]) == newest_first[50:]
+    sim.backdate(placed[0], 7200)
+    since = int(sim.order(placed[1])["opentm"]) - 3600
+    recent = user.get_closed_orders(start=since, closetime="open")
+    assert recent["count"] == 51 and placed[0] not in recent["closed"]
+    assert (
+        user.get_closed_orders(start=since, closetime="open", extra_params={"without_count": True}).get("count") is None
+    )

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ordergate.domain.errors import ErrorType, GatewayError
-from ordergate.domain.integrations import IntegrationType, OrderSide
+from ordergate.domain.integrations import IntegrationType, OrderSide, OrderStatus
 from ordergate.tokens import MAX_TOKEN_CHARS
 
 # No control characters (NUL, CR, LF, C1 controls such as NEL, Unicode line separators): no venue id, key or code
@@ -40,6 +40,22 @@ class TransactionsB2BBrokerOrderRequest(_Strict):
 class TransactionsBrokerBaseRequest(_Strict):
     authToken: Token
     type: IntegrationType = Field(strict=False)
+
+
+# Mesh: "Default: `100`, Maximum: `250`"; `from` is an int64 of Unix seconds.
+LIST_COUNT_DEFAULT, LIST_COUNT_MAX = 100, 250
+_INT64_MAX = 2**63 - 1
+
+
+class TransactionsB2BBrokerOrderListRequest(_Strict):
+    authToken: Token
+    type: IntegrationType = Field(strict=False)
+    cursor: Optional | None = None
+    count: int = Field(default=LIST_COUNT_DEFAULT, ge=1, le=LIST_COUNT_MAX)
+    statuses: list[Annotated[OrderStatus, Field(strict=False)]] | None = Field(default=None, max_length=64)
+    from_: int | None = Field(default=None, alias="from", ge=0, le=_INT64_MAX)
+    # ordergate extension (not in Mesh's model): the pair, for venues that list one instrument at a time.
+    symbolPair: Optional | None = None
 
 
 class B2BBrokerAuthRequest(_Strict):

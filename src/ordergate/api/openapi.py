@@ -118,6 +118,27 @@ def build_openapi() -> dict[str, Any]:
         },
         **_error_responses({**_COMMON_ERRORS, "404": "`orderNotFound`: the venue has no such order."}),
     }
+    listing = copy.deepcopy(contract["list"])
+    listing["operationId"] = "listOrders"
+    listing["description"] += (
+        "\n\nordergate: open orders first, then the order history, each newest first. `cursor` is sealed (opaque) "
+        "and bound to the API client, the integration type, the account (authToken) and the query (`statuses`, "
+        "`from`, `count`); any other use is refused with 400 `invalidField` naming `cursor`. `cursor` is null on "
+        "the last page. `total` is the venue's own total where it gives one, else the number of orders served so "
+        "far in this walk (exact on the last page). `earliestTimestamp` is the smallest `createdTimestamp` on the "
+        "page, 0 when it is empty. An empty `statuses` list means every status. Extension: `symbolPair`, for "
+        "venues that list one instrument at a time (400 `missingField` names it where needed). Integration types "
+        "ordergate cannot list answer 400 `listingNotSupported`."
+    )
+    listing["responses"] = {
+        "200": {
+            "description": "One page of the account's orders.",
+            "content": {
+                "application/json": {"schema": _envelope({"$ref": "#/components/schemas/B2BBrokerOrderListResponse"})}
+            },
+        },
+        **_error_responses(_COMMON_ERRORS),
+    }
     feature_list = copy.deepcopy(contract["featureList"])
     feature_list["operationId"] = "featureList"
     feature_list["responses"] = {
@@ -160,6 +181,7 @@ def build_openapi() -> dict[str, Any]:
         "paths": {
             "/api/v1/transactions/cancel": {"post": cancel},
             "/api/v1/transactions/details": {"post": details},
+            "/api/v1/transactions/list": {"post": listing},
             "/api/v1/transactions/featureList": {"post": feature_list},
             "/api/v1/authenticate": {"post": authenticate},
             **directory,

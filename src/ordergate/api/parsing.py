@@ -100,7 +100,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _canonical_keys(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
     # Mesh's ASP.NET server matches property names case-insensitively (`isCryptoCurrency` works there).
-    names = {name.lower(): name for name in model.model_fields}
+    names = {(info.alias or name).lower(): info.alias or name for name, info in model.model_fields.items()}
     out: dict[str, Any] = {}
     for key, value in data.items():
         canonical = names.get(key.lower(), key) if isinstance(key, str) else key
@@ -114,6 +114,7 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
     data = _canonical_keys(data, model)
     # A required field sent as null is as missing as an absent one.
     for name, info in model.model_fields.items():
+        name = info.alias or name
         if info.is_required() and name in data and data[name] is None:
             del data[name]
     try:

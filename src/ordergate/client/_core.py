@@ -39,9 +39,9 @@ CANCEL = "/api/v1/transactions/cancel"
 CANCEL_BATCH = "/api/v1/transactions/cancel/batch"
 DETAILS = "/api/v1/transactions/details"
 AUTHENTICATE = "/api/v1/authenticate"
-# Not served yet (another part of issue 18 adds them): the client raises ServerFeatureUnavailable on their 404.
-CANCEL_ALL = "/api/v1/transactions/cancel/all"
 LIST_ORDERS = "/api/v1/transactions/list"
+# Not served yet (another part of issue 18 adds it): the client raises ServerFeatureUnavailable on its 404.
+CANCEL_ALL = "/api/v1/transactions/cancel/all"
 
 # waitSeconds can hold a batch open for 30 s: reads get more than that.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
@@ -172,6 +172,19 @@ def transport_error(exc: httpx.HTTPError, call: Call) -> OrdergateError:
     return AnswerLost(
         f"The request was sent but its answer was lost ({type(exc).__name__}).", idempotency_key=call.idempotency_key
     )
+
+
+def list_body(
+    auth_token: str,
+    type: str,
+    count: int | None,
+    statuses: list[str] | None,
+    since: int | None,
+    cursor: str | None,
+    symbol_pair: str | None,
+) -> dict[str, Any]:
+    optional = {"count": count, "statuses": statuses, "from": since, "cursor": cursor, "symbolPair": symbol_pair}
+    return {"authToken": auth_token, "type": type, **{k: v for k, v in optional.items() if v is not None}}
 
 
 def envelope_error(

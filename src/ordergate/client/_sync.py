@@ -129,6 +129,23 @@ class Client:
         )
         return self._send(call)[0]["content"]
 
-    def list_orders(self, auth_token: str, type: str) -> dict[str, Any]:
-        call = _core.Call(_core.LIST_ORDERS, {"authToken": auth_token, "type": type}, None, feature="list_orders")
+    def list_orders(
+        self,
+        auth_token: str,
+        type: str,
+        *,
+        count: int | None = None,
+        statuses: list[str] | None = None,
+        since: int | None = None,
+        cursor: str | None = None,
+        symbol_pair: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of `/transactions/list` (`{transactions, cursor, total, earliestTimestamp}`); pass the answer's
+        `cursor` back, with the same other arguments, for the next page."""
+        call = _core.Call(
+            _core.LIST_ORDERS,
+            _core.list_body(auth_token, type, count, statuses, since, cursor, symbol_pair),
+            None,
+            feature="list_orders",
+        )
         return self._send(call)[0]["content"]

@@ -142,6 +142,14 @@ class AuthenticationNotSupported(OrdergateError):
     http_status = 400
 
 
+class ListingNotSupported(OrdergateError):
+    """ordergate cannot list orders for this integration type (`errorData.type`); `/transactions/list` only. (HTTP
+    400, status `badRequest`)"""
+
+    error_type = "listingNotSupported"
+    http_status = 400
+
+
 class OrderNotFound(OrdergateError):
     """The venue has no order with this id for this account (checked by an order lookup). (HTTP 404, status
     `notFound`)"""
@@ -260,6 +268,7 @@ BY_ERROR_TYPE: dict[str, type[OrdergateError]] = {
     "methodNotAllowed": MethodNotAllowed,
     "cancelNotSupported": CancelNotSupported,
     "authenticationNotSupported": AuthenticationNotSupported,
+    "listingNotSupported": ListingNotSupported,
     "orderNotFound": OrderNotFound,
     "orderNotCancelable": OrderNotCancelable,
     "mfaRequired": MfaRequired,

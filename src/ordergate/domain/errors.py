@@ -32,6 +32,7 @@ class ErrorType(StrEnum):
     methodNotAllowed = "methodNotAllowed"
     cancelNotSupported = "cancelNotSupported"
     authenticationNotSupported = "authenticationNotSupported"
+    listingNotSupported = "listingNotSupported"
     orderNotFound = "orderNotFound"
     orderNotCancelable = "orderNotCancelable"
     mfaRequired = "mfaRequired"
@@ -89,6 +90,11 @@ CATALOGUE: dict[ErrorType, ErrorInfo] = {
     ),
     ErrorType.authenticationNotSupported: ErrorInfo(
         S.badRequest, 400, "ordergate cannot connect accounts of this integration type by API key."
+    ),
+    ErrorType.listingNotSupported: ErrorInfo(
+        S.badRequest,
+        400,
+        "ordergate cannot list orders for this integration type (`errorData.type`); `/transactions/list` only.",
     ),
     ErrorType.orderNotFound: ErrorInfo(
         S.notFound, 404, "The venue has no order with this id for this account (checked by an order lookup)."

@@ -79,6 +79,8 @@ class VenueSpec:
     no_cancel_api: str = ""
     # The shape of the venue's order ids (each venue's constants.ORDER_ID_SHAPE); None only without an adapter.
     order_id: OrderIdShape | None = None
+    # `/transactions/list` works: the adapter implements `list_orders` (catalog.LISTS_ORDERS, checked by a test).
+    lists_orders: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -200,7 +202,7 @@ class Adapter(ABC):
         """The account's orders, newest first, one page per call with the venue's documented open-orders and
         order-history endpoints; a query for open orders only is one upstream request."""
         raise GatewayError(
-            ErrorType.cancelNotSupported,
+            ErrorType.listingNotSupported,
             f"ordergate cannot list orders at {self.spec.name} yet.",
             error_data={"type": self.spec.type.value},
         )

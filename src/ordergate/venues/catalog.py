@@ -247,6 +247,16 @@ KEY_BUDGETS: dict[str, tuple[float, int]] = {
 # after, as for bitflyer).
 REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2, "etoro": 3}
 
+# Families whose adapter lists orders (`Adapter.list_orders`, `/transactions/list`); tests/test_listing.py checks
+# this against which adapter classes override it.
+LISTS_ORDERS = frozenset(
+    {
+        "alpaca", "binance", "bitflyer", "bitso", "blockchain_com", "btcturk", "bybit", "cex_io", "coinbase",
+        "coinbase_exchange", "coinbase_prime", "coinlist", "crypto_com", "etoro", "etrade", "kraken", "kucoin", "okx",
+        "robinhood",
+    }
+)  # fmt: skip
+
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).
 # ibkr: 10 requests/s per gateway, and a 429 puts the gateway's IP in a 10-minute penalty box.
@@ -297,6 +307,7 @@ def _spec(t: T) -> VenueSpec:
         key_budget=KEY_BUDGETS.get(family or ""),
         limits_per_ip=family in LIMITS_PER_IP,
         order_id=_order_id_shape(family),
+        lists_orders=family in LISTS_ORDERS,
         no_cancel_api=NO_CANCEL_API.get(t, ""),
     )
 

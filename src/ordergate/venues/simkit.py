@@ -93,6 +93,10 @@ class SimulatorBase:
     def render_venue_error(self, error: str) -> Response:
         raise NotImplementedError
 
+    def backdate(self, order_id: str, seconds: float) -> None:
+        """Move an order's creation time back (the conformance kit's `from` scenario); optional."""
+        raise NotImplementedError
+
     # -- faults and accounting -------------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:
         if fault.kind not in FAULT_KINDS:

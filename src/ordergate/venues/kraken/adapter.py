@@ -1,4 +1,4 @@
-"""Kraken Spot REST: cancel one order, look one order up, verify a key.
+"""Kraken Spot REST: cancel one order, look one order up, list orders, verify a key.
 
 Every private call is a form-encoded POST whose exact bytes are signed, under the key's `NonceGate` lock so
 nonces reach Kraken in the order they were issued. Kraken answers HTTP 200 with `{"error": [...]}` for most
@@ -18,15 +18,18 @@ from urllib.parse import urlencode
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.kraken.auth import NonceGate, sign
 from ordergate.venues.kraken.constants import (
     CANCEL_PATH,
+    CLOSED_ORDERS_PAGE,
+    CLOSED_ORDERS_PATH,
     ERROR_MAP,
     FORM_CONTENT_TYPE,
     LIVE_STATUSES,
+    OPEN_ORDERS_PATH,
     ORDER_TYPE_MAP,
     QUERY_ORDERS_PATH,
     RETRY_AFTER_S,
@@ -37,6 +40,10 @@ from ordergate.venues.kraken.constants import (
 )
 from ordergate.venues.transport import OutcomeUnknown, Transport
 
+# ClosedOrders requests one listing page may take when a statuses filter (applied here: Kraken has none) skips
+# most of what Kraken sends; past that the page is answered short, with a cursor.
+_MAX_CLOSED_REQUESTS = 4
+
 # Kraken reads an integer `txid` as a userref and a comma-separated one as a list, and would then act on
 # every matching order. A Mesh order id names exactly one order, so such ids are refused before sending.
 _MULTI_ORDER_ID = re.compile(r"^-?\d+$|,")
@@ -45,6 +52,7 @@ _MULTI_ORDER_ID = re.compile(r"^-?\d+$|,")
 class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
+    list = "list"
     verify = "verify"
 
 
@@ -105,6 +113,71 @@ class KrakenAdapter(Adapter):
         # other signal, so it is taken at its word.
         return _snapshot(order.id, entry) if isinstance(entry, dict) else None
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """Open orders first (OpenOrders: all at once), then history (ClosedOrders: 50 at a time by `ofs`), each
+        newest first. The cursor is `{"phase": "open", "after": [opentm, txid]}` (the last open order served: an
+        order closing meanwhile cannot shift the rest) or `{"phase": "closed", "ofs": n, "end": txid}` (`end` pins
+        the history to what existed when it was first read, so later closes cannot shift the offsets)."""
+        _require_mfa(creds, None)
+        cursor = query.cursor or {}
+        wants_open = query.statuses is None or bool(query.statuses & OPEN_STATUSES)
+        wants_closed = query.statuses is None or not query.statuses <= OPEN_STATUSES
+        taken: list[OrderSnapshot] = []
+        if cursor.get("phase", "open") == "open" and wants_open:
+            _, result = await self._post(creds, OPEN_ORDERS_PATH, [("trades", "false")], None, _Op.list)
+            entries = [item for item in _newest_first(result.get("open")) if _matches(item, query)]
+            after = _position(cursor.get("after"))
+            rest = [item for item in entries if after is None or item[:2] < after]
+            if len(rest) > query.count:
+                page = rest[: query.count]
+                next_page = {"phase": "open", "after": list(page[-1][:2])}
+                return OrderPage(tuple(i[2] for i in page), next_page, total=None if wants_closed else len(entries))
+            taken = [item[2] for item in rest]
+            if not wants_closed:
+                return OrderPage(tuple(taken), None, total=len(entries))
+            cursor = {"phase": "closed", "ofs": 0}
+            if len(taken) == query.count:
+                return OrderPage(tuple(taken), cursor)
+        if not wants_closed:
+            return OrderPage(tuple(taken), None)
+        return await self._closed_page(creds, query, cursor, taken)
+
+    async def _closed_page(
+        self, creds: Credentials, query: OrderQuery, cursor: dict[str, Any], taken: list[OrderSnapshot]
+    ) -> OrderPage:
+        ofs, end = cursor.get("ofs", 0), cursor.get("end")
+        if not isinstance(ofs, int) or ofs < 0 or not (end is None or isinstance(end, str)):
+            raise GatewayError(
+                ErrorType.invalidField, "Not a Kraken listing cursor", error_data={"fields": {"cursor": "unreadable"}}
+            )
+        for _ in range(_MAX_CLOSED_REQUESTS):
+            # closetime=open: history ordered and bounded by creation time, as Mesh's `from` and newest-first are.
+            params = [("trades", "false"), ("closetime", "open"), ("ofs", str(ofs))]
+            if query.since is not None:
+                # `start` is exclusive and compares Kraken's fractional opentm: one second earlier, filtered below.
+                params.append(("start", str(max(query.since - 1, 0))))
+            if end is not None:
+                params.append(("end", end))
+            _, result = await self._post(creds, CLOSED_ORDERS_PATH, params, None, _Op.list)
+            raw = _newest_first(result.get("closed"))
+            matching = result.get("count")
+            if end is None and raw:
+                end = raw[0][1]
+            consumed = 0
+            for item in raw:
+                if len(taken) == query.count:
+                    break
+                consumed += 1
+                if _matches(item, query):
+                    taken.append(item[2])
+            ofs += consumed
+            exhausted = not raw or (isinstance(matching, int) and ofs >= matching) or len(raw) < CLOSED_ORDERS_PAGE
+            if exhausted and consumed == len(raw):
+                return OrderPage(tuple(taken), None)
+            if len(taken) == query.count:
+                break
+        return OrderPage(tuple(taken), {"phase": "closed", "ofs": ofs, "end": end})
+
     async def _post(
         self, creds: Credentials, path: str, params: list[tuple[str, str]], otp: str | None, op: _Op
     ) -> tuple[int, dict[str, Any]]:
@@ -137,6 +210,34 @@ class KrakenAdapter(Adapter):
                 ErrorType.institutionUnavailable, "Kraken's answer has no result", upstream_status=resp.status
             )
         return resp.status, result
+
+
+# An order as listed: Kraken's fractional opentm and txid (the listing order, newest first) and the snapshot.
+_Listed = tuple[float, str, OrderSnapshot]
+
+
+def _newest_first(orders: Any) -> list[_Listed]:
+    if not isinstance(orders, dict):
+        return []
+    listed = [
+        (_number(entry.get("opentm")) or 0.0, str(txid), _snapshot(str(txid), entry))
+        for txid, entry in orders.items()
+        if isinstance(entry, dict)
+    ]
+    return sorted(listed, key=lambda item: item[:2], reverse=True)
+
+
+def _position(value: Any) -> tuple[float, str] | None:
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], int | float) and isinstance(value[1], str):
+        return (float(value[0]), value[1])
+    return None
+
+
+def _matches(item: _Listed, query: OrderQuery) -> bool:
+    opened, _, snapshot = item
+    if query.statuses is not None and snapshot.status not in query.statuses:
+        return False
+    return query.since is None or opened >= query.since
 
 
 def _require_single_order_id(order_id: str) -> None:
@@ -192,7 +293,7 @@ def _venue_failure(op: _Op, status: int, errors: list[str], creds: Credentials, 
     message = f"Kraken answered {text}"
 
     if kind in (Ambiguous.unknownOrder, Ambiguous.invalidArguments):
-        if op is _Op.verify:
+        if op in (_Op.verify, _Op.list):
             return GatewayError(ErrorType.institutionRejected, message, upstream_status=status)
         return UnknownOrderAtVenue(status, text)
     if kind is Ambiguous.outcomeUnknown:

@@ -22,6 +22,14 @@ PRODUCTION_URL = "https://api.kraken.com"
 
 CANCEL_PATH = "/0/private/CancelOrder"
 QUERY_ORDERS_PATH = "/0/private/QueryOrders"
+# Listing (docs.kraken.com/api-reference/account-data/get-open-orders and get-closed-orders, checked with the search
+# tool): OpenOrders answers every open order at once; ClosedOrders "50 results are returned at a time, the most recent
+# by default", paged with `ofs`, bounded by `start` (exclusive) and `end` (inclusive), each a Unix time or a txid
+# ("the order's opening time (opentm) is used"), read as open or close time by `closetime`; `count` is the number of
+# matching orders. krakenex's get_closed_orders docstring lists the same parameters.
+OPEN_ORDERS_PATH = "/0/private/OpenOrders"
+CLOSED_ORDERS_PATH = "/0/private/ClosedOrders"
+CLOSED_ORDERS_PAGE = 50
 # Balance needs the "Funds - Query" permission, which cancelling never uses; OpenOrders would check a
 # permission the order lookup does need. Kept as one constant so the choice is easy to revisit.
 VERIFY_PATH = "/0/private/Balance"

@@ -4,7 +4,12 @@ Protocol as Kraken speaks it: form-encoded POST bodies (JSON accepted too), `API
 with Kraken's HMAC-SHA512 recipe over the exact bytes received, nonces strictly increasing per key, `otp` for
 keys with 2FA, and HTTP 200 with `{"error": ["E…"]}` for failures (no `result` then, as Kraken's docs say).
 
-    POST /0/private/AddOrder | CancelOrder | QueryOrders | OpenOrders | Balance
+    POST /0/private/AddOrder | CancelOrder | QueryOrders | OpenOrders | ClosedOrders | Balance
+
+OpenOrders answers every open order of the key (`{"open": {txid: order}}`, no paging); ClosedOrders answers 50
+closed orders at a time, most recent first, from `ofs`, within `start` (exclusive) and `end` (inclusive), each a
+Unix time or a txid standing for that order's opentm, applied to `closetime` open, close or both (the default),
+with `count` the number of matching orders (omitted with `without_count`).
     GET|POST /0/public/Time
 
 Answers follow observed Kraken behaviour: CancelOrder on an order that existed but is final gives
@@ -39,6 +44,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -112,7 +118,7 @@ class _Order:
     status: str = "open"
     vol_exec: Decimal = Decimal(0)
     cost: Decimal = Decimal(0)
-    opentm: float = field(default_factory=time.time)
+    opentm: float = field(default_factory=lambda: _opentm())
     closetm: float | None = None
     reason: str | None = None
 
@@ -167,6 +173,18 @@ def _decimal(text: str | None) -> Decimal | None:
     return value if value.is_finite() and value > 0 else None
 
 
+_CLOCK = {"last": 0.0}
+_CLOCK_LOCK = threading.Lock()
+CLOSED_PAGE = 50  # ClosedOrders: "50 results are returned at a time, the most recent by default"
+
+
+def _opentm() -> float:
+    """Kraken's opentm has four decimals; two orders never share one here, so "most recent first" is one order."""
+    with _CLOCK_LOCK:
+        _CLOCK["last"] = max(round(time.time(), 4), round(_CLOCK["last"] + 0.0001, 4))
+        return _CLOCK["last"]
+
+
 def _new_txid() -> str:
     part = "".join(secrets.choice(_TXID_ALPHABET) for _ in range(16))
     return f"O{part[:5]}-{part[5:10]}-{part[10:]}"
@@ -186,6 +204,7 @@ class KrakenSimulator(SimulatorBase):
             "CancelOrder": self._cancel_order,
             "QueryOrders": self._query_orders,
             "OpenOrders": self._open_orders,
+            "ClosedOrders": self._closed_orders,
             "Balance": lambda account, _params, _fault: dict(account.balance),
         }
         starlette = Starlette(
@@ -447,6 +466,43 @@ class KrakenSimulator(SimulatorBase):
     def _open_orders(self, account: _Account, _params: dict[str, str], _: Fault | None) -> dict[str, Any]:
         live = {o.txid: o.as_kraken() for o in self._orders.values() if o.api_key == account.api_key}
         return {"open": {txid: order for txid, order in live.items() if order["status"] in _LIVE}}
+
+    def _closed_orders(self, account: _Account, params: dict[str, str], _: Fault | None) -> dict[str, Any]:
+        closetime = params.get("closetime", "both")
+        ofs_text = params.get("ofs", "0")
+        if closetime not in ("open", "close", "both") or not ofs_text.isdigit():
+            raise _Refusal("EGeneral:Invalid arguments")
+        start, end = self._time_bound(params.get("start")), self._time_bound(params.get("end"))
+        closed = [o for o in self._orders.values() if o.api_key == account.api_key and o.status not in _LIVE]
+
+        def times(order: _Order) -> list[float]:
+            both = [order.opentm, order.closetm or order.opentm]
+            return both[:1] if closetime == "open" else both[1:] if closetime == "close" else both
+
+        def within(order: _Order) -> bool:
+            return any((start is None or t > start) and (end is None or t <= end) for t in times(order))
+
+        matching = sorted(filter(within, closed), key=lambda o: max(times(o)), reverse=True)
+        ofs = int(ofs_text)
+        result: dict[str, Any] = {"closed": {o.txid: o.as_kraken() for o in matching[ofs : ofs + CLOSED_PAGE]}}
+        if params.get("without_count", "").lower() not in ("true", "1"):
+            result["count"] = len(matching)
+        return result
+
+    def _time_bound(self, text: str | None) -> float | None:
+        if text is None or text == "":
+            return None
+        order = self._orders.get(text)
+        if order is not None:  # "If an order's tx ID is given for start or end time, the order's opentm is used"
+            return order.opentm
+        try:
+            return float(text)
+        except ValueError:
+            raise _Refusal("EGeneral:Invalid arguments") from None
+
+    def backdate(self, order_id: str, seconds: float) -> None:
+        with self._lock:
+            self._orders[order_id].opentm -= seconds
 
     def _fill_locked(self, order: _Order, volume: Decimal | None) -> None:
         remaining = order.volume - order.vol_exec
