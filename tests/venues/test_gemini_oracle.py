@@ -61,6 +61,12 @@ def test_ccxt_places_fetches_and_cancels(served: tuple[GeminiSimulator, str]) ->
     assert exchange.cancel_order(placed["id"])["status"] == "canceled"
     assert exchange.fetch_open_orders() == []
     assert sim.status(placed["id"]).value == "cancelled"
+    # ccxt has no method for /v1/orders/history; its generic private request signs it the way it signs the others,
+    # with the parameters of Gemini's documented walk.
+    history = exchange.request("v1/orders/history", ["private"], "POST", {"timestamp": 0, "limit_orders": 500})
+    assert [(o["order_id"], o["is_cancelled"], o["is_live"]) for o in history] == [(placed["id"], True, False)]
+    parsed = exchange.parse_orders(history)
+    assert [(o["id"], o["status"], o["symbol"]) for o in parsed] == [(placed["id"], "canceled", "BTC/USD")]
 
 
 def test_partial_fill_filled_and_foreign_orders(served: tuple[GeminiSimulator, str]) -> None:

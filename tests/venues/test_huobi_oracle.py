@@ -50,6 +50,8 @@ def test_ccxt_places_fetches_and_cancels(served: tuple[HuobiSimulator, str]) -> 
     assert exchange.fetch_balance()["USDT"]["free"] == 100000.0
 
     placed = exchange.create_order("BTC/USDT", "limit", "buy", 0.5, 25000)
+    # fetchOpenOrders sends openOrders with the account-id it loaded, as ordergate's listing does.
+    assert [(o["id"], o["status"]) for o in exchange.fetch_open_orders("BTC/USDT")] == [(placed["id"], "open")]
     fetched = exchange.fetch_order(placed["id"])
     assert (fetched["status"], fetched["amount"], fetched["price"], fetched["symbol"], fetched["side"]) == (
         "open",
@@ -61,6 +63,11 @@ def test_ccxt_places_fetches_and_cancels(served: tuple[HuobiSimulator, str]) -> 
     cancelled = exchange.cancel_order(placed["id"], "BTC/USDT")
     assert (cancelled["id"], cancelled["status"]) == (placed["id"], "canceled")
     assert exchange.fetch_order(placed["id"])["status"] == "canceled"
+    assert exchange.fetch_open_orders("BTC/USDT") == []
+    history = exchange.spotPrivateGetV1OrderHistory({"size": 10})
+    assert history["status"] == "ok" and [(str(o["id"]), o["state"]) for o in history["data"]] == [
+        (placed["id"], "canceled")
+    ]
     # A second cancel: order-orderstate-error, which ccxt maps to OrderNotFound.
     with pytest.raises(ccxt.OrderNotFound, match='"order-state":7'):
         exchange.cancel_order(placed["id"], "BTC/USDT")

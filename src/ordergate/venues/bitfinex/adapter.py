@@ -1,4 +1,4 @@
-"""Bitfinex REST v2: cancel one order, look one order up, verify a key.
+"""Bitfinex REST v2: cancel one order, look one order up, list orders (listing.py), verify a key.
 
 Every private call is a signed JSON POST under the key's nonce sequencing (see auth.py). Bitfinex answers business
 errors as HTTP 500 with `["error", code, text]`, so a readable error list decides whatever the status; only a 5xx
@@ -17,7 +17,8 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.bitfinex import listing
 from ordergate.venues.bitfinex.auth import signed_headers
 from ordergate.venues.bitfinex.constants import (
     CANCEL_PATH,
@@ -44,6 +45,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
 
 
 def compact(value: Any) -> bytes:
@@ -123,6 +125,12 @@ class BitfinexAdapter(Adapter):
                 return _snapshot(order.id, entry)
         # The history reaches two weeks back: an order closed before that is gone from Bitfinex's REST API.
         return None
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        async def call(path: str, body: dict[str, Any]) -> Any:
+            return (await self._post(creds, path, compact(body), _Op.listing))[1]
+
+        return await listing.list_orders(call, _snapshot, query)
 
     async def _post(self, creds: Credentials, path: str, body: bytes, op: _Op) -> tuple[int, Any]:
         shared = getattr(self.coordination, "key_sequencer", None)

@@ -40,6 +40,10 @@ PRODUCTION_URL = "https://api.bitfinex.com"
 CANCEL_PATH = "/v2/auth/w/order/cancel"
 ORDERS_PATH = "/v2/auth/r/orders"  # active orders
 HISTORY_PATH = "/v2/auth/r/orders/hist"  # closed and cancelled orders, two weeks back
+# /hist body: `start`, `end` (ms), `limit` (default 25, max 2500: ccxt 4.5 fetchClosedOrders, "default 25, max 2500";
+# bitfinex-api-py 3 get_orders_history sends {"id", "start", "end", "limit"}), newest first. Which MTS `start`/`end`
+# bound is not stated on the pages reached; the simulator bounds MTS_UPDATE, the order the list is sorted in.
+HISTORY_MAX_LIMIT = 2500
 # Any key can read its own permissions, and the answer says whether it may write orders.
 VERIFY_PATH = "/v2/auth/r/permissions"
 # The signature covers the path as Bitfinex routes it internally: "/api" + the request path.

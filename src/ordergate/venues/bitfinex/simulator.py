@@ -301,10 +301,21 @@ class BitfinexSimulator(SimulatorBase):
 
     def _history(self, account: _Account, body: Any, symbol: str | None, _fault: Fault | None) -> list[Any]:
         closed = [o for o in self._matching(account, body, symbol) if not o.live]
+        bounds = {name: body.get(name) for name in ("start", "end") if body.get(name) is not None}
+        for name, value in bounds.items():
+            if type(value) is not int:
+                raise _Refusal(10020, f"{name}: invalid")
+        start, end = bounds.get("start", 0), bounds.get("end", 2**63)
         limit = body.get("limit") if type(body.get("limit")) is int else 25
-        return [
-            o.as_bitfinex() for o in sorted(closed, key=lambda o: o.updated, reverse=True)[: max(1, min(limit, 2500))]
-        ]
+        chosen = sorted((o for o in closed if start <= o.updated <= end), key=lambda o: o.updated, reverse=True)
+        return [o.as_bitfinex() for o in chosen[: max(1, min(limit, 2500))]]
+
+    def backdate(self, order_id: str, seconds: float) -> None:
+        """The order was placed (and last changed) `seconds` earlier than it was (listing tests with `since`)."""
+        with self._lock:
+            order = self._orders[int(order_id)]
+            order.created -= int(seconds * 1000)
+            order.updated = order.updated - int(seconds * 1000) if order.updated else 0
 
     def _permissions(self, account: _Account, _body: Any, _symbol: str | None, _fault: Fault | None) -> list[Any]:
         return [[scope, 1, int(account.can_trade and scope == "orders")] for scope in _SCOPES]

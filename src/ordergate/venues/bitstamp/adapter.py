@@ -1,4 +1,4 @@
-"""Bitstamp HTTP API v2: cancel one order, look one order up, verify a key.
+"""Bitstamp HTTP API v2: cancel one order, look one order up, list open orders (listing.py), verify a key.
 
 Every private call is a signed POST with a form body (`id=<order id>`); the verify call has an empty body and so no
 Content-Type at all (Bitstamp refuses one on an empty body, API0020). Errors are `{"status": "error", …}` or
@@ -26,7 +26,8 @@ from urllib.parse import urlencode, urlsplit
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.bitstamp import listing
 from ordergate.venues.bitstamp.auth import answer_signature, new_nonce, now_ms, signed_headers
 from ordergate.venues.bitstamp.constants import (
     AUTH_CODES,
@@ -63,6 +64,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
 
 
 def order_body(order_id: str) -> bytes:
@@ -118,6 +120,12 @@ class BitstampAdapter(Adapter):
                 ErrorType.institutionUnavailable, "Bitstamp's order status is not this order", upstream_status=status
             )
         return _snapshot(order.id, entry)
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        async def call(path: str) -> Any:
+            return (await self._call(creds, path, b"", _Op.listing))[1]
+
+        return await listing.list_orders(call, query)
 
     async def _call(self, creds: Credentials, path: str, body: bytes, op: _Op) -> tuple[int, Any]:
         nonce, stamp = self._nonces(), self._clock()
@@ -192,7 +200,7 @@ def _failure(op: _Op, resp: UpstreamResponse, payload: dict[str, Any], creds: Cr
     message = f"Bitstamp answered {text}"
     kind = _classify(resp.status, payload, texts)
     if kind is Ambiguous.unknownOrder:
-        if op is _Op.verify:
+        if op in (_Op.verify, _Op.listing):
             return GatewayError(ErrorType.institutionRejected, message, upstream_status=resp.status)
         return UnknownOrderAtVenue(resp.status, text)
     if kind is Ambiguous.outcomeUnknown:

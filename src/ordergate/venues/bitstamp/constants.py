@@ -46,6 +46,12 @@ PRODUCTION_URL = "https://www.bitstamp.net"
 
 CANCEL_PATH = "/api/v2/cancel_order/"
 ORDER_STATUS_PATH = "/api/v2/order_status/"
+# Every open order of the account, all markets, no paging (ccxt 4.5 bitstamp: `open_orders/all/`, fetchOpenOrders).
+# Bitstamp documents no list of closed orders: `user_transactions/` lists trades (fills, deposits, withdrawals), not
+# orders, and misses orders cancelled unfilled; `order_status/` answers one id at a time (closed orders: 30 days).
+# ccxt's endpoint table also names `order_data/` and `account_order_data/`, whose parameters and bodies were not
+# found on any page reached, so ordergate lists open orders only and says so.
+OPEN_ORDERS_PATH = "/api/v2/open_orders/all/"
 # The cheapest authenticated read (an empty POST). A key without the balance permission still proves key and
 # signature: Bitstamp answers API0003 only after authenticating the request.
 VERIFY_PATH = "/api/v2/account_balances/"

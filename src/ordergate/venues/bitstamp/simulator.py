@@ -29,7 +29,7 @@ import string
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -375,6 +375,11 @@ class BitstampSimulator(SimulatorBase):
             return order.as_open()
 
         return handler
+
+    def backdate(self, order_id: str, seconds: float) -> None:
+        """The order was placed `seconds` earlier than it was (listing tests with `since`)."""
+        with self._lock:
+            self._orders[order_id].created -= timedelta(seconds=seconds)
 
     def _open_orders(self, account: _Account, _request: Request, _params: dict[str, str]) -> Any:
         return [o.as_open() for o in self._orders.values() if o.owner == account.api_key and o.status in LIVE_STATUSES]

@@ -1,4 +1,4 @@
-"""Gate API v4: cancel one spot order, look one order up, verify a key.
+"""Gate API v4: cancel one spot order, look one order up, list orders (listing.py), verify a key.
 
 The cancel is one signed `DELETE /api/v4/spot/orders/{id}?currency_pair=…`; Gate needs the pair, so `symbolPair` is
 required. Gate cancels synchronously and answers the order itself (`status: cancelled`), so a 200 is `cancelled`.
@@ -22,9 +22,10 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
+from ordergate.venues.gate_io import listing
 from ordergate.venues.gate_io.auth import now_s, signed_headers
 from ordergate.venues.gate_io.constants import (
     ACCOUNTS_PATH,
@@ -51,6 +52,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
 
 
 class _NoSuchOrder(Exception):
@@ -133,6 +135,22 @@ class GateIoAdapter(Adapter):
                 error_data={"fields": {"id": "a Gate spot order id: digits only"}},
             )
         return ORDER_PATH.format(order_id=order.id), f"currency_pair={pair}"
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        pair = None
+        if query.symbol_pair:
+            pair = normalize_pair(query.symbol_pair)
+            if pair is None:
+                raise GatewayError(
+                    ErrorType.invalidField,
+                    "symbolPair must name a Gate currency pair such as BTC_USDT, BTC/USDT or BTC-USDT",
+                    error_data={"fields": {"symbolPair": "a base and quote with a separator, e.g. BTC_USDT"}},
+                )
+
+        async def call(path: str, params: str) -> Any:
+            return (await self._request(creds, "GET", path, params, _Op.listing))[1]
+
+        return await listing.list_orders(call, _snapshot, query, pair)
 
     async def _request(self, creds: Credentials, method: str, path: str, query: str, op: _Op) -> tuple[int, Any]:
         signed_path = API_PREFIX + path

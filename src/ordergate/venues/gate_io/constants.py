@@ -49,6 +49,15 @@ API_PREFIX = "/api/v4"  # part of every signed path, whatever prefix the base UR
 
 ORDER_PATH = "/spot/orders/{order_id}"  # DELETE = cancel, GET = lookup; both need currency_pair
 ACCOUNTS_PATH = "/spot/accounts"  # the cheap signed read that verifies a key (spot read permission)
+# Listing (Gate API v4 spot docs; gate-api SDK SpotApi.list_all_open_orders / list_orders): `GET /spot/open_orders`
+# answers every pair with open orders, `[{"currency_pair", "total", "orders": […]}]`, where `page`/`limit` page the
+# orders *within each pair* (limit max 100). `GET /spot/orders` takes `status` (open|finished) and `currency_pair`
+# ("Required for open orders, optional for filled orders", gate-api 7 SpotApi.list_orders docstring), pages with
+# `page`/`limit` newest first (limit max 100 for open orders) and bounds the query with `from`/`to` (Unix seconds).
+OPEN_ORDERS_PATH = "/spot/open_orders"
+ORDERS_PATH = "/spot/orders"
+OPEN_ORDERS_LIMIT = 100
+ORDERS_MAX_LIMIT = 100
 
 HEADER_KEY = "KEY"
 HEADER_TIMESTAMP = "Timestamp"

@@ -9,7 +9,8 @@ and X-Gate-RateLimit-* headers (counted, not enforced).
     POST   /api/v4/spot/orders                                   (op "create"; trade permission)
     DELETE /api/v4/spot/orders/{order_id}?currency_pair=…        (op "cancel"; trade permission)
     GET    /api/v4/spot/orders/{order_id}?currency_pair=…        (op "get")
-    GET    /api/v4/spot/orders?currency_pair=…&status=open|finished  (op "list")
+    GET    /api/v4/spot/orders?currency_pair=…&status=open|finished&page&limit&from&to  (op "list")
+    GET    /api/v4/spot/open_orders?page&limit                   (op "open_orders"; every pair, paged per pair)
     GET    /api/v4/spot/accounts                                 (op "accounts")
     GET    /api/v4/spot/time                                     (public)
 
@@ -62,7 +63,7 @@ PAIRS = frozenset({"BTC_USDT", "ETH_USDT", "ETH_BTC", "GT_USDT"})
 RATE_LIMIT_RESET_S = 3  # how far ahead the `rate_limit` fault puts X-Gate-RateLimit-Reset-Timestamp
 RETENTION_S = 60.0
 _TRADE_OPS = frozenset({"create", "cancel"})
-_LIMITS = {"create": 10, "cancel": 200, "get": 200, "list": 200, "accounts": 200}
+_LIMITS = {"create": 10, "cancel": 200, "get": 200, "list": 200, "accounts": 200, "open_orders": 200}
 _STATUS = {"MISSING_REQUIRED_HEADER": 401, "INVALID_KEY": 401, "INVALID_SIGNATURE": 401, "REQUEST_EXPIRED": 401,
            "INVALID_CREDENTIALS": 401, "IP_FORBIDDEN": 403, "READ_ONLY": 403, "FORBIDDEN": 403, "ACCOUNT_LOCKED": 403,
            "ORDER_NOT_FOUND": 404, "TOO_MANY_REQUESTS": 429, "SERVER_ERROR": 500}  # fmt: skip
@@ -164,7 +165,7 @@ class GateIoSimulator(SimulatorBase):
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
         handlers: dict[str, Callable[[_Account, dict[str, str], dict[str, Any], Fault | None], Any]] = {
             "create": self._create, "cancel": self._cancel, "get": self._get, "list": self._list,
-            "accounts": self._accounts_op,
+            "accounts": self._accounts_op, "open_orders": self._open_orders,
         }  # fmt: skip
         self._handlers = handlers
         routes = [
@@ -175,6 +176,7 @@ class GateIoSimulator(SimulatorBase):
                 methods=["DELETE", "GET"],
             ),
             Route("/api/v4/spot/accounts", self._endpoint({"GET": "accounts"}), methods=["GET"]),
+            Route("/api/v4/spot/open_orders", self._endpoint({"GET": "open_orders"}), methods=["GET"]),
             Route("/api/v4/spot/time", self._time, methods=["GET"]),
             *self.control_routes(),
         ]
@@ -354,13 +356,39 @@ class GateIoSimulator(SimulatorBase):
         return self._find(account, params).as_gate()
 
     def _list(self, account: _Account, params: dict[str, str], _body: dict[str, Any], _f: Fault | None) -> Any:
-        pair, wanted = self._pair(params.get("currency_pair")), params.get("status")
+        wanted = params.get("status")
         if wanted not in ("open", "finished"):
             raise _Refusal("INVALID_PARAM_VALUE", "Invalid parameter `status`: open or finished")
-        mine = [o for o in self._orders.values() if o.api_key == account.api_key and o.pair == pair]
+        # "Required for open orders, optional for filled orders".
+        pair = self._pair(params.get("currency_pair")) if wanted == "open" or "currency_pair" in params else None
+        mine = [o for o in self._orders.values() if o.api_key == account.api_key and pair in (None, o.pair)]
         chosen = [o for o in mine if (o.status == "open") == (wanted == "open") and not self._purged(o)]
-        limit = int(params["limit"]) if params.get("limit", "").isdigit() else 100
-        return [o.as_gate() for o in sorted(chosen, key=lambda o: o.created, reverse=True)[: max(1, min(limit, 1000))]]
+        if wanted == "finished":  # `from`/`to` bound finished orders by creation time
+            start, end = _number_param(params, "from", 0), _number_param(params, "to", 2**62)
+            chosen = [o for o in chosen if start <= int(o.created) <= end]
+        page, limit = _number_param(params, "page", 1), min(max(_number_param(params, "limit", 100), 1), 1000)
+        ordered = sorted(chosen, key=lambda o: (o.created, o.order_id), reverse=True)
+        return [o.as_gate() for o in ordered[(max(page, 1) - 1) * limit :][:limit]]
+
+    def _open_orders(self, account: _Account, params: dict[str, str], _body: dict[str, Any], _f: Fault | None) -> Any:
+        page, limit = max(_number_param(params, "page", 1), 1), min(max(_number_param(params, "limit", 100), 1), 100)
+        pairs: dict[str, list[_Order]] = {}
+        for order in self._orders.values():
+            if order.api_key == account.api_key and order.status == "open":
+                pairs.setdefault(order.pair, []).append(order)
+        answer = []
+        for pair, orders in sorted(pairs.items()):
+            ordered = sorted(orders, key=lambda o: (o.created, o.order_id), reverse=True)
+            shown = ordered[(page - 1) * limit :][:limit]
+            answer.append({"currency_pair": pair, "total": len(orders), "orders": [o.as_gate() for o in shown]})
+        return answer
+
+    def backdate(self, order_id: str, seconds: float) -> None:
+        """The order was placed `seconds` earlier than it was (listing tests with `since`)."""
+        with self._lock:
+            order = self._orders[int(order_id)]
+            order.created -= seconds
+            order.updated = order.updated - seconds if order.updated else 0.0
 
     def _accounts_op(self, _a: _Account, _params: dict[str, str], _body: dict[str, Any], _f: Fault | None) -> Any:
         return [{"currency": "BTC", "available": "10", "locked": "0", "update_id": 1},
@@ -398,3 +426,12 @@ def _json_body(body: bytes) -> dict[str, Any]:
     if not isinstance(decoded, dict):
         raise _Refusal("INVALID_REQUEST_BODY", "Invalid request body")
     return decoded
+
+
+def _number_param(params: dict[str, str], name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise _Refusal("INVALID_PARAM_VALUE", f"Invalid parameter `{name}`")
+    return int(raw)

@@ -1,4 +1,4 @@
-"""Gemini REST: cancel one order, look one order up, verify a key.
+"""Gemini REST: cancel one order, look one order up, list orders (see listing.py), verify a key.
 
 Every private call is a POST with an empty body whose JSON payload travels base64-encoded in `X-GEMINI-PAYLOAD`,
 signed as sent. Gemini answers errors as non-2xx `{"result": "error", "reason": …, "message": …}`; the reason
@@ -27,10 +27,10 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, VenueSpec
+from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
-from ordergate.venues.gemini import auth
+from ordergate.venues.gemini import auth, listing
 from ordergate.venues.gemini.constants import (
     CANCEL_PATH,
     ERROR_MAP,
@@ -57,6 +57,7 @@ class _Op(Enum):
     cancel = "cancel"
     lookup = "lookup"
     verify = "verify"
+    listing = "listing"
 
 
 def account_fingerprint(api_key: str) -> str:
@@ -134,7 +135,13 @@ class GeminiAdapter(Adapter):
             return None
         return _own_snapshot(order.id, entry, status)
 
-    async def _call(self, creds: Credentials, path: str, params: dict[str, Any], op: _Op) -> tuple[int, dict[str, Any]]:
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        async def call(path: str, params: dict[str, Any]) -> Any:
+            return (await self._call(creds, path, params, _Op.listing))[1]
+
+        return await listing.list_orders(call, _snapshot, query)
+
+    async def _call(self, creds: Credentials, path: str, params: dict[str, Any], op: _Op) -> tuple[int, Any]:
         kind = NONCE_TIME if creds.extras.get("nonce") == NONCE_TIME else NONCE_SESSION
         try:
             return await self._post(creds, path, params, op, kind)
@@ -146,9 +153,7 @@ class GeminiAdapter(Adapter):
                 upstream_status=refused.status,
             ) from None
 
-    async def _post(
-        self, creds: Credentials, path: str, params: dict[str, Any], op: _Op, kind: str
-    ) -> tuple[int, dict[str, Any]]:
+    async def _post(self, creds: Credentials, path: str, params: dict[str, Any], op: _Op, kind: str) -> tuple[int, Any]:
         url = self.base_url + path
         if kind == NONCE_TIME:
             resp = await self._send(creds, url, path, params, self._time_nonces.next())
@@ -163,7 +168,8 @@ class GeminiAdapter(Adapter):
             payload = None
         if isinstance(payload, dict) and payload.get("result") == "error":
             raise _failure(op, resp.status, resp.headers, payload, creds)
-        if 200 <= resp.status < 300 and isinstance(payload, dict):
+        # Lists answer arrays (`/v1/orders`, `/v1/orders/history`); everything else an object.
+        if 200 <= resp.status < 300 and isinstance(payload, list if op is _Op.listing else dict):
             return resp.status, payload
         raise _failure(op, resp.status, resp.headers, payload, creds)
 
@@ -204,7 +210,7 @@ def _failure(op: _Op, status: int, headers: Any, payload: Any, creds: Credential
     if kind is None or (status >= 500 and kind is not ErrorType.rateLimited):
         return GatewayError(ErrorType.institutionUnavailable, summary, upstream_status=status)
     if kind is Ambiguous.unknownOrder:
-        if op is _Op.verify:
+        if op in (_Op.verify, _Op.listing):
             return GatewayError(ErrorType.institutionRejected, summary, upstream_status=status)
         return UnknownOrderAtVenue(status, text or "OrderNotFound")
     assert isinstance(kind, ErrorType)

@@ -28,6 +28,13 @@ Sources (checked for this module):
   exchange's clock instead of a strictly increasing one. Not re-verified (the docs pages reached do not show the key
   setting); the roles page confirms seconds and milliseconds are both read as timestamps, so the adapter sends
   milliseconds for those keys and the simulator accepts either unit.
+- developer.gemini.com/trading/rest-api/orders/list-active-orders: `POST /v1/orders` answers every live order of the
+  account (all symbols, no paging), Trader or Auditor role.
+- developer.gemini.com/trading/rest-api/orders/list-past-orders: `POST /v1/orders/history` answers *closed* orders
+  (filled and cancelled), `limit_orders` up to 500, `timestamp` = "on or after". Its documented walk: start at
+  `timestamp` 0 with `limit_orders` 500, "the list is sorted by timestamp descending", take the highest timestamp X of
+  the first element and ask again with X+1, until an empty list. So Gemini pages *forward* in time: there is no
+  upper bound, and the 500 orders an answer holds are the earliest at or after `timestamp` (shown newest first).
 Not documented anywhere reached: the answer for cancelling a *filled* order. The adapter handles both plausible
 shapes (an `OrderNotFound` error: the order is looked up; a status object with `is_live` and `is_cancelled` false:
 answered from it); the simulator answers `OrderNotFound`, as Gemini's FIX session rejects cancels of filled orders.
@@ -46,6 +53,10 @@ CANCEL_PATH = "/v1/order/cancel"
 STATUS_PATH = "/v1/order/status"
 # The cheapest signed call: no order or balance data, and it says which roles the key has.
 VERIFY_PATH = "/v1/roles"
+ACTIVE_ORDERS_PATH = "/v1/orders"
+ORDER_HISTORY_PATH = "/v1/orders/history"
+HISTORY_MAX_LIMIT = 500  # `limit_orders` maximum (list-past-orders)
+HISTORY_DEFAULT_LIMIT = 50
 
 CONTENT_TYPE = "text/plain"
 

@@ -12,6 +12,7 @@ filled one answers `OrderNotFound` (see constants.py: that case is not documente
     POST /v1/roles | /v1/balances                             Roles, Balances
     POST /v1/order/new | /v1/order/cancel | /v1/order/status  NewOrder, CancelOrder, OrderStatus
     POST /v1/orders                                           ActiveOrders
+    POST /v1/orders/history                                   OrdersHistory (closed orders, walked forward in time)
 
 Control surface and faults come from `ordergate.venues.simkit`; `venue_error` takes a symbolic name, a Gemini
 reason (its usual status is used) or `"<status>:<reason>"`.
@@ -39,7 +40,14 @@ from starlette.routing import Route
 
 from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.gemini.auth import sign
-from ordergate.venues.gemini.constants import NONCE_SESSION, NONCE_TIME, TIME_NONCE_WINDOW_S, USER_CANCEL_REASON
+from ordergate.venues.gemini.constants import (
+    HISTORY_DEFAULT_LIMIT,
+    HISTORY_MAX_LIMIT,
+    NONCE_SESSION,
+    NONCE_TIME,
+    TIME_NONCE_WINDOW_S,
+    USER_CANCEL_REASON,
+)
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort, venue_path
 from ordergate.venues.simkit import positive_decimal as _decimal
 
@@ -103,7 +111,7 @@ class _Order:
     is_live: bool = True
     is_cancelled: bool = False
     reason: str | None = None
-    created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    created_ms: int = 0
 
     def as_gemini(self) -> dict[str, Any]:
         order: dict[str, Any] = {
@@ -139,6 +147,7 @@ class GeminiSimulator(SimulatorBase):
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[int, _Order] = {}
         self._clock = clock
+        self._last_ms = 0
         private = {
             "/v1/roles": ("Roles", self._roles),
             "/v1/balances": ("Balances", self._balances),
@@ -146,6 +155,7 @@ class GeminiSimulator(SimulatorBase):
             "/v1/order/cancel": ("CancelOrder", self._cancel),
             "/v1/order/status": ("OrderStatus", self._status),
             "/v1/orders": ("ActiveOrders", self._active),
+            "/v1/orders/history": ("OrdersHistory", self._history),
         }
         starlette = Starlette(
             routes=[
@@ -187,6 +197,11 @@ class GeminiSimulator(SimulatorBase):
             order = self._orders[int(order_id)]
             order.is_live, order.is_cancelled, order.reason = False, True, reason
 
+    def backdate(self, order_id: str, seconds: float) -> None:
+        """The order was placed `seconds` earlier than it was (listing tests with `since`)."""
+        with self._lock:
+            self._orders[int(order_id)].created_ms -= int(seconds * 1000)
+
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
             order = self._orders[int(order_id)]
@@ -209,7 +224,9 @@ class GeminiSimulator(SimulatorBase):
 
     def _add(self, api_key: str, symbol: str, side: str, amount: Decimal, price: Decimal) -> _Order:
         order_id = int.from_bytes(os.urandom(5)) % 900_000_000_000 + 100_000_000_000
-        order = _Order(order_id, api_key, symbol, side, "exchange limit", amount, price)
+        # Distinct, increasing milliseconds: Gemini's history walk steps past the highest timestamp of a page.
+        self._last_ms = max(self._last_ms + 1, int(self._clock() * 1000))
+        order = _Order(order_id, api_key, symbol, side, "exchange limit", amount, price, created_ms=self._last_ms)
         self._orders[order_id] = order
         return order
 
@@ -363,3 +380,26 @@ class GeminiSimulator(SimulatorBase):
 
     def _active(self, account: _Account, _params: dict[str, Any], _f: Fault | None) -> Any:
         return [o.as_gemini() for o in self._orders.values() if o.api_key == account.api_key and o.is_live]
+
+    def _history(self, account: _Account, params: dict[str, Any], _f: Fault | None) -> Any:
+        limit = _integer(params.get("limit_orders", HISTORY_DEFAULT_LIMIT), "limit_orders")
+        limit = min(max(limit, 1), HISTORY_MAX_LIMIT)
+        closed = [o for o in self._orders.values() if o.api_key == account.api_key and not o.is_live]
+        if isinstance(params.get("symbol"), str):
+            closed = [o for o in closed if o.symbol == params["symbol"].lower()]
+        if "timestamp" in params:
+            raw = _integer(params["timestamp"], "timestamp")
+            bound = raw if raw >= 10**11 else raw * 1000  # seconds or milliseconds, as Gemini reads timestamps
+            # On or after the bound, the earliest `limit_orders` of them, shown newest first (the documented walk).
+            chosen = sorted((o for o in closed if o.created_ms >= bound), key=lambda o: (o.created_ms, o.id))[:limit]
+        else:
+            chosen = sorted(closed, key=lambda o: (o.created_ms, o.id))[-limit:]
+        return [o.as_gemini() for o in sorted(chosen, key=lambda o: (o.created_ms, o.id), reverse=True)]
+
+
+def _integer(raw: Any, name: str) -> int:
+    text = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not text.isdigit():
+        # Gemini's reason for a malformed parameter is not documented; InvalidJson is its generic payload refusal.
+        raise _Refusal("InvalidJson", f"{name} must be a non-negative integer")
+    return int(text)

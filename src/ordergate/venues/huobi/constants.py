@@ -50,6 +50,17 @@ CANCEL_PATH = "/v1/order/orders/{order_id}/submitcancel"
 ORDER_PATH = "/v1/order/orders/{order_id}"
 # The cheapest read that proves key and secret (Read permission suffices) and names the user's spot account.
 VERIFY_PATH = "/v1/account/accounts"
+# Listing (HTX spot docs "Get All Open Orders" and "Search Historical Orders within 48 Hours"; ccxt 4.5 htx.py lists
+# both under spot private GET): `openOrders` takes `account-id`, `symbol` (optional), `from` (an order id) with
+# `direct` (next = older) and `size` (1..500, default 100), newest first; `history` takes `start-time`/`end-time`
+# (ms, a window of at most 48 h, the default the last 48 h), `direct`, `size` (10..1000, default 100), answers closed
+# orders (filled, partial-canceled, canceled) newest first and `next-time` when more are left. Older orders are only
+# in `/v1/order/orders`, which needs `symbol` and `states`: not used here, so history reaches back 48 hours.
+OPEN_ORDERS_PATH = "/v1/order/openOrders"
+HISTORY_PATH = "/v1/order/history"
+OPEN_ORDERS_MAX_SIZE = 500
+HISTORY_SIZE = (10, 1000)
+HISTORY_WINDOW_MS = 48 * 3600 * 1000
 
 SIGNATURE_METHOD = "HmacSHA256"
 SIGNATURE_VERSION = "2"

@@ -43,6 +43,8 @@ from ordergate.venues.huobi.auth import canonical_query, sign
 from ordergate.venues.huobi.constants import (
     HEADER_EXPIRE,
     HEADER_REMAIN,
+    HISTORY_SIZE,
+    HISTORY_WINDOW_MS,
     LIVE_STATES,
     RATE_LIMIT_WINDOW_S,
     SIGNATURE_METHOD,
@@ -121,6 +123,21 @@ class _Order:
         return order
 
 
+@dataclass(frozen=True, slots=True)
+class _Envelope:
+    data: Any
+    extra: dict[str, Any]
+
+
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise _Refusal("validation-format-error", f"Format Error: {name}.")
+    return int(raw)
+
+
 class HuobiSimulator(SimulatorBase):
     def __init__(self, *, jitter_s: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         super().__init__(jitter_s=jitter_s)
@@ -134,6 +151,8 @@ class HuobiSimulator(SimulatorBase):
             ("/v1/order/orders/place", "place", self._place, "POST"),
             ("/v1/order/orders/{order_id}", "order", self._order, "GET"),
             ("/v1/order/orders/{order_id}/submitcancel", "submitcancel", self._submit_cancel, "POST"),
+            ("/v1/order/openOrders", "openOrders", self._open_orders, "GET"),
+            ("/v1/order/history", "history", self._history, "GET"),
         ]
         routes = [Route(path, self._endpoint(op, handler), methods=[verb]) for path, op, handler, verb in private]
         routes += [
@@ -224,6 +243,8 @@ class HuobiSimulator(SimulatorBase):
                         if op in _TRADE_OPS and not account.can_trade:
                             raise _Refusal("api-signature-not-valid", _NO_PERMISSION)
                         data = handler(account, request, body, fault)
+                        if isinstance(data, _Envelope):  # fields beside `data` (history's next-time)
+                            return JSONResponse({"status": "ok", "data": data.data, **data.extra})
                         return JSONResponse({"status": "ok", "data": data})
                     except _Refusal as refusal:
                         self.errors[refusal.code] += 1
@@ -326,6 +347,39 @@ class HuobiSimulator(SimulatorBase):
             order = self._orders[order_id]
             if order.state == "canceling":
                 self._cancel_locked(order)
+
+    def _open_orders(self, account: _Account, request: Request, _b: bytes, _f: Fault | None) -> Any:
+        if request.query_params.get("account-id") != str(account.account_id):
+            raise _Refusal("base-record-invalid", "record invalid: account-id")
+        size = _int_param(request, "size", 100, 1, 500)
+        start = _int_param(request, "from", None, 1, 2**63)
+        direct = request.query_params.get("direct", "next" if start is None else "")
+        if direct not in ("prev", "next"):
+            raise _Refusal("validation-format-error", "Format Error: direct.")
+        live = [o for o in self._orders.values() if o.api_key == account.api_key and o.state in LIVE_STATES]
+        if start is not None:  # next: older than `from` (smaller ids); prev: newer
+            live = [o for o in live if (o.id < start if direct == "next" else o.id > start)]
+        chosen = sorted(live, key=lambda o: o.id, reverse=direct == "next")[:size]
+        return [o.as_htx() for o in sorted(chosen, key=lambda o: o.id, reverse=True)]
+
+    def _history(self, account: _Account, request: Request, _b: bytes, _f: Fault | None) -> Any:
+        now = int(self.clock() * 1000)
+        end = _int_param(request, "end-time", now, 0, 2**63)
+        start = _int_param(request, "start-time", end - HISTORY_WINDOW_MS, 0, 2**63)
+        assert start is not None and end is not None
+        if end - start > HISTORY_WINDOW_MS or start < now - HISTORY_WINDOW_MS or start > end:
+            raise _Refusal("validation-format-error", "Format Error: start-time/end-time (48 hours at most).")
+        size = _int_param(request, "size", 100, HISTORY_SIZE[0], HISTORY_SIZE[1])
+        assert size is not None
+        closed = [
+            o
+            for o in self._orders.values()
+            if o.api_key == account.api_key and o.state not in LIVE_STATES and not self._forgotten(o)
+            and start <= o.created_ms <= end
+        ]  # fmt: skip
+        ordered = sorted(closed, key=lambda o: (o.created_ms, o.id), reverse=True)
+        extra = {"next-time": ordered[size].created_ms} if len(ordered) > size else {}
+        return _Envelope([o.as_htx() for o in ordered[:size]], extra)
 
     def _new_order(
         self, account: _Account, symbol: str, kind: str, amount: Decimal, price: Decimal, client_id: str
