@@ -251,9 +251,9 @@ REQUESTS_PER_CANCEL = {"alpaca": 2, "bitflyer": 3, "cex_io": 2, "etoro": 3}
 # this against which adapter classes override it.
 LISTS_ORDERS = frozenset(
     {
-        "alpaca", "binance", "bitflyer", "bitso", "blockchain_com", "btcturk", "bybit", "cex_io", "coinbase",
-        "coinbase_exchange", "coinbase_prime", "coinlist", "crypto_com", "etoro", "etrade", "kraken", "kucoin", "okx",
-        "robinhood",
+        "alpaca", "binance", "bitfinex", "bitflyer", "bitso", "bitstamp", "blockchain_com", "btcturk", "bybit",
+        "cex_io", "coinbase", "coinbase_exchange", "coinbase_prime", "coinlist", "crypto_com", "etoro", "etrade",
+        "gate_io", "gemini", "huobi", "kraken", "kucoin", "okx", "robinhood",
     }
 )  # fmt: skip
 

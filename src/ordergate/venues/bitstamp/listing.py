@@ -24,7 +24,7 @@ Call = Callable[[str], Awaitable[Any]]
 async def list_orders(call: Call, query: OrderQuery) -> OrderPage:
     if query.statuses is None or not query.open_only:
         raise GatewayError(
-            ErrorType.cancelNotSupported,
+            ErrorType.listingNotSupported,
             "Bitstamp lists open orders only (it has no documented list of closed orders): ask for statuses "
             "inProgress and/or partiallyFilled.",
             error_data={"fields": {"statuses": "inProgress, partiallyFilled"}},
