@@ -253,7 +253,7 @@ LISTS_ORDERS = frozenset(
     {
         "alpaca", "binance", "bitflyer", "bitso", "blockchain_com", "btcturk", "bybit", "cex_io", "coinbase",
         "coinbase_exchange", "coinbase_prime", "coinlist", "crypto_com", "etoro", "etrade", "kraken", "kucoin", "okx",
-        "ibkr", "robinhood", "webull",
+        "ibkr", "public", "robinhood", "webull",
     }
 )  # fmt: skip
 
