@@ -1,7 +1,7 @@
 """Runs inside the publicdotcom-py venv (tests/support/oracle_venvs.py), never in the test venv: imports nothing of
 ours.
 
-stdin: {"url", "secret", "account", "steps": [{"op": "accounts" | "place" | "get" | "cancel", ...}]}
+stdin: {"url", "secret", "account", "steps": [{"op": "accounts" | "place" | "get" | "cancel" | "portfolio", ...}]}
 stdout: {"version", "requests": [[method, path, has bearer]], "results": [per step {"ok": …} or {"error": <SDK
 exception class>, "status", "message", "errorCode"}]}.
 """
@@ -68,6 +68,8 @@ def main() -> None:
                 answer = client.get_order(step["id"]).model_dump(mode="json", by_alias=True)
             elif op == "cancel":
                 answer = client.cancel_order(step["id"])
+            elif op == "portfolio":
+                answer = client.get_portfolio().model_dump(mode="json", by_alias=True)
             else:
                 raise ValueError(f"unknown op {op}")
             results.append({"ok": answer})

@@ -106,3 +106,16 @@ def test_sdk_error_mapping(python: Path, served: tuple[PublicSimulator, str]) ->
 
     refused = run(python, url, account, {"op": "accounts"}, secret="not-" + account.secret)
     assert refused["fatal"] == "AuthenticationError"  # user_api_auth.personal.invalid_secret, from the constructor
+
+
+def test_sdk_reads_the_portfolios_open_orders(python: Path, served: tuple[PublicSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    first, second, done = (sim.place(account, volume="2")[0] for _ in range(3))
+    sim.fill(first, "0.5")
+    sim.fill(done)
+    out = run(python, url, account, {"op": "portfolio"})
+    portfolio = out["results"][0]["ok"]  # the SDK's Portfolio model parsed the simulator's answer
+    assert portfolio["accountId"] == account.api_key
+    assert {o["orderId"]: o["status"] for o in portfolio["orders"]} == {first: "PARTIALLY_FILLED", second: "NEW"}
+    assert ["GET", f"/userapigateway/trading/{account.api_key}/portfolio/v2", True] in out["requests"]

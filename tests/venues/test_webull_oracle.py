@@ -173,3 +173,30 @@ def test_our_signature_is_the_sdks(python: Path, tmp_path: Path, uri: str, query
     )
     assert ours["x-signature"] == sdk["signature"]
     assert ours == {k: v for k, v in sdk["headers"].items() if k.startswith("x-")}
+
+
+def test_sdk_lists_open_orders_and_history_newest_first(
+    python: Path, served: tuple[WebullSimulator, str], tmp_path: Path
+) -> None:
+    sim, url = served
+    account = sim.new_account()
+    acct = str(account.extras["account_id"])
+    ids = [sim.place(account)[0] for _ in range(3)]
+    sim.fill(ids[0])
+    sim.backdate(ids[1], 8 * 86_400)  # outside the history's default 7 days
+    sim.page_size = 1
+    try:
+        first = run(python, url, account, tmp_path, {"op": "open", "account": acct})["results"][0]["body"]
+        second = run(python, url, account, tmp_path, {"op": "open", "account": acct, "key": first["pagination_key"]})
+        recent = run(python, url, account, tmp_path, {"op": "history", "account": acct})["results"][0]["body"]
+        ranged = run(python, url, account, tmp_path,
+                     {"op": "history", "account": acct, "start": "2020-01-01T00:00:00.000+0000",
+                      "end": "2100-01-01T00:00:00.000+0000"})["results"][0]["body"]  # fmt: skip
+    finally:
+        sim.page_size = 100
+    assert [o["client_order_id"] for o in first["orders"]] == [ids[2]]  # newest first, one per Webull page
+    page2 = second["results"][0]["body"]
+    assert [o["client_order_id"] for o in page2["orders"]] == [ids[1]] and "pagination_key" not in page2
+    assert [o["client_order_id"] for o in recent["orders"]] == [ids[2]]  # ids[0] is older than ids[2], page 1
+    assert recent["pagination_key"] == ids[2]
+    assert [o["client_order_id"] for o in ranged["orders"]] == [ids[2]] and ranged["pagination_key"] == ids[2]

@@ -3,7 +3,7 @@ nothing of ours.
 
 stdin: {"host", "port", "appKey", "secret", "tokenDir", "steps": [{"op": ..., ...}]}
     ops: accounts | place {account, coid, qty, price} | detail {account, coid} | cancel {account, coid}
-         | open {account} | sign {uri, query, body, timestamp, nonce}
+         | open {account, key?} | history {account, start?, end?, key?} | sign {uri, query, body, timestamp, nonce}
 stdout: {"results": [...]}, per step {"status": <HTTP status>, "body": <JSON>} or {"error": <error_code>, "status"}.
 Building the TradeClient runs the SDK's own /openapi/config check (and its 2FA token loop when the app asks for it).
 """
@@ -62,7 +62,11 @@ def main() -> None:
             elif op == "cancel":
                 resp = trade.order_v3.cancel_order(step["account"], step["coid"])
             elif op == "open":
-                resp = trade.order_v3.list_order_open(step["account"])
+                resp = trade.order_v3.list_order_open(step["account"], pagination_key=step.get("key"))
+            elif op == "history":
+                resp = trade.order_v3.list_order_history(
+                    step["account"], step.get("start"), step.get("end"), pagination_key=step.get("key")
+                )
             else:
                 raise ValueError(f"unknown op {op}")
             results.append({"status": resp.status_code, "body": resp.json()})

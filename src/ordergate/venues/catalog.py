@@ -253,7 +253,7 @@ LISTS_ORDERS = frozenset(
     {
         "alpaca", "binance", "bitfinex", "bitflyer", "bitso", "bitstamp", "blockchain_com", "btcturk", "bybit",
         "cex_io", "coinbase", "coinbase_exchange", "coinbase_prime", "coinlist", "crypto_com", "etoro", "etrade",
-        "gate_io", "gemini", "huobi", "kraken", "kucoin", "okx", "robinhood",
+        "gate_io", "gemini", "huobi", "ibkr", "kraken", "kucoin", "okx", "public", "robinhood", "webull",
     }
 )  # fmt: skip
 

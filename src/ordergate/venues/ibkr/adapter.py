@@ -13,11 +13,12 @@ import json
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, Connected, ConnectStep, VenueSpec
+from ordergate.venues.base import Adapter, Connected, ConnectStep, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.common import number, scrub
 from ordergate.venues.ibkr.auth import api_root, verify_tls
 from ordergate.venues.ibkr.constants import (
@@ -25,10 +26,12 @@ from ordergate.venues.ibkr.constants import (
     ACCOUNTS_PATH,
     AUTH_STATUS_PATH,
     CANCEL_PATH,
+    LIST_FILTERS,
     LIVE_STATUSES,
     NOT_FOUND,
     ORDER_ID_SHAPE,
     ORDER_TYPE_MAP,
+    ORDERS_PATH,
     PENALTY_BOX_S,
     SESSION_GONE,
     STATUS_MAP,
@@ -116,6 +119,38 @@ class IbkrAdapter(Adapter):
         if failure is None and NOT_FOUND.search(_error_text(payload, creds)):
             return None
         raise failure or _unavailable(resp.status, "an unexpected answer to the order status")
+
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """The gateway's orders for this account: Client Portal keeps no order history beyond the session's orders
+        (those of the current and recent days), so that is all it can list. One request per page, never `force`."""
+        account = _account(creds)
+        params = {"accountId": account}
+        if query.statuses is not None:
+            wanted = sorted({f for s in query.statuses for f in LIST_FILTERS.get(s, ())})
+            if wanted:
+                params["filters"] = ",".join(wanted)
+        payload = await self._read(f"{ORDERS_PATH}?{urlencode(params)}", creds)
+        rows = payload.get("orders")
+        if not isinstance(rows, list):
+            raise _unavailable(200, "an order list without orders")
+        found: list[tuple[tuple[int, int], OrderSnapshot]] = []
+        for row in rows:
+            order_id = str(row.get("orderId") or "") if isinstance(row, dict) else ""
+            if not ORDER_ID_SHAPE.admits(order_id) or str(row.get("acct") or account) != account:
+                continue
+            snap = _live_snapshot(order_id, row)
+            if query.statuses is not None and snap.status not in query.statuses:
+                continue
+            if query.since is not None and (snap.created_at or 0) < query.since:
+                continue
+            found.append(((int(number(row.get("lastExecutionTime_r")) or 0), int(order_id)), snap))
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        bound = (query.cursor or {}).get("before")
+        if isinstance(bound, list) and len(bound) == 2 and all(isinstance(v, int) for v in bound):
+            found = [(k, s) for k, s in found if k < tuple(bound)]
+        page = found[: query.count]
+        cursor = {"phase": "session", "before": list(page[-1][0])} if len(found) > query.count else None
+        return OrderPage(tuple(s for _, s in page), cursor)
 
     # -- the wire --------------------------------------------------------------------------------------
     async def _send(self, method: str, path: str) -> UpstreamResponse:
@@ -244,6 +279,28 @@ def _time(value: Any) -> int | None:
         return int(datetime.strptime(str(value), "%y%m%d-%H:%M:%S").replace(tzinfo=UTC).timestamp())
     except ValueError:
         return None
+
+
+def _live_snapshot(order_id: str, row: dict[str, Any]) -> OrderSnapshot:
+    """A row of /iserver/account/orders, read into the status endpoint's names so both render one way."""
+    stamp = number(row.get("lastExecutionTime_r"))
+    moment = datetime.fromtimestamp(stamp / 1000, UTC).strftime("%y%m%d-%H:%M:%S") if stamp else None
+    return _snapshot(
+        order_id,
+        {
+            "order_status": row.get("status"),
+            "total_size": row.get("totalSize"),
+            "cum_fill": row.get("filledQuantity"),
+            "symbol": row.get("ticker"),
+            "avg_price": row.get("avgPrice"),
+            "side": {"BUY": "B", "SELL": "S"}.get(str(row.get("side") or "").upper(), row.get("side")),
+            "currency": row.get("cashCcy"),
+            "limit_price": row.get("price"),
+            "order_type": row.get("orderType"),
+            "tif": row.get("timeInForce"),
+            "order_time": moment,
+        },
+    )
 
 
 def _snapshot(order_id: str, entry: dict[str, Any]) -> OrderSnapshot:

@@ -33,6 +33,10 @@ AUTH_STATUS_PATH = "/iserver/auth/status"
 ACCOUNTS_PATH = "/iserver/accounts"
 TICKLE_PATH = "/tickle"
 CANCEL_PATH = "/iserver/account/{account}/order/{order_id}"
+# Live orders (ibind IbkrClient.live_orders: `filters` joined with commas, `accountId`, `force`). `force=true`
+# "clears saved information … Submission will appear as a blank array": never sent. Client Portal has no order
+# history endpoint: this lists the orders the gateway's session knows (the current and recent days).
+ORDERS_PATH = "/iserver/account/orders"
 STATUS_PATH = "/iserver/account/order/status/{order_id}"
 
 # The operator's switch for a local gateway's self-signed certificate (verification stays on otherwise).
@@ -69,6 +73,15 @@ STATUS_MAP: dict[str, OrderStatus] = {
     "Inactive": OrderStatus.rejected,
 }
 LIVE_STATUSES = frozenset(k for k, v in STATUS_MAP.items() if v is OrderStatus.inProgress)
+
+# Mesh status → the live-orders `filters` values that select it server-side (ibind's live_orders docstring).
+LIST_FILTERS: dict[OrderStatus, tuple[str, ...]] = {
+    OrderStatus.inProgress: ("pending_submit", "pre_submitted", "submitted", "pending_cancel"),
+    OrderStatus.partiallyFilled: ("pre_submitted", "submitted", "pending_cancel"),
+    OrderStatus.success: ("filled",),
+    OrderStatus.cancelled: ("cancelled",),
+    OrderStatus.rejected: ("inactive",),
+}
 
 ORDER_TYPE_MAP: dict[str, str] = {
     "Limit": "limit",

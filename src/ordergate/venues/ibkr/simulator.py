@@ -7,6 +7,9 @@ Under /v1/api:
     POST     /iserver/auth/ssodh/init        re-opens the brokerage session
     POST     /iserver/account/{acct}/orders  {"orders": [{conid, side, quantity, orderType, price, tif, …}]}
     GET      /iserver/account/order/status/{id}
+    GET      /iserver/account/orders?filters=submitted,filled,…&accountId=&force=
+                                             {"orders": [...], "snapshot": true}: the session's orders, every account
+                                             unless accountId names one; force=true clears the cache: "orders": []
     DELETE   /iserver/account/{acct}/order/{id}   {"msg": "Request was submitted", …}; id -1 cancels every open order
 
 No request carries a credential, as at a real gateway: the session is the gateway's. `expire_session()` logs it out
@@ -24,7 +27,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +72,37 @@ class _Order:
     filled: Decimal = Decimal(0)
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def as_live(self) -> dict[str, Any]:
+        """A row of /iserver/account/orders (camelCase, unlike the status endpoint)."""
+        stamp_ms = int(self.created.timestamp() * 1000)  # no execution times are kept: the order's own time
+        return {
+            "acct": self.account,
+            "conidex": str(_CONID),
+            "conid": _CONID,
+            "orderId": int(self.id),
+            "cashCcy": "USD",
+            "sizeAndFills": f"{self.filled:f}/{self.quantity:f}",
+            "orderDesc": f"{'Buy' if self.side == 'BUY' else 'Sell'} {self.quantity:f} AAPL",
+            "description1": "AAPL",
+            "ticker": "AAPL",
+            "secType": "STK",
+            "listingExchange": "NASDAQ.NMS",
+            "remainingQuantity": float(self.quantity - self.filled),
+            "filledQuantity": float(self.filled),
+            "totalSize": float(self.quantity),
+            "companyName": "APPLE INC",
+            "status": self.status,
+            "order_ccp_status": self.status,
+            "avgPrice": f"{self.price:f}" if self.filled and self.price is not None else None,
+            "origOrderType": "LIMIT" if self.order_type == "LMT" else "MARKET",
+            "orderType": "Limit" if self.order_type == "LMT" else "Market",
+            "price": f"{self.price:f}" if self.price is not None else None,
+            "timeInForce": self.tif,
+            "lastExecutionTime": self.created.strftime("%y%m%d%H%M%S"),
+            "lastExecutionTime_r": stamp_ms,
+            "side": self.side,
+        }
+
     def as_status(self) -> dict[str, Any]:
         final = self.status not in LIVE_STATUSES
         kind = "Limit" if self.order_type == "LMT" else "Market"
@@ -104,6 +138,18 @@ class _Order:
         }
 
 
+# The `filters` values of /iserver/account/orders (CP reference, as ibind's live_orders lists them) → order_status.
+_FILTERS = {
+    "inactive": "Inactive",
+    "pending_submit": "PendingSubmit",
+    "pre_submitted": "PreSubmitted",
+    "submitted": "Submitted",
+    "filled": "Filled",
+    "pending_cancel": "PendingCancel",
+    "cancelled": "Cancelled",
+}
+
+
 class IbkrSimulator(SimulatorBase):
     def __init__(self, *, paper: bool = True, requests_per_second: int | None = None, penalty_s: int = PENALTY_BOX_S):
         super().__init__()
@@ -121,6 +167,7 @@ class IbkrSimulator(SimulatorBase):
             Route("/iserver/accounts", r("accounts", self._list_accounts, bridge=False), methods=["GET"]),
             Route("/iserver/auth/ssodh/init", r("init", self._init, bridge=False), methods=["POST"]),
             Route("/iserver/account/{account}/orders", r("place", self._place), methods=["POST"]),
+            Route("/iserver/account/orders", r("orders", self._live_orders), methods=["GET"]),
             Route("/iserver/account/order/status/{order_id}", r("status", self._status), methods=["GET"]),
             Route("/iserver/account/{account}/order/{order_id}", r("cancel", self._cancel), methods=["DELETE"]),
         ]
@@ -148,6 +195,10 @@ class IbkrSimulator(SimulatorBase):
             order.filled += remaining if step is None or step >= remaining else step
             if order.filled >= order.quantity:
                 order.status = "Filled"
+
+    def backdate(self, order_id: str, seconds: float) -> None:
+        with self._lock:
+            self._orders[order_id].created -= timedelta(seconds=seconds)
 
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
@@ -178,7 +229,7 @@ class IbkrSimulator(SimulatorBase):
         bridge: bool = True,
     ) -> Any:  # fmt: skip
         async def endpoint(request: Request) -> Response:
-            key = request.path_params.get("account") or GATEWAY
+            key = request.path_params.get("account") or request.query_params.get("accountId") or GATEWAY
 
             async def process(fault: Fault | None) -> Response:
                 try:
@@ -260,6 +311,21 @@ class IbkrSimulator(SimulatorBase):
         if trade and not self._accounts[account]:
             raise _Refusal(403, "Trading permission is not granted for this account")
         return account
+
+    def _live_orders(self, request: Request, _b: dict[str, Any], _f: Fault | None) -> Any:
+        if request.query_params.get("force") == "true":
+            return {"orders": [], "snapshot": False}  # the cache is cleared: the next call fills it again
+        account = request.query_params.get("accountId")
+        if account and account not in self._accounts:
+            raise _Refusal(401, f"Account {account} is not authorized")
+        filters = {f.strip() for f in request.query_params.get("filters", "").split(",") if f.strip()}
+        wanted = {_FILTERS[f] for f in filters if f in _FILTERS}
+        rows = [
+            o.as_live()
+            for o in self._orders.values()
+            if (not account or o.account == account) and (not wanted or o.status in wanted)
+        ]
+        return {"orders": rows, "snapshot": True}
 
     def _place(self, request: Request, body: dict[str, Any], _f: Fault | None) -> Any:
         account = self._held(request, trade=True)

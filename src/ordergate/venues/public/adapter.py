@@ -6,6 +6,10 @@ Public's cancel is asynchronous and its 200 only says "submitted", so that answe
 after it: the happy path stays one request. A lookup happens only when the DELETE's answer does not settle the
 matter: a refusal (400: filled, cancelled, already being cancelled…), 404, or no answer (the cancel service then
 looks up and answers `cancelled` when Public already shows it).
+
+Listing: Public shows orders only in the portfolio snapshot (`GET …/{accountId}/portfolio/v2`, its open orders);
+`/history` lists transactions, not orders. So Public lists current orders only, one request a page, paged here newest
+first; a listing asked for closed statuses only is refused with `listingNotSupported`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, ChallengeIssued, Connected, ConnectStep, VenueSpec
+from ordergate.venues.base import (
+    OPEN_STATUSES,
+    Adapter,
+    ChallengeIssued,
+    Connected,
+    ConnectStep,
+    OrderPage,
+    OrderQuery,
+    VenueSpec,
+)
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.public.auth import AccessTokens, bearer, check_secret, exchange_secret, retry_after
@@ -30,6 +43,7 @@ from ordergate.venues.public.constants import (
     ORDER_ID_SHAPE,
     ORDER_PATH,
     ORDER_TYPE_MAP,
+    PORTFOLIO_PATH,
     STATUS_MAP,
     TIME_IN_FORCE_MAP,
 )
@@ -132,14 +146,43 @@ class PublicAdapter(Adapter):
             return None
         raise _failure(resp, creds)
 
-    def _order_path(self, creds: Credentials, order: OrderRef) -> str:
-        account_id = str(creds.extras.get(ACCOUNT_EXTRA) or "")
-        if not ACCOUNT_ID.fullmatch(account_id):
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        if query.statuses is not None and not query.statuses & OPEN_STATUSES:
             raise GatewayError(
-                ErrorType.invalidAuthToken,
-                "This authToken names no Public account.",
-                display_message="Please reconnect the account.",
+                ErrorType.listingNotSupported,
+                "Public lists current orders only: its orders appear in the portfolio while they are open, and its "
+                "history lists transactions, not orders, so filled, cancelled and rejected orders cannot be listed.",
+                error_data={"type": self.spec.type.value, "listable": sorted(s.value for s in OPEN_STATUSES)},
             )
+        resp = await self._send("GET", creds, PORTFOLIO_PATH.format(account_id=_account_id(creds)))
+        payload = _json_object(resp.body)
+        if resp.status != 200:
+            raise _failure(resp, creds)
+        orders = payload.get("orders") if payload is not None else None
+        if not isinstance(orders, list):
+            raise GatewayError(ErrorType.institutionUnavailable, "Public's portfolio has no list of orders",
+                               upstream_status=resp.status)  # fmt: skip
+        found: list[tuple[tuple[int, str], OrderSnapshot]] = []
+        for entry in orders:
+            order_id = str(entry.get("orderId") or "") if isinstance(entry, dict) else ""
+            if not ORDER_ID_SHAPE.admits(order_id):
+                continue
+            snap = _snapshot(order_id, entry)
+            if query.statuses is not None and snap.status not in query.statuses:
+                continue
+            if query.since is not None and (snap.created_at or 0) < query.since:
+                continue
+            found.append(((_unix_ms(entry.get("createdAt")), order_id), snap))
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        bound = (query.cursor or {}).get("before")
+        if isinstance(bound, list) and len(bound) == 2 and isinstance(bound[0], int) and isinstance(bound[1], str):
+            found = [(k, s) for k, s in found if k < (bound[0], bound[1])]
+        page = found[: query.count]
+        cursor = {"phase": "portfolio", "before": list(page[-1][0])} if len(found) > query.count else None
+        return OrderPage(tuple(s for _, s in page), cursor)
+
+    def _order_path(self, creds: Credentials, order: OrderRef) -> str:
+        account_id = _account_id(creds)
         if not ORDER_ID_SHAPE.admits(order.id):
             raise GatewayError(
                 ErrorType.invalidField,
@@ -158,6 +201,24 @@ class PublicAdapter(Adapter):
             token, _ = await self.tokens.get(creds.secret)
             resp = await self.transport.send(method, self.base_url + path, headers=bearer(token))
         return resp
+
+
+def _account_id(creds: Credentials) -> str:
+    account_id = str(creds.extras.get(ACCOUNT_EXTRA) or "")
+    if not ACCOUNT_ID.fullmatch(account_id):
+        raise GatewayError(
+            ErrorType.invalidAuthToken,
+            "This authToken names no Public account.",
+            display_message="Please reconnect the account.",
+        )
+    return account_id
+
+
+def _unix_ms(value: Any) -> int:
+    try:
+        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return 0
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:

@@ -31,6 +31,10 @@ PRODUCTION_URL = "https://api.public.com"
 TOKEN_PATH = "/userapiauthservice/personal/access-tokens"
 ACCOUNTS_PATH = "/userapigateway/trading/account"
 ORDER_PATH = "/userapigateway/trading/{account_id}/order/{order_id}"
+# The only place Public shows orders in bulk: the portfolio snapshot's `orders`, its open orders (publicdotcom-py
+# 0.1.27 get_portfolio: "positions, equity breakdown, buying power, and open orders"; spec.yaml Portfolio.orders).
+# `/userapigateway/trading/{accountId}/history` lists transactions (trades, money movements), not orders.
+PORTFOLIO_PATH = "/userapigateway/trading/{account_id}/portfolio/v2"
 
 # Access tokens asked for 60 minutes (Public's own example uses 60; the spec allows 5..1440). A longer life would
 # save few exchanges and widen the window of a token that is only ever held in memory.

@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -142,6 +142,11 @@ class PublicSimulator(SimulatorBase):
                 Route("/userapigateway/trading/account", route("accounts", self._accounts), methods=["GET"]),
                 Route("/userapigateway/trading/{account_id}/order", route("place", self._place), methods=["POST"]),
                 Route(
+                    "/userapigateway/trading/{account_id}/portfolio/v2",
+                    route("portfolio", self._portfolio),
+                    methods=["GET"],
+                ),
+                Route(
                     "/userapigateway/trading/{account_id}/order/{order_id}", route("get", self._get), methods=["GET"]
                 ),
                 Route(
@@ -198,6 +203,10 @@ class PublicSimulator(SimulatorBase):
             raise ValueError(f"not a Public order status: {status}")
         with self._lock:
             self._orders[order_id].move(status)
+
+    def backdate(self, order_id: str, seconds: float) -> None:
+        with self._lock:
+            self._orders[order_id].created_at -= timedelta(seconds=seconds)
 
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
@@ -336,6 +345,20 @@ class PublicSimulator(SimulatorBase):
             return {"orderId": existing.id}  # the orderId is the deduplication key
         return {"orderId": self._new_order(account_id, body).id}
 
+    def _portfolio(self, user: _User, request: Request, _b: dict[str, Any], _f: Fault | None) -> Any:
+        """The portfolio snapshot: its `orders` are the account's open orders (publicdotcom-py get_portfolio:
+        "positions, equity breakdown, buying power, and open orders"); closed orders appear nowhere as orders."""
+        account_id = self._account(user, request)
+        mine = [o for o in self._orders.values() if o.account_id == account_id and o.status in LIVE_STATUSES]
+        return {
+            "accountId": account_id,
+            "accountType": "BROKERAGE",
+            "buyingPower": {"cashOnlyBuyingPower": "1000", "buyingPower": "1000", "optionsBuyingPower": "1000"},
+            "equity": [{"type": "CASH", "value": "1000", "percentageOfPortfolio": "100"}],
+            "positions": [],
+            "orders": [o.as_public() for o in mine],
+        }
+
     def _get(self, user: _User, request: Request, _b: dict[str, Any], _f: Fault | None) -> Any:
         return self._mine(user, request).as_public()
 
@@ -384,6 +407,11 @@ class PublicSimulator(SimulatorBase):
             raise _Refusal(400, "user_api_gateway.validation", "quantity and limitPrice are required")
         tif = str(expiration.get("timeInForce") or "DAY")
         order = _Order(account_id, order_id, str(instrument["symbol"]), kind, side, qty, limit, tif)
+        # createdAt has millisecond precision: orders placed within one millisecond get the next ones, so that
+        # every order's place in time is its own (the listing pages by it).
+        latest = max((o.created_at for o in self._orders.values()), default=None)
+        if latest is not None and order.created_at <= latest + timedelta(microseconds=999):
+            order.created_at = latest + timedelta(milliseconds=1)
         self._orders[order.id] = order
         if kind == "MARKET":
             self._fill(order, None)

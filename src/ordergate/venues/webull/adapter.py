@@ -5,20 +5,34 @@ Webull cancels by the *client* order id. The Mesh `id` is sent as `client_order_
 it has no such client order, the id may be Webull's own `order_id`: one read of the account's open orders finds the
 order whose `order_id` it is, and the cancel is sent again with that order's client order id. Anything still
 unexplained goes to the cancel service as "unknown order", which looks the order up before answering.
+
+Listing: open orders only is one read of `open-orders/list`; any other query walks `historical-orders/list`, which
+holds every order placed in its time range (open ones too), newest first, bounded by `start_time` (Mesh `from`, else
+HISTORY_SPAN back, since Webull's default range is the last 7 days). Webull pages with `pagination_key` at its own
+page size, so a page ordergate serves may end inside one of Webull's: the cursor then keeps how many of that page's
+orders were already served.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
-from ordergate.venues.base import Adapter, ChallengeIssued, Connected, ConnectStep, require_key_pair
+from ordergate.venues.base import (
+    Adapter,
+    ChallengeIssued,
+    Connected,
+    ConnectStep,
+    OrderPage,
+    OrderQuery,
+    require_key_pair,
+)
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import TransportError, UpstreamResponse
@@ -33,6 +47,7 @@ from ordergate.venues.webull.constants import (
     H_ACCESS_TOKEN,
     H_VERSION,
     HISTORY_PATH,
+    HISTORY_SPAN_S,
     LIVE_STATUSES,
     OPEN_ORDER_PAGES,
     OPEN_ORDERS_PATH,
@@ -173,6 +188,53 @@ class WebullAdapter(Adapter):
         """Filled and cancelled orders leave the open list; Webull's history (default: the last 7 days) has them."""
         return _find(await self._json("GET", creds, HISTORY_PATH, query={"account_id": account}), order_id)
 
+    async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        account = _account_of(creds)
+        state = query.cursor or {}
+        phase = "open" if query.open_only else "history"
+        params: dict[str, str] = {"account_id": account}
+        if phase == "history":
+            if query.since is not None and query.since > time.time():
+                return OrderPage(())  # nothing was created later than now; Webull refuses start > end
+            end = state.get("end") if isinstance(state.get("end"), str) else _webull_time(time.time())
+            start = state.get("start")
+            if not isinstance(start, str):
+                floor = time.time() - HISTORY_SPAN_S
+                start = _webull_time(max(query.since, floor) if query.since is not None else floor)
+            params |= {"start_time": start, "end_time": end}
+        key = state.get("key")
+        if isinstance(key, str) and ORDER_ID_SHAPE.admits(key):
+            params["pagination_key"] = key
+        skip = state.get("skip") if isinstance(state.get("skip"), int) and state.get("skip", 0) > 0 else 0
+        payload = await self._json("GET", creds, OPEN_ORDERS_PATH if phase == "open" else HISTORY_PATH, query=params)
+        entries = payload.get("orders") if isinstance(payload, dict) else None
+        if not isinstance(entries, list):
+            raise GatewayError(ErrorType.institutionUnavailable, "Webull's order list has no orders")
+        served: list[OrderSnapshot] = []
+        position = skip
+        for entry in entries[skip:]:
+            if len(served) == query.count:
+                break
+            position += 1
+            order_id = str(entry.get("client_order_id") or "") if isinstance(entry, dict) else ""
+            if not ORDER_ID_SHAPE.admits(order_id):
+                continue
+            snap = _snapshot(order_id, entry)
+            if query.since is not None and (snap.created_at or 0) < query.since:
+                continue
+            if query.statuses is None or snap.status in query.statuses:
+                served.append(snap)
+        following = payload.get("pagination_key")
+        cursor: dict[str, Any] | None = None
+        base = {k: params[k] for k in ("start_time", "end_time") if k in params}
+        if position < len(entries):  # the page ended inside Webull's: the same Webull page again, further on
+            cursor = {"phase": phase, "key": params.get("pagination_key"), "skip": position}
+        elif isinstance(following, str) and following:
+            cursor = {"phase": phase, "key": following, "skip": 0}
+        if cursor is not None and base:
+            cursor |= {"start": base["start_time"], "end": base["end_time"]}
+        return OrderPage(tuple(served), cursor)
+
     # -- HTTP --------------------------------------------------------------------------------------------
     async def _send(
         self,
@@ -230,6 +292,23 @@ def _account(creds: Credentials, order: OrderRef) -> str:
             display_message="Please reconnect the account.",
         )
     return str(account)
+
+
+def _account_of(creds: Credentials) -> str:
+    account = creds.extras.get(ACCOUNT_ID)
+    if not account:
+        raise GatewayError(
+            ErrorType.invalidAuthToken,
+            "This Webull token names no account; connect the account again.",
+            display_message="Please reconnect the account.",
+        )
+    return str(account)
+
+
+def _webull_time(unix: float) -> str:
+    """The SDK's documented time format, yyyy-MM-dd'T'HH:mm:ss.SSSZ, in UTC."""
+    moment = datetime.fromtimestamp(unix, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
 def _ack(order: OrderRef, resp: UpstreamResponse) -> CancelAck:

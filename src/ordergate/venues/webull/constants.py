@@ -111,6 +111,12 @@ ORDER_TYPE_MAP: dict[str, str] = {
 }
 TIME_IN_FORCE_MAP: dict[str, str] = {"DAY": "goodForDay", "GTC": "goodTillCanceled", "IOC": "immediateOrCancel"}
 
+# list_order_open takes pagination_key only and list_order_history start_time / end_time ("yyyy-MM-dd'T'HH:mm:ss.SSSZ")
+# / pagination_key (SDK 3.0.4 order_operation_v3.py); neither takes a page size. Order history "records are available
+# for up to 2 years; by default, returns orders from the last 7 days if no time range is specified"
+# (developer.webull.com order-history reference): a listing of every order asks for the two years.
+HISTORY_SPAN_S = 730 * 86_400
+
 OPEN_ORDER_PAGES = 10  # pages of open orders read to find an order by Webull's order_id
 
 # A cancel names the order by client_order_id ("User-defined order ID. The maximum length is 40", place-order doc;

@@ -7,8 +7,9 @@
     POST /trading/orders/place  {account_id, new_orders: [...]}
     POST /trading/orders/cancel {account_id, client_order_id}      200 {"client_order_id": …}
     GET  /trading/orders/get?account_id&client_order_id            404 ORDER_NOT_FOUND
-    GET  /trading/orders/open-orders/list?account_id[&pagination_key]
-    GET  /trading/orders/historical-orders/list?account_id
+    GET  /trading/orders/open-orders/list?account_id[&pagination_key]            newest first
+    GET  /trading/orders/historical-orders/list?account_id[&start_time][&end_time][&pagination_key]
+         every order placed in [start_time, end_time] (default: the last 7 days), newest first
 
 Every request is signed as the SDK signs it (auth.py); the simulator recomputes the signature with host = the Host
 header without its port (the SDK signs its configured endpoint name, not host:port) and the path as the venue sees
@@ -25,13 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import json
 import secrets
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -82,7 +84,10 @@ from ordergate.venues.webull.constants import (
 CLOCK_SKEW_S = 300
 TOKEN_DAYS = 15  # "Tokens are time-sensitive (default 15 days)"
 CANCELS_PER_SECOND = 15  # HK reference: "US stock order interface: 15 requests/second"
-PAGE_SIZE = 100
+_PLACED = itertools.count()
+PAGE_SIZE = 100  # Webull pages server-side (the SDK sends no page size): the simulator's page, settable per test
+# Order history without a time range covers the last 7 days (developer.webull.com order-history reference).
+HISTORY_DEFAULT = timedelta(days=7)
 _BAD_SIGNATURE = "Header x-signature is invalid."
 _BAD_KEY = (
     "Invalid credentials. Please verify your credentials and ensure you are connecting to the correct environment."
@@ -145,6 +150,7 @@ class _Order:
     filled_price: Decimal | None = None
     placed: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_filled: datetime | None = None
+    seq: int = field(default_factory=lambda: next(_PLACED))  # orders placed within one clock tick still have an order
 
     def as_webull(self) -> dict[str, Any]:
         def stamp(when: datetime | None) -> str | None:
@@ -188,6 +194,7 @@ class WebullSimulator(SimulatorBase):
         self._tokens: dict[str, _Token] = {}
         self._orders: dict[tuple[str, str], _Order] = {}  # (account_id, client_order_id) → order
         self._by_order_id: dict[str, _Order] = {}
+        self.page_size = PAGE_SIZE
         r = self._route
         starlette = Starlette(
             routes=[
@@ -243,6 +250,10 @@ class WebullSimulator(SimulatorBase):
             order.filled_price = order.limit_price
             order.last_filled = datetime.now(UTC)
             order.status = "FILLED" if order.filled_qty >= order.qty else "PARTIAL_FILLED"
+
+    def backdate(self, order_id: str, seconds: float) -> None:
+        with self._lock:
+            self._find(order_id).placed -= timedelta(seconds=seconds)
 
     def status(self, order_id: str) -> OrderStatus:
         with self._lock:
@@ -444,25 +455,35 @@ class WebullSimulator(SimulatorBase):
             raise _Refusal(404, ORDER_NOT_FOUND, "Order not found.")
         return order.as_webull()
 
-    def _listing(self, orders: list[_Order], query: dict[str, str]) -> dict[str, Any]:
+    def _listing(self, account: str, orders: list[_Order], query: dict[str, str]) -> dict[str, Any]:
+        """Newest first; `pagination_key` is the last client_order_id served, and the next page starts after it in
+        that order (it still names its place when the order has since left the list)."""
+        orders = sorted(orders, key=_newest_first)
         after = query.get("pagination_key")
         if after:
-            ids = [o.client_order_id for o in orders]
-            orders = orders[ids.index(after) + 1 :] if after in ids else []
-        page = orders[:PAGE_SIZE]
+            marker = self._orders.get((account, after))
+            if marker is None:
+                raise _Refusal(400, "ILLEGAL_PARAMETER", "Parameter error: pagination_key.")
+            orders = [o for o in orders if _newest_first(o) > _newest_first(marker)]
+        page = orders[: self.page_size]
         answer: dict[str, Any] = {"orders": [o.as_webull() for o in page]}
-        if len(orders) > PAGE_SIZE:
+        if len(orders) > self.page_size:
             answer["pagination_key"] = page[-1].client_order_id
         return answer
 
     def _open_orders(self, app: _App, query: dict[str, str], _b: dict[str, Any], _f: Fault | None) -> Any:
         account = self._own(app, query.get("account_id"))
         live = [o for (a, _), o in self._orders.items() if a == account and o.status in LIVE_STATUSES]
-        return self._listing(live, query)
+        return self._listing(account, live, query)
 
     def _history(self, app: _App, query: dict[str, str], _b: dict[str, Any], _f: Fault | None) -> Any:
         account = self._own(app, query.get("account_id"))
-        return self._listing([o for (a, _), o in self._orders.items() if a == account], query)
+        end = _webull_time(query["end_time"]) if query.get("end_time") else datetime.now(UTC)
+        start = _webull_time(query["start_time"]) if query.get("start_time") else end - HISTORY_DEFAULT
+        if start > end:
+            raise _Refusal(400, "ILLEGAL_PARAMETER", "Parameter error: start_time is after end_time.")
+        placed = [o for (a, _), o in self._orders.items() if a == account and start <= o.placed <= end]
+        return self._listing(account, placed, query)
 
     # -- control -----------------------------------------------------------------------------------------
     def _c_account(self, _path: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -483,6 +504,18 @@ class WebullSimulator(SimulatorBase):
             "passphrase": None,
             "accountId": account.extras["account_id"],
         }
+
+
+def _newest_first(order: _Order) -> tuple[float, int]:
+    return (-order.placed.timestamp(), -order.seq)
+
+
+def _webull_time(text: str) -> datetime:
+    """The SDK's documented format, yyyy-MM-dd'T'HH:mm:ss.SSSZ (zone as +0000 or Z)."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        raise _Refusal(400, "ILLEGAL_PARAMETER", "Parameter error: yyyy-MM-dd'T'HH:mm:ss.SSSZ.") from None
 
 
 def _body(raw: bytes) -> dict[str, Any]:
