@@ -249,3 +249,12 @@ async def test_python_client_cancel_all(kill: Kill) -> None:
         content = await client.cancel_all(kill.token(T.kraken, account), "kraken")
     assert {i["orderId"] for i in content["results"]} == orders and content["notCancelled"] == []
     assert all(sim.status(o) is OrderStatus.cancelled for o in orders)
+
+
+async def test_both_endpoints_are_documented_under_the_extensions_tag(kill: Kill) -> None:
+    doc = (await kill.gw.http.get("/openapi.json")).json()
+    for path, schema in ((ALL, "CancelAllRequest"), (AFTER, "CancelAfterRequest")):
+        op = doc["paths"][path]["post"]
+        assert op["tags"] == ["ordergate extensions"]
+        assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(schema)
+    assert "cancelAfterNotSupported" in str(doc["paths"][AFTER]["post"]["responses"]["400"])
