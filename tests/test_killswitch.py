@@ -94,6 +94,7 @@ async def test_fifty_open_orders_none_left_each_reported(
     done = _place(sim, integration, account)
     sim.fill(done)  # already final: not an open order, so not touched
     bystander = _place(sim, integration, other)  # another account's order is never touched
+    before = sim.count_key(account.api_key)
 
     content = await kill.kill(integration, account)
 
@@ -108,7 +109,14 @@ async def test_fifty_open_orders_none_left_each_reported(
     assert sim.status(done) is OrderStatus.success and sim.status(bystander) is OrderStatus.inProgress
     rows = [r for r in await kill.gw.gateway.audit.tail(400) if r.endpoint == "transactions/cancel/all"]
     assert sorted(r.order_id for r in rows) == sorted(placed) and len({r.request_id for r in rows}) == 1
-    assert sum(r.upstream_requests for r in rows) >= (1 if method == "native" else 51)
+    sent = sim.count_key(account.api_key) - before
+    assert sum(r.upstream_requests for r in rows) == sent
+    native_ops = {T.kraken: ("CancelAll", 3), T.bybit: ("cancel-all", 1), T.alpaca: ("cancel_all", 1)}
+    if integration in native_ops:  # Kraken: OpenOrders to name them, CancelAll, one QueryOrders for all 50
+        op, requests = native_ops[integration]
+        assert (sim.count(account.api_key, op), sent) == (1, requests)
+    else:  # one listing page, then one cancel each
+        assert sent == 51
 
     again = await kill.kill(integration, account)  # nothing left open
     assert (again["results"], again["complete"]) == ([], True)
