@@ -139,11 +139,12 @@ async def test_details_and_batch(og: Any) -> None:
     assert (await client.details(token, "kraken", open_id))["status"] == "cancelled"
 
 
-async def test_endpoints_the_server_does_not_offer_yet(og: Any) -> None:
-    client, gw, headers, _ = og
-    _, token, _ = _order(gw, headers)
-    with pytest.raises(ServerFeatureUnavailable, match="cancel_all"):
-        await client.cancel_all(token, "kraken")
+async def test_cancel_all_names_every_order_it_touched(og: Any) -> None:
+    client, gw, headers, recording = og
+    txid, token, _ = _order(gw, headers)
+    content = await client.cancel_all(token, "kraken", side="buy")
+    assert [i["orderId"] for i in content["results"]] == [txid] and content["notCancelled"] == []
+    assert gw.sim.status(txid).value == "cancelled" and recording.keys[-1]
 
 
 async def test_list_orders_pages_with_the_cursor(og: Any) -> None:

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.types import Receive, Scope, Send
 
 from ordergate import __version__
-from ordergate.api import authenticate, directory, envelope, extensions, listing, transactions
+from ordergate.api import authenticate, directory, envelope, extensions, killswitch, listing, transactions
 from ordergate.api.attempt import request_id_of
 from ordergate.api.auth import ClientLimit, SourceGuard
 from ordergate.api.openapi import build_openapi
@@ -261,6 +261,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(authenticate.router)
     app.include_router(directory.router)
     app.include_router(extensions.router)  # ordergate's own endpoints (issue 18)
+    app.include_router(killswitch.router)
     app.hot_routes = {("POST", "/api/v1/transactions/cancel"): transactions.cancel}
 
     if settings.docs:

@@ -161,3 +161,16 @@ def test_rate_limit_headers_and_429_over_plain_http() -> None:
     assert len({a.headers["x-ratelimit-reset"] for a in answers}) == 1  # one fixed window
     assert answers[2].json() == {"code": 42910000, "message": "rate limit exceeded"}
     assert len(answers[2].headers.get_list("date")) == 1
+
+
+def test_cancel_orders_answers_each_order_with_its_status(served: tuple[AlpacaSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    client = TradingClient(account.api_key, account.secret, paper=True, url_override=url)
+    orders = [client.submit_order(limit_buy()) for _ in range(3)]
+
+    answers = client.cancel_orders()  # DELETE /v2/orders, 207 Multi-Status
+    assert sorted(str(a.id) for a in answers) == sorted(str(o.id) for o in orders)
+    assert {a.status for a in answers} == {200}
+    assert client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN)) == []
+    assert client.cancel_orders() == []

@@ -236,3 +236,18 @@ def test_pybit_lists_open_orders_and_history_page_by_page(served: tuple[BybitSim
     assert {e["orderId"] for e in window["list"]} == set(placed)
     assert bybit_error(http.get_order_history, category="spot", startTime=now - 60_000) == 10001
     assert bybit_error(http.get_order_history, category="spot", limit=51) == 10001
+
+
+def test_pybit_cancel_all_orders_by_symbol_then_all(served: tuple[BybitSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    http = session(url, account.api_key, account.secret)
+    btc = [http.place_order(**LIMIT_BUY, price="25000")["result"]["orderId"] for _ in range(2)]
+    eth = http.place_order(**{**LIMIT_BUY, "symbol": "ETHUSDT"}, price="2000")["result"]["orderId"]
+
+    answer = http.cancel_all_orders(category="spot", symbol="BTCUSDT")
+    assert answer["retCode"] == 0 and answer["result"]["success"] == "1"
+    assert sorted(e["orderId"] for e in answer["result"]["list"]) == sorted(btc)
+    assert sim.status(eth).value == "inProgress"
+    assert [e["orderId"] for e in http.cancel_all_orders(category="spot")["result"]["list"]] == [eth]
+    assert http.cancel_all_orders(category="spot")["result"]["list"] == []

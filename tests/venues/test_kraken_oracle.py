@@ -287,3 +287,23 @@ def test_krakenex_and_python_kraken_sdk_list_open_and_closed_orders(served: tupl
     assert (
         user.get_closed_orders(start=since, closetime="open", extra_params={"without_count": True}).get("count") is None
     )
+
+
+def test_krakenex_cancel_all_and_the_dead_man_switch(served: tuple[KrakenSimulator, str]) -> None:
+    sim, url = served
+    key, secret = sim.new_credentials()
+    api = krakenex_client(url, key, secret)
+    txids = [api.query_private("AddOrder", dict(LIMIT_BUY))["result"]["txid"][0] for _ in range(3)]
+
+    assert api.query_private("CancelAll") == {"error": [], "result": {"count": 3}}
+    assert {sim.order(t)["status"] for t in txids} == {"canceled"}
+    assert api.query_private("CancelAll")["result"] == {"count": 0}
+
+    armed = api.query_private("CancelAllOrdersAfter", {"timeout": 60})["result"]
+    assert set(armed) == {"currentTime", "triggerTime"} and armed["triggerTime"] > armed["currentTime"]
+    assert sim.dead_man(key) is not None
+    assert api.query_private("CancelAllOrdersAfter", {"timeout": 0})["result"]["triggerTime"] == "0"
+    assert sim.dead_man(key) is None
+    assert api.query_private("CancelAllOrdersAfter", {"timeout": "soon"})["error"] == [
+        "EGeneral:Invalid arguments:timeout"
+    ]

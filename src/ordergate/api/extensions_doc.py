@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from ordergate.domain.batch import MAX_ORDERS
+from ordergate.domain.killswitch import MAX_CANCEL_AFTER_S
 from ordergate.domain.settle import MAX_WAIT_S
 
 TAG = "ordergate extensions"
@@ -105,6 +106,125 @@ def document_extensions(doc: dict[str, Any]) -> None:
                 "429": _answer("`rateLimited` for the API client; see `Retry-After`."),
                 "500": _answer("`internalError`."),
                 "503": _answer("`serviceUnavailable`."),
+            },
+        }
+    }
+
+    _document_kill_switch(doc)
+
+
+_CLIENT_REFUSALS = {
+    "401": _answer("`invalidClientCredentials`, `invalidAuthToken`."),
+    "403": _answer("`insufficientScope` (needs `write`)."),
+    "409": _answer("`idempotencyKeyInFlight`."),
+    "422": _answer("`idempotencyKeyReused`."),
+    "429": _answer("`rateLimited` for the API client or the venue key; see `Retry-After`."),
+    "500": _answer("`internalError`."),
+    "502": _answer("`institutionUnavailable`: the venue could not be reached or listed; nothing was cancelled."),
+    "503": _answer("`serviceUnavailable`."),
+}
+
+
+def _document_kill_switch(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    schemas["CancelAllRequest"] = {
+        "type": "object",
+        "required": ["authToken", "type"],
+        "properties": {
+            "authToken": {"type": "string", "description": "The account's token, as for a single cancel."},
+            "type": {"$ref": "#/components/schemas/BrokerType"},
+            "symbolPair": {"type": "string", "maxLength": 32, "description": "Only orders of this pair."},
+            "side": {"type": "string", "enum": ["buy", "sell"], "description": "Only orders of this side."},
+        },
+    }
+    item = copy.deepcopy(schemas["BatchCancelItem"])
+    item["properties"]["orderId"] = {"type": "string", "description": "The order this item is about."}
+    item["description"] = "The envelope a single cancel of this order would have answered, with its order id."
+    schemas["CancelAllItem"] = item
+    schemas["CancelAllResult"] = {
+        "type": "object",
+        "properties": {
+            "complete": {"type": "boolean", "description": "Every order has a definite answer and none was left."},
+            "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/CancelAllItem"}},
+            "notCancelled": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Orders touched but not cancelled: filled meanwhile (409 `orderNotCancelable`), "
+                "venue errors.",
+            },
+            "method": {
+                "type": "string",
+                "enum": ["native", "listing"],
+                "description": "`native`: the venue's own cancel-all; `listing`: open orders listed, each cancelled.",
+            },
+            "how": {"type": "string"},
+            "unnamedCancelled": {
+                "type": "integer",
+                "description": "Orders a count-only native cancel-all (Kraken) cancelled beyond those it could name.",
+            },
+            "truncated": {"type": "boolean", "description": "More open orders than one kill switch walks."},
+        },
+    }
+    doc["paths"]["/api/v1/transactions/cancel/all"] = {
+        "post": {
+            "tags": [TAG],
+            "operationId": "cancelAllOrders",
+            "summary": "Kill switch: cancel every open order of an account",
+            "description": "Needs a `write` client. The venue's own cancel-all where it has one that applies the "
+            "filters (Kraken CancelAll, Alpaca DELETE /v2/orders, Bybit cancel-all by symbol); otherwise the open "
+            "orders are listed (every page) and each is cancelled as a single cancel, concurrently and paced by the "
+            "key's budget. Names every order touched; one audit row per order.",
+            "requestBody": {
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CancelAllRequest"}}}
+            },
+            "responses": {
+                "200": _answer("One item per order touched.", {"$ref": "#/components/schemas/CancelAllResult"}),
+                "400": _answer("`missingField` / `invalidField`, `cancelNotSupported`, `mfaRequired`."),
+                **_CLIENT_REFUSALS,
+                "504": _answer("`cancelOutcomeUnknown`: the native cancel-all's answer was lost."),
+            },
+        }
+    }
+    schemas["CancelAfterRequest"] = {
+        "type": "object",
+        "required": ["authToken", "type", "timeoutSeconds"],
+        "properties": {
+            "authToken": {"type": "string"},
+            "type": {"$ref": "#/components/schemas/BrokerType"},
+            "timeoutSeconds": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_CANCEL_AFTER_S,
+                "description": "Cancel every open order after this long unless sent again; 0 disarms.",
+            },
+        },
+    }
+    doc["paths"]["/api/v1/transactions/cancel/after"] = {
+        "post": {
+            "tags": [TAG],
+            "operationId": "cancelAllOrdersAfter",
+            "summary": "Dead-man's switch: the venue cancels every open order unless re-armed in time",
+            "description": "Needs a `write` client. Arms the venue's own timer (Kraken CancelAllOrdersAfter); "
+            "other types answer 400 `cancelAfterNotSupported` before anything is sent.",
+            "requestBody": {
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CancelAfterRequest"}}}
+            },
+            "responses": {
+                "200": _answer(
+                    "The venue's view of the timer.",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "armed": {"type": "boolean"},
+                            "timeoutSeconds": {"type": "integer"},
+                            "currentTime": {"type": "string"},
+                            "triggerTime": {"type": "string", "description": "`0` when disarmed."},
+                        },
+                    },
+                ),
+                "400": _answer("`missingField` / `invalidField`, `cancelAfterNotSupported`."),
+                **_CLIENT_REFUSALS,
             },
         }
     }

@@ -40,7 +40,7 @@ CANCEL_BATCH = "/api/v1/transactions/cancel/batch"
 DETAILS = "/api/v1/transactions/details"
 AUTHENTICATE = "/api/v1/authenticate"
 LIST_ORDERS = "/api/v1/transactions/list"
-# Not served yet (another part of issue 18 adds it): the client raises ServerFeatureUnavailable on its 404.
+# Servers older than the kill switch answer 404: the client raises ServerFeatureUnavailable then.
 CANCEL_ALL = "/api/v1/transactions/cancel/all"
 
 # waitSeconds can hold a batch open for 30 s: reads get more than that.
@@ -265,6 +265,15 @@ def batch_call(orders: Sequence[CancelOrder], wait_seconds: float | None, key: s
     if wait_seconds:
         body["waitSeconds"] = wait_seconds
     return Call(CANCEL_BATCH, body, key or new_key())
+
+
+def cancel_all_call(auth_token: str, type: str, symbol_pair: str | None, side: str | None, key: str | None) -> Call:
+    body: dict[str, Any] = {"authToken": auth_token, "type": type}
+    if symbol_pair is not None:
+        body["symbolPair"] = symbol_pair
+    if side is not None:
+        body["side"] = side
+    return Call(CANCEL_ALL, body, key or new_key(), None, "cancel_all")
 
 
 def auth_call(

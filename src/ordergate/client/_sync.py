@@ -119,15 +119,19 @@ class Client:
         order = CancelOrder(auth_token, type, id, is_cryptocurrency, symbol_pair=symbol_pair)
         return self._send(_core.Call(_core.DETAILS, order.to_json(), None))[0]["content"]
 
-    def cancel_all(self, auth_token: str, type: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
-        call = _core.Call(
-            _core.CANCEL_ALL,
-            {"authToken": auth_token, "type": type},
-            idempotency_key or _core.new_key(),
-            None,
-            "cancel_all",
-        )
-        return self._send(call)[0]["content"]
+    def cancel_all(
+        self,
+        auth_token: str,
+        type: str,
+        *,
+        symbol_pair: str | None = None,
+        side: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Kill switch: cancel every open order of the account (of `symbol_pair` / `side` when given). The content
+        names each order touched (`results`: single-cancel envelopes with `orderId`) and lists `notCancelled`."""
+        call = _core.cancel_all_call(auth_token, type, symbol_pair, side, idempotency_key)
+        return (self._send(call))[0]["content"]
 
     def list_orders(
         self,

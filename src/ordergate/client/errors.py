@@ -150,6 +150,14 @@ class ListingNotSupported(OrdergateError):
     http_status = 400
 
 
+class CancelAfterNotSupported(OrdergateError):
+    """The venue has no cancel-all-after timer (dead-man's switch) for ordergate to arm (`errorData.type`). (HTTP
+    400, status `badRequest`)"""
+
+    error_type = "cancelAfterNotSupported"
+    http_status = 400
+
+
 class OrderNotFound(OrdergateError):
     """The venue has no order with this id for this account (checked by an order lookup). (HTTP 404, status
     `notFound`)"""
@@ -269,6 +277,7 @@ BY_ERROR_TYPE: dict[str, type[OrdergateError]] = {
     "cancelNotSupported": CancelNotSupported,
     "authenticationNotSupported": AuthenticationNotSupported,
     "listingNotSupported": ListingNotSupported,
+    "cancelAfterNotSupported": CancelAfterNotSupported,
     "orderNotFound": OrderNotFound,
     "orderNotCancelable": OrderNotCancelable,
     "mfaRequired": MfaRequired,

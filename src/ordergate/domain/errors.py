@@ -33,6 +33,7 @@ class ErrorType(StrEnum):
     cancelNotSupported = "cancelNotSupported"
     authenticationNotSupported = "authenticationNotSupported"
     listingNotSupported = "listingNotSupported"
+    cancelAfterNotSupported = "cancelAfterNotSupported"
     orderNotFound = "orderNotFound"
     orderNotCancelable = "orderNotCancelable"
     mfaRequired = "mfaRequired"
@@ -95,6 +96,11 @@ CATALOGUE: dict[ErrorType, ErrorInfo] = {
         S.badRequest,
         400,
         "ordergate cannot list orders for this integration type (`errorData.type`); `/transactions/list` only.",
+    ),
+    ErrorType.cancelAfterNotSupported: ErrorInfo(
+        S.badRequest,
+        400,
+        "The venue has no cancel-all-after timer (dead-man's switch) for ordergate to arm (`errorData.type`).",
     ),
     ErrorType.orderNotFound: ErrorInfo(
         S.notFound, 404, "The venue has no order with this id for this account (checked by an order lookup)."

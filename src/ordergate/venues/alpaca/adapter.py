@@ -16,10 +16,12 @@ from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
+from ordergate.domain.killswitch import NativeResult, Touched
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.alpaca.auth import Environments, auth_headers, is_oauth
 from ordergate.venues.alpaca.constants import (
     ALREADY_CANCELLING,
+    CANCEL_ALL_PATH,
     CANCEL_ANSWER,
     CLOSED_MESH_STATUSES,
     ENVIRONMENT_HINTS,
@@ -96,6 +98,45 @@ class AlpacaAdapter(Adapter):
             # 404: never existed for this account. 422: exists but is final (or mid-replace). Only a lookup tells.
             raise UnknownOrderAtVenue(resp.status, message)
         raise _failure(resp, creds)
+
+    # DELETE /v2/orders has no filter: a kill switch for one symbol or side lists and cancels one by one instead.
+    cancel_all_filters: frozenset[str] = frozenset()
+
+    async def cancel_all(self, creds: Credentials, symbol_pair: str | None, side: OrderSide | None) -> NativeResult:
+        """One `DELETE /v2/orders`; its 207 names each order with that order's own status. 200 is "accepted" as a
+        single cancel's 204 is, so each answers `inProgress` unless the body already reads canceled."""
+        headers = {**auth_headers(creds), "Accept": "application/json"}
+        resp = await self.transport.send(
+            "DELETE", self.environments().for_token(creds) + CANCEL_ALL_PATH, headers=headers
+        )
+        entries = _json_list(resp.body)
+        if resp.status not in (200, 207) or entries is None:
+            raise _failure(resp, creds)
+        touched = []
+        for entry in entries:
+            order_id, status = str(entry.get("id") or ""), entry.get("status")
+            body = entry.get("body") if isinstance(entry.get("body"), dict) else {}
+            if not order_id:
+                continue
+            if status == 200:
+                done = str(body.get("status") or "") == "canceled"
+                touched.append(
+                    Touched(order_id, CancelAck(order_id, OrderStatus.cancelled if done else CANCEL_ANSWER, 200))
+                )
+                continue
+            message = _scrub(str(body.get("message") or f"status {status}"), creds)
+            touched.append(
+                Touched(
+                    order_id,
+                    GatewayError(
+                        ErrorType.institutionRejected,
+                        f"Alpaca did not cancel this order: {message}",
+                        upstream_status=status if isinstance(status, int) else None,
+                        error_data={"orderId": order_id},
+                    ),
+                )
+            )
+        return NativeResult(touched, how="Alpaca DELETE /v2/orders names each order with its own status")
 
     async def _confirm(self, creds: Credentials, order: OrderRef, accepted_status: int) -> CancelAck:
         """After the 204: one lookup tells `cancelled` from still `pending_cancel`."""

@@ -32,6 +32,10 @@ PAPER_URL = "https://paper-api.alpaca.markets"
 
 ORDER_PATH = "/v2/orders/{order_id}"
 LIST_PATH = "/v2/orders"
+# Kill switch: `DELETE /v2/orders` (docs.alpaca.markets/reference/deleteallorders, checked with the search tool and
+# alpaca_api_client's delete_all_orders): no filter; answers 207 Multi-Status, a list of `{"id", "status", "body"}`,
+# one per open order, where `status` is that order's own HTTP status (200 accepted, 500 "failed to cancel").
+CANCEL_ALL_PATH = "/v2/orders"
 LIST_MAX_LIMIT = 500
 # GET /v2/account: the cheapest authenticated call, and it names the account (account_number) for the token.
 VERIFY_PATH = "/v2/account"

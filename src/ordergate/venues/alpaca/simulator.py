@@ -8,6 +8,7 @@ or `Authorization: Bearer <token>` for tokens from `issue_token` (what Alpaca's 
     POST   /v2/orders        {symbol, qty, side, type, time_in_force, limit_price?, stop_price?, client_order_id?}
     GET    /v2/orders        ?status=open|closed|all &limit= (≤500) &after= &until= &direction= &symbols=
     GET    /v2/orders/{id}   404 {"code":40410000,"message":"order not found"}
+    DELETE /v2/orders        207 [{"id", "status": 200, "body": <order>}] for every open order (cancel all)
     DELETE /v2/orders/{id}   204 (accepted); 404; 422 {"code":42210000,"message":"order is already in \"filled\" state"}
 
 Errors are Alpaca's `{"code": <8 digits>, "message": …}` (the first three digits are the HTTP status). Every
@@ -164,6 +165,13 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() and number > 0 else None
 
 
+@dataclass(frozen=True, slots=True)
+class MultiStatus:
+    """A 207 Multi-Status answer (DELETE /v2/orders)."""
+
+    items: list[dict[str, Any]]
+
+
 class AlpacaSimulator(SimulatorBase):
     def __init__(self, *, paper: bool = True, rate_limit: int = 200, market_price: str = "100") -> None:
         super().__init__()
@@ -177,6 +185,7 @@ class AlpacaSimulator(SimulatorBase):
                 Route("/v2/account", route("account", self._account), methods=["GET"]),
                 Route("/v2/orders", route("place", self._place), methods=["POST"]),
                 Route("/v2/orders", route("list", self._list), methods=["GET"]),
+                Route("/v2/orders", route("cancel_all", self._cancel_all), methods=["DELETE"]),
                 Route("/v2/orders/{order_id}", route("get", self._get), methods=["GET"]),
                 Route("/v2/orders/{order_id}", route("cancel", self._cancel), methods=["DELETE"]),
                 *self.control_routes(),
@@ -276,6 +285,8 @@ class AlpacaSimulator(SimulatorBase):
                     return JSONResponse({"code": 40010000, "message": "request body format is invalid"}, 400, headers)
                 if result is None:
                     return Response(status_code=204, headers=headers)
+                if isinstance(result, MultiStatus):
+                    return JSONResponse(result.items, 207, headers)
                 return JSONResponse(result, headers=headers)
 
             return await self.serve_op(request, op, count_as, process)
@@ -366,6 +377,16 @@ class AlpacaSimulator(SimulatorBase):
         else:
             order.move("canceled", "canceled_at")
         return None
+
+    def _cancel_all(self, account: _Account, _request: Request, _body: dict[str, Any], _f: Fault | None) -> Any:
+        """`DELETE /v2/orders`: every open order of the account, answered 207 with one `{id, status, body}` each."""
+        if not account.can_trade:
+            raise _Refusal(403, 40310000, "forbidden")
+        items = []
+        for order in [o for o in self._orders.values() if o.key_id == account.key_id and o.status in _CANCELABLE]:
+            order.move("canceled", "canceled_at")
+            items.append({"id": order.id, "status": 200, "body": order.as_alpaca()})
+        return MultiStatus(items)
 
     def _settle_cancel(self, order_id: str) -> None:
         with self._lock:

@@ -20,11 +20,13 @@ from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
+from ordergate.domain.killswitch import NativeResult, Touched
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.bybit import listing
 from ordergate.venues.bybit.auth import now_ms, signed_headers
 from ordergate.venues.bybit.constants import (
+    CANCEL_ALL_PATH,
     CANCEL_PATH,
     CATEGORY,
     ERROR_MAP,
@@ -59,6 +61,7 @@ class _Op(Enum):
     lookup = "lookup"
     verify = "verify"
     listing = "listing"
+    cancel_all = "cancel_all"
 
 
 class _CancelPending(Exception):
@@ -129,6 +132,24 @@ class BybitAdapter(Adapter):
                 upstream_status=status,
             )
         return CancelAck(order.id, OrderStatus.inProgress, status)
+
+    cancel_all_filters: frozenset[str] = frozenset({"symbolPair"})
+
+    async def cancel_all(self, creds: Credentials, symbol_pair: str | None, side: OrderSide | None) -> NativeResult:
+        """One `POST /v5/order/cancel-all`; each order it names is acknowledged (`inProgress`), as a single cancel."""
+        fields: dict[str, str] = {"category": CATEGORY}
+        if symbol_pair:
+            fields["symbol"] = _symbol_from(symbol_pair)
+        body = json.dumps(fields, separators=(",", ":")).encode()
+        status, result = await self._request(creds, "POST", CANCEL_ALL_PATH, body, _Op.cancel_all)
+        listed = result.get("list")
+        if not isinstance(listed, list):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, "Bybit's cancel-all answer has no list", upstream_status=status
+            )
+        ids = [str(e.get("orderId")) for e in listed if isinstance(e, dict) and e.get("orderId")]
+        touched = [Touched(i, CancelAck(i, OrderStatus.inProgress, status)) for i in ids]
+        return NativeResult(touched, how="Bybit cancel-all lists each order it accepted to cancel")
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         _require_order_id(order.id)
@@ -262,10 +283,10 @@ class BybitAdapter(Adapter):
         if kind is None:
             return GatewayError(ErrorType.institutionUnavailable, message, upstream_status=resp.status)
         if kind is Ambiguous.unknownOrder:
-            if op in (_Op.verify, _Op.listing):
+            if op in (_Op.verify, _Op.listing, _Op.cancel_all):
                 return GatewayError(ErrorType.institutionRejected, message, upstream_status=resp.status)
             return UnknownOrderAtVenue(resp.status, text)
-        if kind is Ambiguous.outcomeUnknown and op is _Op.cancel:
+        if kind is Ambiguous.outcomeUnknown and op in (_Op.cancel, _Op.cancel_all):
             return OutcomeUnknown(text)
         if kind is Ambiguous.cancelPending and op is _Op.cancel:
             return _CancelPending(resp.status)

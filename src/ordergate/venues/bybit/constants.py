@@ -31,6 +31,10 @@ PRODUCTION_URL = "https://api.bybit.com"
 TESTNET_URL = "https://api-testnet.bybit.com"
 
 CANCEL_PATH = "/v5/order/cancel"
+# Kill switch (bybit-exchange.github.io/docs/v5/order/cancel-all, checked with the search tool): with category=spot
+# and no symbol it cancels every spot order; `symbol` narrows it (no side filter). The answer lists each order
+# (`orderId`, `orderLinkId`) and "only means the request was accepted", as a single cancel's does.
+CANCEL_ALL_PATH = "/v5/order/cancel-all"
 REALTIME_PATH = "/v5/order/realtime"
 HISTORY_PATH = "/v5/order/history"
 # Any key may call it (no permission needed) and it says whether the key is read-only.

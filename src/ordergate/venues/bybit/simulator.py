@@ -6,6 +6,9 @@ body received, the timestamp window server_time - recv_window <= ts < server_tim
 X-Bapi-Limit / X-Bapi-Limit-Status / X-Bapi-Limit-Reset-Timestamp (counted, not enforced).
 
     POST /v5/order/create | /v5/order/cancel           (ops "create", "cancel"; need trade permission)
+    POST /v5/order/cancel-all                           (op "cancel-all": every open spot order of the account,
+                                                         or of `symbol`; answers `{"list": [{orderId,
+                                                         orderLinkId}], "success": "1"}`)
     GET  /v5/order/realtime | /v5/order/history         (ops "realtime", "history"; newest first, `limit` 1..50,
                                                          `cursor` = nextPageCursor; history: `orderStatus`, and
                                                          `startTime`+`endTime` (<= 7 days, default the last 7))
@@ -56,7 +59,15 @@ from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort,
 from ordergate.venues.simkit import positive_decimal as _decimal
 
 RATE_LIMIT_RESET_MS = 3000  # how far ahead the `rate_limit` fault puts X-Bapi-Limit-Reset-Timestamp
-_LIMITS = {"create": 20, "cancel": 20, "realtime": 50, "history": 50, "query-api": 10}  # spot, per UID and second
+_POST_OPS = frozenset({"create", "cancel", "cancel-all"})
+_LIMITS = {
+    "create": 20,
+    "cancel": 20,
+    "cancel-all": 20,
+    "realtime": 50,
+    "history": 50,
+    "query-api": 10,
+}  # spot, per UID and second
 _MESSAGES = {
     10001: "params error",
     10003: "API key is invalid.",
@@ -155,12 +166,13 @@ class BybitSimulator(SimulatorBase):
         private = [
             ("/v5/order/create", "create", self._create, True),
             ("/v5/order/cancel", "cancel", self._cancel, True),
+            ("/v5/order/cancel-all", "cancel-all", self._cancel_all, True),
             ("/v5/order/realtime", "realtime", self._realtime, False),
             ("/v5/order/history", "history", self._history, False),
             ("/v5/user/query-api", "query-api", self._query_api, False),
         ]
         routes = [
-            Route(path, self._endpoint(op, handler, trade), methods=["POST" if op in ("create", "cancel") else "GET"])
+            Route(path, self._endpoint(op, handler, trade), methods=["POST" if op in _POST_OPS else "GET"])
             for path, op, handler, trade in private
         ]
         routes += [
@@ -274,7 +286,7 @@ class BybitSimulator(SimulatorBase):
             limit_headers = self._limit_headers(api_key, op) if api_key in self._accounts else {}
             try:
                 account = self._authenticate(api_key, headers, payload)
-                params = _params(payload, post=op in ("create", "cancel"))
+                params = _params(payload, post=op in _POST_OPS)
                 if trade and not account.can_trade:
                     raise _Refusal(10005)
                 result, code, message = handler(account, params, fault), 0, "OK"
@@ -352,6 +364,16 @@ class BybitSimulator(SimulatorBase):
         else:
             self._cancel_locked(order)
         return {"orderId": order.order_id, "orderLinkId": order.link_id}
+
+    def _cancel_all(self, account: _Account, params: dict[str, Any], _fault: Fault | None) -> dict[str, Any]:
+        _require_spot(params)
+        symbol = params.get("symbol")
+        mine = [o for o in self._orders.values() if o.api_key == account.api_key and o.status in _LIVE]
+        if symbol:
+            mine = [o for o in mine if o.symbol == symbol]
+        for order in mine:
+            self._cancel_locked(order)
+        return {"list": [{"orderId": o.order_id, "orderLinkId": o.link_id} for o in mine], "success": "1"}
 
     def _settle_cancel(self, order_id: str) -> None:
         with self._lock:

@@ -17,12 +17,15 @@ from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
+from ordergate.domain.killswitch import NativeResult, Touched, not_cancelable
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.kraken.auth import NonceGate, sign
 from ordergate.venues.kraken.constants import (
+    CANCEL_ALL_AFTER_PATH,
+    CANCEL_ALL_PATH,
     CANCEL_PATH,
     CLOSED_ORDERS_PAGE,
     CLOSED_ORDERS_PATH,
@@ -31,6 +34,7 @@ from ordergate.venues.kraken.constants import (
     LIVE_STATUSES,
     OPEN_ORDERS_PATH,
     ORDER_TYPE_MAP,
+    QUERY_ORDERS_MAX_TXIDS,
     QUERY_ORDERS_PATH,
     RETRY_AFTER_S,
     STATUS_MAP,
@@ -54,6 +58,7 @@ class _Op(Enum):
     lookup = "lookup"
     list = "list"
     verify = "verify"
+    cancel_all = "cancel_all"
 
 
 def build_body(nonce: int | str, params: list[tuple[str, str]], otp: str | None) -> bytes:
@@ -112,6 +117,48 @@ class KrakenAdapter(Adapter):
         # An empty result also happens for orders outside the key's "query end date" window; Kraken gives no
         # other signal, so it is taken at its word.
         return _snapshot(order.id, entry) if isinstance(entry, dict) else None
+
+    # CancelAll has no filter: a kill switch for one pair or side lists and cancels one by one instead.
+    cancel_all_filters: frozenset[str] = frozenset()
+
+    async def cancel_all(self, creds: Credentials, symbol_pair: str | None, side: OrderSide | None) -> NativeResult:
+        """OpenOrders (to name the orders), CancelAll (one request, answers only a count), then QueryOrders on the
+        named ones (50 txids a request) for each one's final state: an order that filled before CancelAll reached it
+        reads closed and is reported not cancelled."""
+        _require_mfa(creds, None)
+        _, listed = await self._post(creds, OPEN_ORDERS_PATH, [("trades", "false")], None, _Op.list)
+        opened = listed.get("open")
+        named = (
+            [str(txid) for txid, entry in opened.items() if isinstance(entry, dict)] if isinstance(opened, dict) else []
+        )
+        status, result = await self._post(creds, CANCEL_ALL_PATH, [], None, _Op.cancel_all)
+        count = result.get("count")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, "Kraken's CancelAll answer has no count", upstream_status=status
+            )
+        after: dict[str, OrderSnapshot] = {}
+        for start in range(0, len(named), QUERY_ORDERS_MAX_TXIDS):
+            chunk = named[start : start + QUERY_ORDERS_MAX_TXIDS]
+            params = [("txid", ",".join(chunk)), ("trades", "false")]
+            try:
+                _, found = await self._post(creds, QUERY_ORDERS_PATH, params, None, _Op.list)
+            except GatewayError:
+                continue  # those orders are answered "outcome unknown" below, not guessed
+            after.update({t: _snapshot(t, e) for t, e in found.items() if t in chunk and isinstance(e, dict)})
+        touched = [Touched(txid, _final(txid, after.get(txid), status)) for txid in named]
+        cancelled = sum(1 for t in touched if isinstance(t.outcome, CancelAck))
+        return NativeResult(
+            touched,
+            unnamed=max(0, count - cancelled),
+            how="Kraken CancelAll answers only a count: orders named from OpenOrders before it, outcomes from "
+            "QueryOrders after it",
+        )
+
+    async def cancel_after(self, creds: Credentials, timeout_s: int) -> dict[str, Any]:
+        _require_mfa(creds, None)
+        _, result = await self._post(creds, CANCEL_ALL_AFTER_PATH, [("timeout", str(timeout_s))], None, _Op.cancel_all)
+        return {"currentTime": result.get("currentTime"), "triggerTime": result.get("triggerTime")}
 
     async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
         """Open orders first (OpenOrders: all at once), then history (ClosedOrders: 50 at a time by `ofs`), each
@@ -240,6 +287,24 @@ def _matches(item: _Listed, query: OrderQuery) -> bool:
     return query.since is None or opened >= query.since
 
 
+def _final(txid: str, snapshot: OrderSnapshot | None, status: int) -> CancelAck | GatewayError:
+    if snapshot is None:
+        return GatewayError(
+            ErrorType.cancelOutcomeUnknown,
+            "Kraken's CancelAll was accepted but this order could not be looked up after it; check it before acting.",
+            error_data={"orderId": txid},
+        )
+    if snapshot.status is OrderStatus.cancelled:
+        return CancelAck(txid, OrderStatus.cancelled, status)
+    if snapshot.status in OPEN_STATUSES:
+        return GatewayError(
+            ErrorType.institutionUnavailable,
+            "Kraken's CancelAll was accepted but the order still reads open.",
+            error_data={"orderId": txid},
+        )
+    return not_cancelable(txid, snapshot.status)
+
+
 def _require_single_order_id(order_id: str) -> None:
     if not order_id or _MULTI_ORDER_ID.search(order_id):
         raise GatewayError(
@@ -293,11 +358,11 @@ def _venue_failure(op: _Op, status: int, errors: list[str], creds: Credentials, 
     message = f"Kraken answered {text}"
 
     if kind in (Ambiguous.unknownOrder, Ambiguous.invalidArguments):
-        if op in (_Op.verify, _Op.list):
+        if op in (_Op.verify, _Op.list, _Op.cancel_all):
             return GatewayError(ErrorType.institutionRejected, message, upstream_status=status)
         return UnknownOrderAtVenue(status, text)
     if kind is Ambiguous.outcomeUnknown:
-        if op is _Op.cancel:
+        if op in (_Op.cancel, _Op.cancel_all):
             return OutcomeUnknown(text)
         return GatewayError(ErrorType.institutionUnavailable, message, upstream_status=status)
     if kind is Ambiguous.permissionDenied:

@@ -28,6 +28,15 @@ QUERY_ORDERS_PATH = "/0/private/QueryOrders"
 # ("the order's opening time (opentm) is used"), read as open or close time by `closetime`; `count` is the number of
 # matching orders. krakenex's get_closed_orders docstring lists the same parameters.
 OPEN_ORDERS_PATH = "/0/private/OpenOrders"
+# Kill switch and dead-man's switch (docs.kraken.com/api-reference/trading/cancel-all-orders and
+# .../cancel-all-orders-after-x, checked with the search tool): CancelAll takes no filter and answers only
+# `{"count": n}`, so the adapter names the orders by listing them before and looking them up after.
+# CancelAllOrdersAfter takes `timeout` in seconds (0 disables; "make a call every 15 to 30 seconds, providing a timeout
+# of 60 seconds"), answers `{"currentTime", "triggerTime"}` (RFC 3339), and when it fires cancels *all* orders of the
+# account, after which the timer stays disabled until a new non-zero timeout. QueryOrders takes up to 50 txids.
+CANCEL_ALL_PATH = "/0/private/CancelAll"
+CANCEL_ALL_AFTER_PATH = "/0/private/CancelAllOrdersAfter"
+QUERY_ORDERS_MAX_TXIDS = 50
 CLOSED_ORDERS_PATH = "/0/private/ClosedOrders"
 CLOSED_ORDERS_PAGE = 50
 # Balance needs the "Funds - Query" permission, which cancelling never uses; OpenOrders would check a

@@ -4,7 +4,12 @@ Protocol as Kraken speaks it: form-encoded POST bodies (JSON accepted too), `API
 with Kraken's HMAC-SHA512 recipe over the exact bytes received, nonces strictly increasing per key, `otp` for
 keys with 2FA, and HTTP 200 with `{"error": ["E…"]}` for failures (no `result` then, as Kraken's docs say).
 
-    POST /0/private/AddOrder | CancelOrder | QueryOrders | OpenOrders | ClosedOrders | Balance
+    POST /0/private/AddOrder | CancelOrder | CancelAll | CancelAllOrdersAfter | QueryOrders | OpenOrders |
+                    ClosedOrders | Balance
+
+CancelAll cancels every open order of the key and answers `{"count": n}`. CancelAllOrdersAfter `timeout` (seconds,
+0..86400) arms the key's timer (a later call pushes it back, 0 disarms) and answers `{"currentTime", "triggerTime"}`;
+when it fires, every open order of the key is cancelled and the timer stays disabled until armed again.
 
 OpenOrders answers every open order of the key (`{"open": {txid: order}}`, no paging); ClosedOrders answers 50
 closed orders at a time, most recent first, from `ofs`, within `start` (exclusive) and `end` (inclusive), each a
@@ -73,7 +78,8 @@ _SYMBOLIC_ERRORS = {
     "unavailable": "EService:Unavailable",
 }
 
-_TRADE_METHODS = frozenset({"AddOrder", "CancelOrder"})
+_TRADE_METHODS = frozenset({"AddOrder", "CancelOrder", "CancelAll", "CancelAllOrdersAfter"})
+_MAX_TIMEOUT_S = 86_400
 _LIVE = frozenset({"pending", "open"})
 _TXID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # real txids use base32 letters, e.g. OG5IL4-6AR7I-ZAPZEZ
 
@@ -199,9 +205,13 @@ class KrakenSimulator(SimulatorBase):
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[str, _Order] = {}
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
+        # Armed dead-man's switches: api key -> (trigger time, the loop's timer handle).
+        self._timers: dict[str, tuple[float, asyncio.TimerHandle]] = {}
         self._methods: dict[str, Callable[[_Account, dict[str, str], Fault | None], Any]] = {
             "AddOrder": self._add_order,
             "CancelOrder": self._cancel_order,
+            "CancelAll": self._cancel_all,
+            "CancelAllOrdersAfter": self._cancel_all_after,
             "QueryOrders": self._query_orders,
             "OpenOrders": self._open_orders,
             "ClosedOrders": self._closed_orders,
@@ -445,6 +455,41 @@ class KrakenSimulator(SimulatorBase):
             order.close("canceled", "User requested")
         return {"count": len(targets)}
 
+    def _cancel_all(self, account: _Account, _params: dict[str, str], _fault: Fault | None) -> dict[str, Any]:
+        return {"count": self._cancel_all_locked(account.api_key)}
+
+    def _cancel_all_locked(self, api_key: str) -> int:
+        live = [o for o in self._orders.values() if o.api_key == api_key and o.status in _LIVE]
+        for order in live:
+            order.close("canceled", "User requested")
+        return len(live)
+
+    def _cancel_all_after(self, account: _Account, params: dict[str, str], _fault: Fault | None) -> dict[str, Any]:
+        text = params.get("timeout", "")
+        if not text.isdigit() or int(text) > _MAX_TIMEOUT_S:
+            raise _Refusal("EGeneral:Invalid arguments:timeout")
+        timeout, now = int(text), time.time()
+        previous = self._timers.pop(account.api_key, None)
+        if previous is not None:
+            previous[1].cancel()
+        trigger = "0"
+        if timeout:
+            handle = asyncio.get_running_loop().call_later(timeout, self._fire, account.api_key)
+            self._timers[account.api_key] = (now + timeout, handle)
+            trigger = _rfc3339(now + timeout)
+        return {"currentTime": _rfc3339(now), "triggerTime": trigger}
+
+    def _fire(self, api_key: str) -> None:
+        with self._lock:
+            self._timers.pop(api_key, None)  # "the timer remains disabled until the client provides a new timeout"
+            self._cancel_all_locked(api_key)
+
+    def dead_man(self, api_key: str) -> float | None:
+        """When the key's dead-man's switch fires (Unix time), or None when it is not armed."""
+        with self._lock:
+            armed = self._timers.get(api_key)
+            return armed[0] if armed else None
+
     def _settle_cancel(self, txid: str) -> None:
         with self._lock:
             order = self._orders[txid]
@@ -511,6 +556,10 @@ class KrakenSimulator(SimulatorBase):
         order.cost += step * order.price
         if order.vol_exec >= order.volume:
             order.close("closed")
+
+
+def _rfc3339(stamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
 
 def _parse_body(body: bytes, content_type: str) -> dict[str, str]:
