@@ -219,6 +219,10 @@ async def test_repeated_connect_failures_mark_the_type_down(
         assert f"{DOWN_AFTER} times in a row" in down["description"]
         assert _UNIX.match(str(down["downTimeStart"])) and "downTimeEnd" not in down
         assert statuses["krakenDirect"]["isUp"] is True  # another type, reached
+        feature = await gw.http.post(
+            "/api/v1/transactions/featureList", json={"type": "kraken", "authToken": token}, headers=headers
+        )
+        assert _ok(feature)["isIntegrationUp"] is False  # featureList tells the same story as /status
 
 
 async def test_a_venue_wide_ban_marks_every_type_of_that_host_down(gw: GatewayHarness) -> None:

@@ -9,6 +9,7 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import OrderRef, OrderSnapshot
 from ordergate.tokens import TokenSealer
+from ordergate.venues.health import VenueHealth
 from ordergate.venues.registry import VenueRegistry
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown
 
@@ -64,11 +65,18 @@ _FIAT = frozenset({"USD", "EUR", "GBP", "CAD", "JPY", "CHF", "AUD"})
 
 
 def feature_list(
-    registry: VenueRegistry, sealer: TokenSealer, client_id: str, integration: IntegrationType, token: str
+    registry: VenueRegistry,
+    sealer: TokenSealer,
+    client_id: str,
+    integration: IntegrationType,
+    token: str,
+    health: VenueHealth | None = None,
 ) -> dict[str, Any]:
-    """What the registry knows: cancel support is real; placing orders is not something ordergate does."""
+    """What the registry knows: cancel support is real; placing orders is not something ordergate does.
+    `isIntegrationUp` is what `/status` says for this process: no repeated connect failures, no venue back-off."""
     open_credentials(sealer, client_id, integration, token)
     adapter = registry.adapter(integration)
+    up = adapter is not None and (health is None or health.outage(integration) is None)
     return {
         "brokerType": integration.value,
         "status": "succeeded",
@@ -76,5 +84,5 @@ def feature_list(
         "supportsOrderPreview": False,
         "supportsPriceQuotes": False,
         "isTradingSupported": False,
-        "isIntegrationUp": adapter is not None,
+        "isIntegrationUp": up,
     }
