@@ -55,6 +55,7 @@ class AuditRecord:
 
 
 _FIELDS = tuple(f.name for f in fields(AuditRecord))
+FIELDS = _FIELDS  # a row tuple's order (api/hot.py builds rows in it)
 # A Core insert on the table: the ORM's bulk-insert path costs more per batch than the rows themselves.
 _INSERT = insert(AuditEvent.__table__)
 
@@ -83,25 +84,83 @@ def _rows(records: list[AuditRecord]) -> list[dict[str, object]]:
     return [{name: getattr(rec, name) for name in _FIELDS} for rec in records]
 
 
-def _write_sync(conn: object, records: list[AuditRecord]) -> list[BaseException | None]:
-    """Write `records` in one transaction; if that fails, each on its own, so one row the database refuses does
-    not take its batch-mates down with it. Returns each record's error (None = written)."""
-    try:
-        with conn.begin():  # type: ignore[attr-defined]
-            conn.execute(_INSERT, _rows(records))  # type: ignore[attr-defined]
-        return [None] * len(records)
-    except Exception as exc:  # noqa: BLE001 - retried row by row below
-        if len(records) == 1:
-            return [exc]
-    results: list[BaseException | None] = []
-    for rec in records:
+def as_row(rec: AuditRecord) -> tuple[object, ...]:
+    return tuple(getattr(rec, name) for name in _FIELDS)
+
+
+def _record_of(row: tuple[object, ...]) -> AuditRecord:
+    return AuditRecord(*row)  # type: ignore[arg-type]
+
+
+_TEXT_INDEXES = tuple(_FIELDS.index(name) for name in _TEXT_FIELDS)
+_CREATED_AT = _FIELDS.index("created_at")
+
+
+def sanitised_row(row: tuple[object, ...]) -> tuple[object, ...]:
+    """`_sanitise` for a row tuple; the row itself when nothing needs escaping (the common case)."""
+    for i in _TEXT_INDEXES:
+        value = row[i]
+        if value is not None and not (value.isascii() and "\x00" not in value):  # type: ignore[union-attr]
+            return tuple(storable(v) if j in _TEXT_INDEXES and v is not None else v for j, v in enumerate(row))  # type: ignore[arg-type]
+    return row
+
+
+# The SQLite writer thread uses the stdlib driver with one prepared statement: SQLAlchemy's per-row parameter
+# processing cost more than SQLite's insert itself. Built from the model's own names, never from input.
+_SQLITE_INSERT = (
+    f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(_FIELDS)}) VALUES ({', '.join('?' for _ in _FIELDS)})"  # noqa: S608
+)
+
+
+def _sqlite_params(row: tuple[object, ...]) -> tuple[object, ...]:
+    """The row as SQLAlchemy's SQLite DateTime stores it ("YYYY-MM-DD HH:MM:SS.ffffff", no offset, as UTC).
+    Raises for a created_at that is not a datetime, as SQLAlchemy's DateTime type does."""
+    created = row[_CREATED_AT]
+    if not isinstance(created, datetime):
+        raise TypeError("created_at must be a datetime")
+    if created.tzinfo is not None:
+        created = created.astimezone(UTC)
+    text = (
+        f"{created.year:04d}-{created.month:02d}-{created.day:02d} "
+        f"{created.hour:02d}:{created.minute:02d}:{created.second:02d}.{created.microsecond:06d}"
+    )
+    return (*row[:_CREATED_AT], text, *row[_CREATED_AT + 1 :])
+
+
+def _write_sync(conn: object, rows: list[tuple[object, ...]]) -> list[BaseException | None]:
+    """Write `rows` in one transaction (executemany on a stdlib sqlite3 connection); if that fails, each on its
+    own, so one row the database refuses does not take its batch-mates down with it. Returns each row's error
+    (None = written)."""
+    params: list[tuple[object, ...]] = []
+    errors: list[BaseException | None] = [None] * len(rows)
+    for i, row in enumerate(rows):
         try:
-            with conn.begin():  # type: ignore[attr-defined]
-                conn.execute(_INSERT, _rows([rec]))  # type: ignore[attr-defined]
-            results.append(None)
+            params.append(_sqlite_params(row))
+        except Exception as exc:  # noqa: BLE001 - this row only
+            errors[i] = exc
+    if len(params) == len(rows):
+        try:
+            conn.executemany(_SQLITE_INSERT, params)  # type: ignore[attr-defined]
+            conn.commit()  # type: ignore[attr-defined]
+            return errors
+        except Exception as exc:  # noqa: BLE001 - retried row by row below
+            with contextlib.suppress(Exception):
+                conn.rollback()  # type: ignore[attr-defined]
+            if len(rows) == 1:
+                return [exc]
+    elif not params:
+        return errors
+    for i, row in enumerate(rows):
+        if errors[i] is not None:
+            continue
+        try:
+            conn.execute(_SQLITE_INSERT, _sqlite_params(row))  # type: ignore[attr-defined]
+            conn.commit()  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - reported to this row's request only
-            results.append(exc)
-    return results
+            with contextlib.suppress(Exception):
+                conn.rollback()  # type: ignore[attr-defined]
+            errors[i] = exc
+    return errors
 
 
 def _settle(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
@@ -118,13 +177,13 @@ class _ThreadWriter:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._queue: queue.SimpleQueue[tuple[AuditRecord, asyncio.Future[None]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[tuple[object, ...], asyncio.Future[None]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, rec: AuditRecord) -> asyncio.Future[None]:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put((rec, done))
+    def submit(self, row: tuple[object, ...], loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = loop.create_future()
+        self._queue.put((row, done))
         return done
 
     async def stop(self) -> None:
@@ -134,7 +193,7 @@ class _ThreadWriter:
         self._engine.dispose()
 
     def _run(self) -> None:
-        conn = None
+        pooled = None  # SQLAlchemy's pooled connection (the pragmas applied on connect), used through its driver
         stopping = False
         while not stopping:
             batch = []
@@ -151,25 +210,25 @@ class _ThreadWriter:
             if not batch:
                 continue
             try:
-                if conn is None:
-                    conn = self._engine.connect()
-                errors = _write_sync(conn, [rec for rec, _ in batch])
+                if pooled is None:
+                    pooled = self._engine.raw_connection()
+                errors = _write_sync(pooled.driver_connection, [row for row, _ in batch])
             except Exception as exc:  # noqa: BLE001 - no connection: reported to each waiting request
                 errors = [exc] * len(batch)
             if any(errors):
                 log.error("audit write failed for %d of %d rows", sum(e is not None for e in errors), len(batch))
-                if all(errors) and conn is not None:
+                if all(errors) and pooled is not None:
                     with contextlib.suppress(Exception):
-                        conn.close()
-                    conn = None
+                        pooled.invalidate()
+                    pooled = None
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
             for (_, fut), error in zip(batch, errors, strict=True):
                 by_loop.setdefault(fut.get_loop(), []).append((fut, error))
             for loop, waiters in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
                     loop.call_soon_threadsafe(_settle, waiters)
-        if conn is not None:
-            conn.close()
+        if pooled is not None:
+            pooled.close()
 
 
 class AuditLog:
@@ -193,7 +252,7 @@ class AuditLog:
         self._flusher: asyncio.Task[None] | None = None
         self._engine = engine
         self._spool = AuditSpool(spool_dir, self._write_each) if spool_dir is not None else None
-        self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[tuple[object, ...], asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._thread_writer: _ThreadWriter | None = None
 
@@ -234,13 +293,20 @@ class AuditLog:
         """Returns once the row is durable (committed, or spooled to disk); raises if neither was possible."""
         if rec.created_at is None:
             rec.created_at = datetime.now(UTC)
-        _sanitise(rec)
+        await self.record_row(as_row(rec))
+
+    async def record_row(self, row: tuple[object, ...]) -> None:
+        """`record` for a row tuple in AuditRecord's field order (created_at set): what the hot path builds."""
+        row = sanitised_row(row)
         try:
-            await self._commit(rec)
+            if self._thread_writer is not None:
+                await self._thread_writer.submit(row, asyncio.get_running_loop())
+            else:
+                await self._commit(row)
         except Exception:
             if self._spool is None:
                 raise
-            await self._spool.append(rec)
+            await self._spool.append(_record_of(row))
 
     async def record_aggregated(self, rec: AuditRecord, source: str) -> None:
         """Failed client authentication is what a flood from one address looks like, and a row per request would
@@ -275,15 +341,12 @@ class AuditLog:
             with contextlib.suppress(Exception):
                 await self.flush_aggregates()
 
-    async def _commit(self, rec: AuditRecord) -> None:
-        if self._thread_writer is not None:
-            await self._thread_writer.submit(rec)
-            return
+    async def _commit(self, row: tuple[object, ...]) -> None:
         if self._writer is None:
-            await self._write([rec])
+            await self._write([_record_of(row)])
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((rec, done))
+        self._queue.put_nowait((row, done))
         await done
 
     async def _run(self) -> None:
@@ -291,7 +354,7 @@ class AuditLog:
             batch = [await self._queue.get()]
             while len(batch) < _MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            errors = await self._write_each([rec for rec, _ in batch])
+            errors = await self._write_each([_record_of(row) for row, _ in batch])
             if any(errors):
                 log.error("audit write failed for %d of %d rows", sum(e is not None for e in errors), len(batch))
             _settle([(fut, error) for (_, fut), error in zip(batch, errors, strict=True)])
