@@ -172,61 +172,95 @@ def _settle(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) ->
                 fut.set_exception(error)
 
 
+class _Batch:
+    """The rows one event loop has submitted since its last hand-off; one future answers them all, with each
+    row's error (None = written) at the row's index."""
+
+    __slots__ = ("done", "loop", "rows")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.rows: list[tuple[object, ...]] = []
+        self.done: asyncio.Future[list[BaseException | None]] = loop.create_future()
+
+
 class _ThreadWriter:
-    """Group commit on a dedicated thread and connection (SQLite). Requests wait on loop futures."""
+    """Group commit on a dedicated thread and connection (SQLite).
+
+    A request appends its row to the loop's open batch and awaits the batch's future: no per-row future, queue
+    hand-off or thread wake-up. One batch per loop is at the thread at a time; rows arriving meanwhile gather in
+    the next one, which is handed over when the thread reports the previous (one call_soon_threadsafe per batch).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._queue: queue.SimpleQueue[tuple[tuple[object, ...], asyncio.Future[None]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._open: dict[asyncio.AbstractEventLoop, _Batch] = {}
+        self._busy: set[asyncio.AbstractEventLoop] = set()  # loops with a batch at the thread
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, row: tuple[object, ...], loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-        done: asyncio.Future[None] = loop.create_future()
-        self._queue.put((row, done))
-        return done
+    async def write(self, row: tuple[object, ...]) -> None:
+        loop = asyncio.get_running_loop()
+        batch = self._open.get(loop)
+        if batch is None:
+            batch = self._open[loop] = _Batch(loop)
+            if loop not in self._busy:
+                loop.call_soon(self._hand_off, loop)  # after this loop iteration's other requests add theirs
+        index = len(batch.rows)
+        batch.rows.append(row)
+        error = (await asyncio.shield(batch.done))[index]
+        if error is not None:
+            raise error
+
+    def _hand_off(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._open.pop(loop, None)
+        if batch is None or loop in self._busy:
+            return
+        self._busy.add(loop)
+        self._queue.put(batch)
+
+    def _written(self, batch: _Batch, errors: list[BaseException | None]) -> None:
+        self._busy.discard(batch.loop)
+        if not batch.done.done():
+            batch.done.set_result(errors)
+        if batch.loop in self._open:
+            self._hand_off(batch.loop)
 
     async def stop(self) -> None:
-        # The sentinel queues behind every row already submitted, so those are written first.
+        for loop in list(self._open):  # rows already submitted are written before the thread stops
+            batch = self._open.pop(loop)
+            self._busy.add(loop)
+            self._queue.put(batch)
+        # The sentinel queues behind every batch already handed over, so those are written first.
         self._queue.put(None)
         await asyncio.to_thread(self._thread.join)
         self._engine.dispose()
 
     def _run(self) -> None:
         pooled = None  # SQLAlchemy's pooled connection (the pragmas applied on connect), used through its driver
-        stopping = False
-        while not stopping:
-            batch = []
-            item = self._queue.get()
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= _MAX_BATCH:
-                    break
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                break
+            errors: list[BaseException | None] = []
+            for start in range(0, len(batch.rows), _MAX_BATCH):
+                rows = batch.rows[start : start + _MAX_BATCH]
                 try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            stopping = item is None
-            if not batch:
-                continue
-            try:
-                if pooled is None:
-                    pooled = self._engine.raw_connection()
-                errors = _write_sync(pooled.driver_connection, [row for row, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - no connection: reported to each waiting request
-                errors = [exc] * len(batch)
-            if any(errors):
-                log.error("audit write failed for %d of %d rows", sum(e is not None for e in errors), len(batch))
-                if all(errors) and pooled is not None:
-                    with contextlib.suppress(Exception):
-                        pooled.invalidate()
-                    pooled = None
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
-            for (_, fut), error in zip(batch, errors, strict=True):
-                by_loop.setdefault(fut.get_loop(), []).append((fut, error))
-            for loop, waiters in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
-                    loop.call_soon_threadsafe(_settle, waiters)
+                    if pooled is None:
+                        pooled = self._engine.raw_connection()
+                    chunk = _write_sync(pooled.driver_connection, rows)
+                except Exception as exc:  # noqa: BLE001 - no connection: reported to each waiting request
+                    chunk = [exc] * len(rows)
+                if any(chunk):
+                    log.error("audit write failed for %d of %d rows", sum(e is not None for e in chunk), len(rows))
+                    if all(chunk) and pooled is not None:
+                        with contextlib.suppress(Exception):
+                            pooled.invalidate()
+                        pooled = None
+                errors += chunk
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                batch.loop.call_soon_threadsafe(self._written, batch, errors)
         if pooled is not None:
             pooled.close()
 
@@ -300,7 +334,7 @@ class AuditLog:
         row = sanitised_row(row)
         try:
             if self._thread_writer is not None:
-                await self._thread_writer.submit(row, asyncio.get_running_loop())
+                await self._thread_writer.write(row)
             else:
                 await self._commit(row)
         except Exception:
