@@ -62,6 +62,18 @@ def count_request(endpoint: str, http_status: int, error_type: str, venue: str) 
     child.inc()
 
 
+_UPSTREAM_CHILDREN: dict[tuple[str, str], Any] = {}
+
+
+def observe_upstream(venue: str, outcome: str, seconds: float) -> None:
+    """UPSTREAM_SECONDS.labels(venue, outcome).observe(seconds), the child looked up once per label pair."""
+    key = (venue, outcome)
+    child = _UPSTREAM_CHILDREN.get(key)
+    if child is None:
+        child = _UPSTREAM_CHILDREN[key] = UPSTREAM_SECONDS.labels(venue, outcome)
+    child.observe(seconds)
+
+
 def in_flight(endpoint: str) -> Any:
     child = _IN_FLIGHT_CHILDREN.get(endpoint)
     if child is None:
