@@ -112,6 +112,32 @@ _SQLITE_INSERT = (
 )
 
 
+_INSERTS: dict[int, str] = {}
+
+
+def _sqlite_insert(n: int) -> str:
+    """One INSERT of `n` rows. pysqlite releases and retakes the GIL around every statement step, so a batch
+    of 50 rows through executemany made the writer thread ask the event loop's thread for the GIL 50 times
+    (each a forced switch); a few multi-row statements (sizes: powers of two, so sqlite3's statement cache
+    keeps them prepared) ask a few times."""
+    sql = _INSERTS.get(n)
+    if sql is None:
+        one = f"({', '.join('?' for _ in _FIELDS)})"
+        sql = _INSERTS[n] = f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(_FIELDS)}) VALUES " + ", ".join(  # noqa: S608
+            one for _ in range(n)
+        )
+    return sql
+
+
+def _insert_all(conn: object, params: list[tuple[object, ...]]) -> None:
+    start, total = 0, len(params)
+    while start < total:
+        size = 1 << min((total - start).bit_length() - 1, 8)  # the largest power of two left, at most 256
+        flat = [value for row in params[start : start + size] for value in row]
+        conn.execute(_sqlite_insert(size), flat)  # type: ignore[attr-defined]
+        start += size
+
+
 def _sqlite_params(row: tuple[object, ...]) -> tuple[object, ...]:
     """The row as SQLAlchemy's SQLite DateTime stores it ("YYYY-MM-DD HH:MM:SS.ffffff", no offset, as UTC).
     Raises for a created_at that is not a datetime, as SQLAlchemy's DateTime type does."""
@@ -128,7 +154,7 @@ def _sqlite_params(row: tuple[object, ...]) -> tuple[object, ...]:
 
 
 def _write_sync(conn: object, rows: list[tuple[object, ...]]) -> list[BaseException | None]:
-    """Write `rows` in one transaction (executemany on a stdlib sqlite3 connection); if that fails, each on its
+    """Write `rows` in one transaction (a stdlib sqlite3 connection, multi-row inserts); if that fails, each on its
     own, so one row the database refuses does not take its batch-mates down with it. Returns each row's error
     (None = written)."""
     params: list[tuple[object, ...]] = []
@@ -140,7 +166,7 @@ def _write_sync(conn: object, rows: list[tuple[object, ...]]) -> list[BaseExcept
             errors[i] = exc
     if len(params) == len(rows):
         try:
-            conn.executemany(_SQLITE_INSERT, params)  # type: ignore[attr-defined]
+            _insert_all(conn, params)
             conn.commit()  # type: ignore[attr-defined]
             return errors
         except Exception as exc:  # noqa: BLE001 - retried row by row below
