@@ -219,12 +219,19 @@ class _Batch:
         self.done: asyncio.Future[list[BaseException | None]] = _SharedFuture(loop=loop)
 
 
+# While rows arrive concurrently (a batch held more than one), the next hand-off waits until this long after the
+# previous one, so batches gather more rows: in-process a commit costs ~40 µs of CPU whatever its size and a row
+# ~8 µs, and each hand-off wakes the writer thread and then the event loop. One request alone is never delayed.
+_GATHER_S = 0.004
+
+
 class _ThreadWriter:
     """Group commit on a dedicated thread and connection (SQLite).
 
     A request appends its row to the loop's open batch and awaits the batch's future: no per-row future, queue
     hand-off or thread wake-up. One batch per loop is at the thread at a time; rows arriving meanwhile gather in
-    the next one, which is handed over when the thread reports the previous (one call_soon_threadsafe per batch).
+    the next one, which is handed over when the thread reports the previous (one call_soon_threadsafe per batch)
+    and, under concurrency, no sooner than _GATHER_S after the previous hand-off.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -232,6 +239,8 @@ class _ThreadWriter:
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._open: dict[asyncio.AbstractEventLoop, _Batch] = {}
         self._busy: set[asyncio.AbstractEventLoop] = set()  # loops with a batch at the thread
+        self._scheduled: set[asyncio.AbstractEventLoop] = set()  # loops with a hand-off callback pending
+        self._next_at: dict[asyncio.AbstractEventLoop, float] = {}
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
@@ -240,27 +249,40 @@ class _ThreadWriter:
         batch = self._open.get(loop)
         if batch is None:
             batch = self._open[loop] = _Batch(loop)
-            if loop not in self._busy:
-                loop.call_soon(self._hand_off, loop)  # after this loop iteration's other requests add theirs
+            if loop not in self._busy and loop not in self._scheduled:
+                self._schedule(loop)
         index = len(batch.rows)
         batch.rows.append(row)
         error = (await batch.done)[index]
         if error is not None:
             raise error
 
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled.add(loop)
+        wait = self._next_at.get(loop, 0.0) - loop.time()
+        if wait > 0:
+            loop.call_later(wait, self._hand_off, loop)
+        else:
+            loop.call_soon(self._hand_off, loop)  # after this loop iteration's other requests add theirs
+
     def _hand_off(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled.discard(loop)
+        if loop in self._busy:
+            return  # _written schedules the open batch
         batch = self._open.pop(loop, None)
-        if batch is None or loop in self._busy:
+        if batch is None:
             return
         self._busy.add(loop)
+        self._next_at[loop] = loop.time() + _GATHER_S if len(batch.rows) > 1 else 0.0
         self._queue.put(batch)
 
     def _written(self, batch: _Batch, errors: list[BaseException | None]) -> None:
-        self._busy.discard(batch.loop)
+        loop = batch.loop
+        self._busy.discard(loop)
         if not batch.done.done():
             batch.done.set_result(errors)
-        if batch.loop in self._open:
-            self._hand_off(batch.loop)
+        if loop in self._open and loop not in self._scheduled:
+            self._schedule(loop)
 
     async def stop(self) -> None:
         for loop in list(self._open):  # rows already submitted are written before the thread stops
