@@ -707,6 +707,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"(medians), {meta['keys']} Kraken keys / authTokens. One run, one machine: read the ratios, not the "
         "absolute numbers.",
         "",
+        *([f"Note: {meta['note']}", ""] if meta.get("note") else []),
         "| variant | conc | cancels/s | p50 ms | p99 ms | gateway CPU µs/cancel | upstream CPU µs/cancel "
         "| machine busy % | peak RSS MB | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -788,11 +789,14 @@ def main() -> int:
     ap.add_argument(
         "--render", action="store_true", help="only rewrite RESULTS.md (and derived figures) from --out's results.json"
     )
+    ap.add_argument("--note", help="a sentence about the run (e.g. other work on the machine) kept in results.json")
     args = ap.parse_args()
     if args.render:
         results = json.loads((args.out / "results.json").read_text())
         if results.get("workers", {}).get("by_concurrency"):
             results["workers"] = worker_figures(results["summary"], results["meta"]["concurrency"])
+        if args.note:
+            results["meta"]["note"] = args.note
         (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         (args.out / "RESULTS.md").write_text(markdown(results) + "\n")
         return 0
@@ -895,6 +899,7 @@ def main() -> int:
                 "upstream": "bench/upstream.py (verifies API-Sign and nonces, answers count=1 for any txid)",
                 "direct": "pre-signed CancelOrder requests on replay-marked keys (signature verified, nonce not)",
                 "wall_s": None,
+                "note": args.note,
             },
             "ratio_concurrency": ratio_c,
             "throughput_ratio": _ratio(og and og["cancels_per_s"], bare and bare["cancels_per_s"]),
