@@ -2,9 +2,9 @@
 
 Rows from concurrent requests are committed together (group commit): each request awaits the commit that
 carries its row, so a storm of cancels costs a few transactions rather than one each. On SQLite (a file) the
-writer is a thread with its own blocking connection: a batch costs one hand-off to that thread, one
-executemany + commit, and one wake-up of the event loop, where going through aiosqlite costs a thread round
-trip per DB-API call (bench/README.md has the figures). Other databases use an asyncio task on the async engine.
+writer is a thread with its own stdlib sqlite3 connection: a batch costs one hand-off to that thread, a few
+multi-row INSERTs + one commit, and one wake-up of the event loop (bench/README.md has the figures). Other
+databases use an asyncio task on the async engine.
 """
 
 from __future__ import annotations
