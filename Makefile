@@ -40,7 +40,7 @@ reliability: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q tests/reliability
 	$(BIN)/python -m tests.reliability.render
 
-# ~7 minutes: ordergate vs bare proxy vs direct, writes bench/results.json and bench/RESULTS.md (bench/README.md).
+# ~8 minutes: ordergate vs bare proxy vs direct (and a Bybit row), writes bench/results.json and bench/RESULTS.md (bench/README.md).
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (apt-get)"; \
 	  { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1 || \

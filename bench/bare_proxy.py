@@ -9,6 +9,11 @@ the same cancel JSON, looks the `authToken` up in a table loaded at start (`keys
 pooled aiohttp session, reads Kraken's answer and replies with Mesh's envelope. No client auth, validation,
 token opening, per-key lock or audit row: everything the gateway adds on top is what the comparison measures.
 
+With `--venue bybit` it does the same for Bybit v5 (the benchmark's second venue, JSON + HMAC-SHA256): the
+`keys.json` secrets are Bybit's text secrets, and it sends `{"category":"spot","symbol":…,"orderId":…}` to
+`/v5/order/cancel` signed with X-BAPI-* headers, checks retCode 0 and answers Mesh's envelope with `inProgress`
+(what ordergate answers for Bybit's asynchronous cancel acknowledgement).
+
 The options other than the defaults exist for bench/choices.py, which measures the server and client choices
 on this baseline: `--server granian`, `--loop asyncio --http h11` (uvicorn without uvloop/httptools),
 `--client httpx`.
@@ -32,15 +37,19 @@ import aiohttp
 import uvicorn
 
 CANCEL_PATH = "/0/private/CancelOrder"
+BYBIT_CANCEL_PATH = "/v5/order/cancel"
+BYBIT_RECV_WINDOW = "5000"
 _JSON = [(b"content-type", b"application/json")]
 
 
 class BareProxy:
-    def __init__(self, upstream: str, keys_path: str, client: str = "aiohttp") -> None:
-        self.url = upstream.rstrip("/") + CANCEL_PATH
+    def __init__(self, upstream: str, keys_path: str, client: str = "aiohttp", venue: str = "kraken") -> None:
+        self.venue = venue
+        self.url = upstream.rstrip("/") + (BYBIT_CANCEL_PATH if venue == "bybit" else CANCEL_PATH)
         with open(keys_path) as fh:
             rows = json.load(fh)
-        self.keys = {r["authToken"]: (r["apiKey"], base64.b64decode(r["secret"])) for r in rows}
+        decode = (lambda s: s.encode()) if venue == "bybit" else base64.b64decode
+        self.keys = {r["authToken"]: (r["apiKey"], decode(r["secret"])) for r in rows}
         self.last_nonce: dict[str, int] = {}
         self.client = client
         self.session: aiohttp.ClientSession | None = None
@@ -73,7 +82,7 @@ class BareProxy:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        status, payload = await self.cancel(body)
+        status, payload = await (self.cancel_bybit(body) if self.venue == "bybit" else self.cancel(body))
         await send({"type": "http.response.start", "status": status, "headers": _JSON})
         await send({"type": "http.response.body", "body": payload})
 
@@ -111,6 +120,42 @@ class BareProxy:
         }
         return 200, json.dumps(envelope, separators=(",", ":")).encode()
 
+    async def cancel_bybit(self, raw: bytes) -> tuple[int, bytes]:
+        try:
+            data = json.loads(raw)
+            api_key, secret = self.keys[data["authToken"]]
+            order_id = data["id"]
+            symbol = data["symbolPair"]
+        except (ValueError, KeyError, TypeError):
+            return 400, b'{"status":"badRequest"}'
+        form = json.dumps({"category": "spot", "symbol": symbol, "orderId": order_id}, separators=(",", ":")).encode()
+        stamp = str(time.time_ns() // 1_000_000)
+        sign = hmac.new(secret, (stamp + api_key + BYBIT_RECV_WINDOW).encode() + form, hashlib.sha256).hexdigest()
+        headers = {
+            "X-BAPI-API-KEY": api_key,
+            "X-BAPI-TIMESTAMP": stamp,
+            "X-BAPI-RECV-WINDOW": BYBIT_RECV_WINDOW,
+            "X-BAPI-SIGN": sign,
+            "Content-Type": "application/json",
+        }
+        try:
+            assert self.session is not None
+            async with self.session.post(self.url, data=form, headers=headers) as resp:
+                answer = json.loads(await resp.read())
+        except Exception:  # noqa: BLE001 - any failure is a 502 here
+            return 502, b'{"status":"serverFailure"}'
+        if answer.get("retCode") != 0 or (answer.get("result") or {}).get("orderId") != order_id:
+            return 502, b'{"status":"serverFailure"}'
+        envelope = {
+            "status": "ok",
+            "message": "Cancel request accepted.",
+            "displayMessage": None,
+            "errorType": "",
+            "errorData": None,
+            "content": {"orderId": order_id, "status": "inProgress"},
+        }
+        return 200, json.dumps(envelope, separators=(",", ":")).encode()
+
 
 def from_env() -> BareProxy:
     """Factory for servers that import the app (granian): the options travel in BARE_PROXY_* variables."""
@@ -129,6 +174,7 @@ def main() -> None:
     parser.add_argument("--loop", default="auto", help="uvicorn --loop (auto = uvloop when installed)")
     parser.add_argument("--http", default="auto", help="uvicorn --http (auto = httptools when installed)")
     parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp")
+    parser.add_argument("--venue", choices=("kraken", "bybit"), default="kraken")
     parser.add_argument("--default-gc", action="store_true", help="keep Python's default GC thresholds")
     args = parser.parse_args()
     if args.server == "granian":
@@ -160,7 +206,7 @@ def main() -> None:
             ],
             env,
         )
-    app = BareProxy(args.upstream, args.keys, args.client)
+    app = BareProxy(args.upstream, args.keys, args.client, args.venue)
     if not args.default_gc:
         # The process tuning `ordergate serve` applies (ordergate/runtime.py), so that the comparison measures
         # the gateway's work rather than a GC setting; it changes little here (small heap, few allocations).

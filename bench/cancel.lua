@@ -1,11 +1,14 @@
 -- wrk script for the benchmark: one cancel per request, every request with a distinct order id.
 --
 --   wrk ... -s bench/cancel.lua URL -- gateway TOKENS_FILE CLIENT_ID CLIENT_SECRET RUN_TAG NTHREADS
+--   wrk ... -s bench/cancel.lua URL -- gateway_bybit TOKENS_FILE CLIENT_ID CLIENT_SECRET RUN_TAG NTHREADS
 --   wrk ... -s bench/cancel.lua URL -- direct REQUESTS_FILE RUN_TAG NTHREADS
 --
 -- gateway: POST /api/v1/transactions/cancel with Mesh's JSON; the authToken rotates round-robin over the
 --   file's tokens (one per line), so with 2,000 tokens and at most 256 requests in flight no Kraken key is ever
 --   in flight twice. A response counts as good only if it is HTTP 200 and carries "status":"ok".
+-- gateway_bybit: the same for Bybit tokens: a numeric order id (Bybit's spot id shape) and symbolPair BTCUSDT
+--   (so the cancel is one upstream request).
 -- direct: each line of REQUESTS_FILE is `apiKey<TAB>apiSign<TAB>body`, a Kraken CancelOrder request signed in
 --   advance (wrk's Lua has no HMAC-SHA512); good = HTTP 200 with "count":1 and no error.
 -- Thread t of T uses lines t, t+T, t+2T, ... so threads never share a key.
@@ -35,7 +38,7 @@ function init(args)
    mode = args[1]
    local nthreads
    local all
-   if mode == "gateway" then
+   if mode == "gateway" or mode == "gateway_bybit" then
       all = lines(args[2])
       headers = {
          ["Content-Type"] = "application/json",
@@ -76,6 +79,13 @@ function request()
       return items[idx]
    end
    counter = counter + 1
+   if mode == "gateway_bybit" then
+      -- digits only: the run tag's digits, the thread, the counter (at most 20 digits, Bybit's spot id shape)
+      local body = '{"authToken":"' .. items[idx] .. '","type":"bybit","id":"' .. (tag:gsub("%D", ""))
+         .. string.format("%03d", tid) .. string.format("%09d", counter)
+         .. '","isCryptocurrency":true,"symbolPair":"BTCUSDT"}'
+      return wrk.format("POST", path, headers, body)
+   end
    -- the shape of a Kraken txid (O + 5 + 5 + 6 characters), which the gateway checks
    local body = '{"authToken":"' .. items[idx] .. '","type":"kraken","id":"O' .. tag .. "-"
       .. string.format("%05d", tid) .. "-" .. string.format("%06d", counter) .. '","isCryptocurrency":true}'

@@ -27,6 +27,7 @@ class Target:
     client_id: str = ""
     client_secret: str = ""
     tag: str = "x"
+    venue: str = "kraken"  # gateway mode: "kraken" or "bybit" (numeric order ids, symbolPair)
 
 
 @dataclass
@@ -83,10 +84,19 @@ async def run(
             key, sign, body = target.items[i]
             hdrs = {"API-Key": key, "API-Sign": sign, "Content-Type": "application/x-www-form-urlencoded"}
             return i, "", target.base_url + "/0/private/CancelOrder", hdrs, body.encode()
-        order_id = f"O{target.tag}-{counter // 10**6:05d}-{counter % 10**6:06d}"  # a Kraken txid's shape
-        body = json.dumps(
-            {"authToken": target.items[i], "type": "kraken", "id": order_id, "isCryptocurrency": True}
-        ).encode()
+        if target.venue == "bybit":
+            order_id = f"{''.join(c for c in target.tag if c.isdigit())}{counter:09d}"  # Bybit's numeric ids
+            request = {
+                "authToken": target.items[i],
+                "type": "bybit",
+                "id": order_id,
+                "isCryptocurrency": True,
+                "symbolPair": "BTCUSDT",
+            }
+        else:
+            order_id = f"O{target.tag}-{counter // 10**6:05d}-{counter % 10**6:06d}"  # a Kraken txid's shape
+            request = {"authToken": target.items[i], "type": "kraken", "id": order_id, "isCryptocurrency": True}
+        body = json.dumps(request).encode()
         return i, order_id, target.base_url + CANCEL, headers, body
 
     async def worker(session: aiohttp.ClientSession) -> None:

@@ -12,6 +12,8 @@ Processes (each its own, so CPU and memory are measured per process from /proc):
 - bare_proxy bench/bare_proxy.py: same server and client library, same keys, nothing else;
 - direct     no process: the load generator sends pre-signed Kraken requests straight to the upstream;
 - ordergate_2w  `ordergate serve --workers 2`, for the scaling figure.
+- ordergate_bybit / bare_proxy_bybit  the second venue (Bybit v5, JSON + HMAC-SHA256) at concurrency 64: the same
+             ordergate process and a bare proxy variant, against `bench/upstream.py --venue bybit`.
 Load: wrk (C, one thread, a Lua script, bench/cancel.lua) when installed, else bench/loadgen.py.
 See bench/README.md for the method and the choices it measured.
 """
@@ -176,7 +178,7 @@ out = []
 for r in json.load(sys.stdin):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = main(["tokens", "seal", "--client-id", r["clientId"], "--type", "kraken",
+        rc = main(["tokens", "seal", "--client-id", r["clientId"], "--type", r["type"],
                    "--username", r["apiKey"], "--password", r["secret"], "--json"])
     assert rc == 0, rc
     out.append(json.loads(buf.getvalue())["authToken"])
@@ -184,7 +186,7 @@ json.dump(out, sys.stdout)
 """
 
 
-def seal_tokens(client_id: str, keys: list[tuple[str, str]], env: dict[str, str]) -> list[str]:
+def seal_tokens(client_id: str, keys: list[tuple[str, str]], env: dict[str, str], venue: str = "kraken") -> list[str]:
     """`ordergate tokens seal --json` for every key: the first through the installed command itself, the rest
     through the same CLI entry point (`ordergate.cli.main`) in one process (4,000 process starts would take
     longer than the benchmark)."""
@@ -195,7 +197,7 @@ def seal_tokens(client_id: str, keys: list[tuple[str, str]], env: dict[str, str]
             "--client-id",
             client_id,
             "--type",
-            "kraken",
+            venue,
             "--username",
             keys[0][0],
             "--password",
@@ -208,7 +210,7 @@ def seal_tokens(client_id: str, keys: list[tuple[str, str]], env: dict[str, str]
         text=True,
     )
     tokens = [json.loads(first.stdout)["authToken"]]
-    rows = [{"clientId": client_id, "apiKey": k, "secret": s} for k, s in keys[1:]]
+    rows = [{"clientId": client_id, "apiKey": k, "secret": s, "type": venue} for k, s in keys[1:]]
     rest = subprocess.run(
         [sys.executable, "-c", _SEAL], input=json.dumps(rows), env=env, check=True, capture_output=True, text=True
     )
@@ -239,17 +241,20 @@ class Load:
     client_secret: str
     tokens: list[str]
     direct: list[tuple[str, str, str]]
+    bybit_tokens_file: Path | None = None
+    bybit_tokens: list[str] | None = None
     runs: int = 0
 
     def run(self, mode: str, url: str, concurrency: int, duration_s: int) -> dict[str, Any]:
         self.runs += 1
         tag = f"{os.getpid() % 100:02d}R{self.runs % 100:02d}"  # 5 characters: a Kraken txid's first group
         if self.loader == "wrk":
-            args = (
-                ["gateway", str(self.tokens_file), self.client_id, self.client_secret, tag, "1"]
-                if mode == "gateway"
-                else ["direct", str(self.direct_file), tag, "1"]
-            )
+            if mode == "gateway":
+                args = ["gateway", str(self.tokens_file), self.client_id, self.client_secret, tag, "1"]
+            elif mode == "gateway_bybit":
+                args = ["gateway_bybit", str(self.bybit_tokens_file), self.client_id, self.client_secret, tag, "1"]
+            else:
+                args = ["direct", str(self.direct_file), tag, "1"]
             cmd = [
                 "wrk",
                 "-t1",
@@ -272,8 +277,15 @@ class Load:
             result = json.loads(line[len("WRKJSON ") :])
             result["loader_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
             return result
+        items = {"gateway": self.tokens, "gateway_bybit": self.bybit_tokens}.get(mode, self.direct)
         target = loadgen.Target(
-            mode, url, self.tokens if mode == "gateway" else self.direct, self.client_id, self.client_secret, tag
+            "gateway" if mode == "gateway_bybit" else mode,
+            url,
+            items,  # type: ignore[arg-type]
+            self.client_id,
+            self.client_secret,
+            tag,
+            venue="bybit" if mode == "gateway_bybit" else "kraken",
         )
         before = resource.getrusage(resource.RUSAGE_SELF)
         result = asyncio.run(loadgen.run(target, concurrency, duration_s=duration_s))
@@ -305,7 +317,7 @@ def measure(
     duration_s: int,
     warmup_s: int,
 ) -> dict[str, Any]:
-    mode = "direct" if variant == "direct" else "gateway"
+    mode = "direct" if variant == "direct" else "gateway_bybit" if variant.endswith("_bybit") else "gateway"
     url = upstream.url if server is None else server.url
     settle(upstream)
     if warmup_s > 0:
@@ -458,6 +470,8 @@ class Fixture:
     cold_keys: list[tuple[str, str]]
     cold_tokens: list[str]
     bare_keys_file: Path
+    bybit_upstream: Server
+    bybit_bare_keys_file: Path
 
     def start_ordergate(self, name: str, workdir: Path, *serve_args: str) -> Server:
         port = free_port()
@@ -470,8 +484,11 @@ class Fixture:
             workdir,
         )
 
-    def start_bare(self, name: str, workdir: Path, *options: str) -> Server:
+    def start_bare(self, name: str, workdir: Path, *options: str, venue: str = "kraken") -> Server:
         port = free_port()
+        bybit = venue == "bybit"
+        upstream = self.bybit_upstream if bybit else self.upstream
+        keys = self.bybit_bare_keys_file if bybit else self.bare_keys_file
         return start(
             name,
             [
@@ -480,9 +497,11 @@ class Fixture:
                 "--port",
                 str(port),
                 "--upstream",
-                self.upstream.url,
+                upstream.url,
                 "--keys",
-                str(self.bare_keys_file),
+                str(keys),
+                "--venue",
+                venue,
                 *options,
             ],
             f"http://127.0.0.1:{port}",
@@ -520,6 +539,28 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
         workdir,
     )
     servers.append(upstream)
+    # Bybit: 18-character API keys and 36-character secrets (its HMAC key shapes), used as text.
+    bybit_keys = [(os.urandom(9).hex().upper(), os.urandom(18).hex()) for _ in range(max(nkeys // 4, 200))]
+    (workdir / "bybit_accounts.json").write_text(json.dumps([{"apiKey": k, "secret": s} for k, s in bybit_keys]))
+    by_port = free_port()
+    bybit_upstream = start(
+        "upstream_bybit",
+        [
+            sys.executable,
+            str(BENCH / "upstream.py"),
+            "--port",
+            str(by_port),
+            "--accounts",
+            str(workdir / "bybit_accounts.json"),
+            "--venue",
+            "bybit",
+        ],
+        f"http://127.0.0.1:{by_port}",
+        "/_stats",
+        env,
+        workdir,
+    )
+    servers.append(bybit_upstream)
 
     db_path = workdir / "ordergate.db"
     token_keys = subprocess.run(
@@ -530,6 +571,7 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
         "ORDERGATE_TOKEN_KEYS": token_keys,
         "ORDERGATE_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
         "ORDERGATE_BASE_URL_KRAKEN": upstream.url,
+        "ORDERGATE_BASE_URL_BYBIT": bybit_upstream.url,
         "ORDERGATE_AUDIT_SPOOL_DIR": str(workdir / "audit-spool"),
         # The per-client token bucket stays on (its cost is part of the full path) but is set far above
         # what one machine can send: the benchmark's single API client would otherwise meet the default
@@ -549,7 +591,9 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
     t0 = time.monotonic()
     warm_tokens = seal_tokens(client["clientId"], warm_keys, og_env)
     cold_tokens = seal_tokens(client["clientId"], cold_keys, og_env)
-    print(f"sealed {2 * nkeys} tokens in {time.monotonic() - t0:.1f} s; loader: {loader}", flush=True)
+    bybit_tokens = seal_tokens(client["clientId"], bybit_keys, og_env, venue="bybit")
+    took = time.monotonic() - t0
+    print(f"sealed {2 * nkeys} Kraken and {len(bybit_keys)} Bybit tokens in {took:.1f} s; loader: {loader}", flush=True)
     tokens_file = workdir / "tokens.txt"
     tokens_file.write_text("\n".join(warm_tokens) + "\n")
     (workdir / "bare_keys.json").write_text(
@@ -557,13 +601,40 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
             [{"authToken": t, "apiKey": k, "secret": s} for t, (k, s) in zip(warm_tokens, warm_keys, strict=True)]
         )
     )
+    (workdir / "bybit_tokens.txt").write_text("\n".join(bybit_tokens) + "\n")
+    (workdir / "bybit_bare_keys.json").write_text(
+        json.dumps(
+            [{"authToken": t, "apiKey": k, "secret": s} for t, (k, s) in zip(bybit_tokens, bybit_keys, strict=True)]
+        )
+    )
     direct = presign(direct_keys, "d")
     direct_file = workdir / "direct.txt"
     direct_file.write_text("".join(f"{k}\t{s}\t{b}\n" for k, s, b in direct))
     load = Load(
-        loader, workdir, tokens_file, direct_file, client["clientId"], client["clientSecret"], warm_tokens, direct
+        loader,
+        workdir,
+        tokens_file,
+        direct_file,
+        client["clientId"],
+        client["clientSecret"],
+        warm_tokens,
+        direct,
+        bybit_tokens_file=workdir / "bybit_tokens.txt",
+        bybit_tokens=bybit_tokens,
     )
-    return Fixture(upstream, env, og_env, load, db_path, warm_keys, cold_keys, cold_tokens, workdir / "bare_keys.json")
+    return Fixture(
+        upstream,
+        env,
+        og_env,
+        load,
+        db_path,
+        warm_keys,
+        cold_keys,
+        cold_tokens,
+        workdir / "bare_keys.json",
+        bybit_upstream,
+        workdir / "bybit_bare_keys.json",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- summary
@@ -601,6 +672,30 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a is not None and b else None
 
 
+def worker_figures(summary: dict[str, Any], concurrency: list[int]) -> dict[str, Any]:
+    """Two workers vs one (targets: throughput ≥ 1.45×, CPU per cancel ≤ 1.1×, p99 ≤ 2×)."""
+    out: dict[str, Any] = {
+        "targets": {"scaling": ">= 1.45", "cpu_per_cancel_ratio": "<= 1.1", "p99_ratio": "<= 2"},
+        "by_concurrency": {},
+    }
+    for c in [c for c in (64, 256) if c in concurrency] or [concurrency[-1]]:
+        one, two_s = summary["ordergate"][str(c)], summary["ordergate_2w"][str(c)]
+        out["by_concurrency"][str(c)] = {
+            "one_worker": one["cancels_per_s"],
+            "two_workers": two_s["cancels_per_s"],
+            "scaling": _ratio(two_s["cancels_per_s"], one["cancels_per_s"]),
+            "cpu_per_cancel_ratio": _ratio(two_s["cpu_us_per_cancel"], one["cpu_us_per_cancel"]),
+            "p99_ratio": _ratio(two_s["p99_ms"], one["p99_ms"]),
+            "machine_busy_pct_one": one["machine_busy_pct"],
+            "machine_busy_pct_two": two_s["machine_busy_pct"],
+            "gateway_cpu_us_per_cancel_two": two_s["cpu_us_per_cancel"],
+            "others_cpu_us_per_cancel": round(
+                two_s["upstream_cpu_us_per_cancel"] + two_s["loader_cpu_us_per_cancel"], 1
+            ),
+        }
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
@@ -612,6 +707,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"(medians), {meta['keys']} Kraken keys / authTokens. One run, one machine: read the ratios, not the "
         "absolute numbers.",
         "",
+        *([f"Note: {meta['note']}", ""] if meta.get("note") else []),
         "| variant | conc | cancels/s | p50 ms | p99 ms | gateway CPU µs/cancel | upstream CPU µs/cancel "
         "| machine busy % | peak RSS MB | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -634,12 +730,26 @@ def markdown(results: dict[str, Any]) -> str:
         f"- p99_ratio: **{results['p99_ratio']}**",
         "",
     ]
+    b = results.get("bybit")
+    if b and b.get("throughput_ratio") is not None:
+        lines += [
+            f"Second venue, Bybit (JSON + HMAC-SHA256), ordergate_bybit / bare_proxy_bybit at concurrency {c}: "
+            f"throughput_ratio **{b['throughput_ratio']}**, cpu_per_cancel_ratio **{b['cpu_per_cancel_ratio']}**, "
+            f"p99_ratio **{b['p99_ratio']}**.",
+            "",
+        ]
     w = results.get("workers")
     if w and not w.get("skipped"):
         lines += ["Two workers (`ordergate serve --workers 2`) vs one, same run:", ""]
         for cc, v in w["by_concurrency"].items():
+            extra = ""
+            if v.get("cpu_per_cancel_ratio") is not None:
+                extra = (
+                    f"; CPU per cancel **{v['cpu_per_cancel_ratio']}×** one worker's, p99 **{v['p99_ratio']}×** "
+                    "(targets: ≥ 1.45×, ≤ 1.1×, ≤ 2×)"
+                )
             lines.append(
-                f"- c={cc}: {v['one_worker']:.0f}/s → {v['two_workers']:.0f}/s = **{v['scaling']}×** "
+                f"- c={cc}: {v['one_worker']:.0f}/s → {v['two_workers']:.0f}/s = **{v['scaling']}×**{extra} "
                 f"(machine busy {v['machine_busy_pct_one']:.0f}% → {v['machine_busy_pct_two']:.0f}%; "
                 f"upstream + load generator use {v['others_cpu_us_per_cancel']:.0f} µs CPU per cancel)"
             )
@@ -672,11 +782,24 @@ def main() -> int:
     ap.add_argument("--reps", type=int)
     ap.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")])
     ap.add_argument("--keys", type=int)
-    ap.add_argument("--variants", default="ordergate,bare_proxy,direct")
+    ap.add_argument("--variants", default="ordergate,bare_proxy,direct,ordergate_bybit,bare_proxy_bybit")
     ap.add_argument("--no-workers", action="store_true", help="skip the two-worker scaling runs")
     ap.add_argument("--no-storm", action="store_true", help="skip the cold-accounts storm")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
+    ap.add_argument(
+        "--render", action="store_true", help="only rewrite RESULTS.md (and derived figures) from --out's results.json"
+    )
+    ap.add_argument("--note", help="a sentence about the run (e.g. other work on the machine) kept in results.json")
     args = ap.parse_args()
+    if args.render:
+        results = json.loads((args.out / "results.json").read_text())
+        if results.get("workers", {}).get("by_concurrency"):
+            results["workers"] = worker_figures(results["summary"], results["meta"]["concurrency"])
+        if args.note:
+            results["meta"]["note"] = args.note
+        (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        (args.out / "RESULTS.md").write_text(markdown(results) + "\n")
+        return 0
 
     short = args.short
     # wrk takes whole seconds.
@@ -701,12 +824,17 @@ def main() -> int:
         cold_tokens, cold_keys = fx.cold_tokens, fx.cold_keys
 
         targets: dict[str, Server | None] = {"direct": None}
-        if "ordergate" in variants or not args.no_workers:
+        if "ordergate" in variants or "ordergate_bybit" in variants or not args.no_workers:
             targets["ordergate"] = fx.start_ordergate("ordergate", workdir)
             servers.append(targets["ordergate"])  # type: ignore[arg-type]
         if "bare_proxy" in variants:
             targets["bare_proxy"] = fx.start_bare("bare_proxy", workdir)
             servers.append(targets["bare_proxy"])  # type: ignore[arg-type]
+        if "ordergate_bybit" in variants:
+            targets["ordergate_bybit"] = targets["ordergate"]  # the same process, serving a second venue
+        if "bare_proxy_bybit" in variants:
+            targets["bare_proxy_bybit"] = fx.start_bare("bare_proxy_bybit", workdir, venue="bybit")
+            servers.append(targets["bare_proxy_bybit"])  # type: ignore[arg-type]
 
         runs: list[dict[str, Any]] = []
         print(f"throughput: {variants} x c={concurrency} x {reps} reps, {duration} s each", flush=True)
@@ -714,7 +842,11 @@ def main() -> int:
             order = variants[rep - 1 :] + variants[: rep - 1]  # rotate so no variant always runs first
             for c in concurrency:
                 for variant in order:
-                    runs.append(measure(load, variant, targets[variant], upstream, c, rep, duration, warmup))
+                    bybit = variant.endswith("_bybit")
+                    if bybit and c != ratio_c:
+                        continue  # the second venue: one row, at the ratio concurrency
+                    venue_upstream = fx.bybit_upstream if bybit else upstream
+                    runs.append(measure(load, variant, targets[variant], venue_upstream, c, rep, duration, warmup))
 
         workers: dict[str, Any] = {"skipped": "--no-workers or --short"}
         if not (args.no_workers or short):
@@ -731,19 +863,7 @@ def main() -> int:
 
         summary = summarize(runs)
         if "by_concurrency" in workers:
-            for c in [c for c in (64, 256) if c in concurrency] or [concurrency[-1]]:
-                one, two_s = summary["ordergate"][str(c)], summary["ordergate_2w"][str(c)]
-                workers["by_concurrency"][str(c)] = {
-                    "one_worker": one["cancels_per_s"],
-                    "two_workers": two_s["cancels_per_s"],
-                    "scaling": _ratio(two_s["cancels_per_s"], one["cancels_per_s"]),
-                    "machine_busy_pct_one": one["machine_busy_pct"],
-                    "machine_busy_pct_two": two_s["machine_busy_pct"],
-                    "gateway_cpu_us_per_cancel_two": two_s["cpu_us_per_cancel"],
-                    "others_cpu_us_per_cancel": round(
-                        two_s["upstream_cpu_us_per_cancel"] + two_s["loader_cpu_us_per_cancel"], 1
-                    ),
-                }
+            workers = worker_figures(summary, concurrency)
 
         cold: dict[str, Any] | None = None
         if not args.no_storm and "ordergate" in variants:
@@ -754,6 +874,15 @@ def main() -> int:
             fresh.stop()
 
         og, bare = summary.get("ordergate", {}).get(str(ratio_c)), summary.get("bare_proxy", {}).get(str(ratio_c))
+        og_by = summary.get("ordergate_bybit", {}).get(str(ratio_c))
+        bare_by = summary.get("bare_proxy_bybit", {}).get(str(ratio_c))
+        bybit = {
+            "throughput_ratio": _ratio(og_by and og_by["cancels_per_s"], bare_by and bare_by["cancels_per_s"]),
+            "cpu_per_cancel_ratio": _ratio(
+                og_by and og_by["cpu_us_per_cancel"], bare_by and bare_by["cpu_us_per_cancel"]
+            ),
+            "p99_ratio": _ratio(og_by and og_by["p99_ms"], bare_by and bare_by["p99_ms"]),
+        }
         results: dict[str, Any] = {
             "meta": {
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -770,12 +899,15 @@ def main() -> int:
                 "upstream": "bench/upstream.py (verifies API-Sign and nonces, answers count=1 for any txid)",
                 "direct": "pre-signed CancelOrder requests on replay-marked keys (signature verified, nonce not)",
                 "wall_s": None,
+                "note": args.note,
             },
             "ratio_concurrency": ratio_c,
             "throughput_ratio": _ratio(og and og["cancels_per_s"], bare and bare["cancels_per_s"]),
             "cpu_per_cancel_ratio": _ratio(og and og["cpu_us_per_cancel"], bare and bare["cpu_us_per_cancel"]),
             "p99_ratio": _ratio(og and og["p99_ms"], bare and bare["p99_ms"]),
             "targets": {"throughput_ratio": ">= 0.8", "cpu_per_cancel_ratio": "<= 1.25", "p99_ratio": "<= 1.5"},
+            # The same three ratios for the second venue (ordergate_bybit / bare_proxy_bybit).
+            "bybit": bybit,
             "summary": summary,
             "workers": workers,
             "cold_accounts": cold,

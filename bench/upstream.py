@@ -1,6 +1,7 @@
-"""A minimal Kraken-compatible upstream for the benchmark: verifies every signature, answers success.
+"""A minimal Kraken-compatible (or, with --venue bybit, Bybit-compatible) upstream for the benchmark: verifies
+every signature, answers success.
 
-    python bench/upstream.py --port P --accounts accounts.json
+    python bench/upstream.py --port P --accounts accounts.json [--venue bybit]
 
 `accounts.json` is `[{"apiKey", "secret", "replay"?}, ...]`. For every `POST /0/private/CancelOrder` it
 checks what Kraken checks on the request itself: a known `API-Key`, `API-Sign` = base64(HMAC-SHA512(
@@ -16,6 +17,12 @@ Why not the simulator: it takes a lock, keeps every order and rebuilds the Krake
 costs more CPU than a proxy on a 2-core machine; this server (raw asyncio protocol + httptools + uvloop)
 spends ~30 µs per request, so it does not dominate the cores the gateway runs on.
 
+With `--venue bybit` it checks what Bybit v5 checks on `POST /v5/order/cancel`: a known `X-BAPI-API-KEY`, a
+`X-BAPI-TIMESTAMP` inside `[now - X-BAPI-RECV-WINDOW, now + 1000 ms)`, `X-BAPI-SIGN` = hex(HMAC-SHA256(secret,
+timestamp + apiKey + recvWindow + body)) over the exact body received, and a body naming `category`, `symbol`
+and `orderId`; then answers retCode 0 with the orderId (an accepted cancel), else Bybit's retCode for the failed
+check (10003 key, 10004 sign, 10002 timestamp, 10001 parameters).
+
     GET /_stats -> {"requests", "cancels", "errors": {error: n}, "byKey": {apiKey: cancels}}
 """
 
@@ -28,6 +35,7 @@ import hashlib
 import hmac
 import json
 import socket
+import time
 from collections import Counter
 from urllib.parse import parse_qsl
 
@@ -60,16 +68,20 @@ class State:
         self.errors: Counter[str] = Counter()
         self.by_key: Counter[bytes] = Counter()
 
-    def handle(self, method: bytes, url: bytes, api_key: bytes, api_sign: bytes, body: bytes) -> tuple[str, bytes]:
+    def stats(self) -> tuple[str, bytes]:
+        stats = {
+            "requests": self.requests,
+            "cancels": self.cancels,
+            "errors": dict(self.errors),
+            "byKey": {k.decode(): v for k, v in self.by_key.items()},
+        }
+        return "200 OK", json.dumps(stats).encode()
+
+    def handle(self, method: bytes, url: bytes, headers: dict[bytes, bytes], body: bytes) -> tuple[str, bytes]:
         if method == b"GET" and url == b"/_stats":
-            stats = {
-                "requests": self.requests,
-                "cancels": self.cancels,
-                "errors": dict(self.errors),
-                "byKey": {k.decode(): v for k, v in self.by_key.items()},
-            }
-            return "200 OK", json.dumps(stats).encode()
+            return self.stats()
         self.requests += 1
+        api_key, api_sign = headers.get(b"api-key", b""), headers.get(b"api-sign", b"")
         if method != b"POST" or url != CANCEL_PATH:
             return self._refuse("EGeneral:Unknown method")
         secret = self.secrets.get(api_key)
@@ -97,6 +109,59 @@ class State:
         return "200 OK", json.dumps({"error": [error]}).encode()
 
 
+BYBIT_CANCEL_PATH = b"/v5/order/cancel"
+
+
+class BybitState(State):
+    """Bybit keys: the secret is used as text (not base64), as Bybit's HMAC keys are."""
+
+    def __init__(self, accounts: list[dict[str, object]]) -> None:
+        super().__init__([])
+        for acc in accounts:
+            self.secrets[str(acc["apiKey"]).encode()] = str(acc["secret"]).encode()
+
+    def handle(self, method: bytes, url: bytes, headers: dict[bytes, bytes], body: bytes) -> tuple[str, bytes]:
+        if method == b"GET" and url == b"/_stats":
+            return self.stats()
+        self.requests += 1
+        if method != b"POST" or url != BYBIT_CANCEL_PATH:
+            return self._fail(10001, "unknown path")
+        api_key = headers.get(b"x-bapi-api-key", b"")
+        secret = self.secrets.get(api_key)
+        if secret is None:
+            return self._fail(10003, "API key is invalid.")
+        stamp, window = headers.get(b"x-bapi-timestamp", b""), headers.get(b"x-bapi-recv-window", b"5000")
+        now = time.time_ns() // 1_000_000
+        if not stamp.isdigit() or not window.isdigit() or not now - int(window) <= int(stamp) < now + 1000:
+            return self._fail(10002, "invalid request, please check your server timestamp or recv_window param")
+        expected = hmac.new(secret, stamp + api_key + window + body, hashlib.sha256).hexdigest().encode()
+        if not hmac.compare_digest(expected, headers.get(b"x-bapi-sign", b"")):
+            return self._fail(10004, "error sign!")
+        try:
+            order = json.loads(body)
+            order_id = order["orderId"]
+            ok = order["category"] == "spot" and bool(order["symbol"]) and isinstance(order_id, str)
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            return self._fail(10001, "params error")
+        self.cancels += 1
+        self.by_key[api_key] += 1
+        answer = {
+            "retCode": 0,
+            "retMsg": "OK",
+            "result": {"orderId": order_id, "orderLinkId": ""},
+            "retExtInfo": {},
+            "time": now,
+        }
+        return "200 OK", json.dumps(answer, separators=(",", ":")).encode()
+
+    def _fail(self, code: int, message: str) -> tuple[str, bytes]:
+        self.errors[str(code)] += 1
+        body = {"retCode": code, "retMsg": message, "result": {}, "retExtInfo": {}, "time": time.time_ns() // 10**6}
+        return "200 OK", json.dumps(body).encode()
+
+
 class Protocol(asyncio.Protocol):
     def __init__(self, state: State) -> None:
         self.state = state
@@ -106,8 +171,7 @@ class Protocol(asyncio.Protocol):
 
     def _reset(self) -> None:
         self.url = b""
-        self.api_key = b""
-        self.api_sign = b""
+        self.headers: dict[bytes, bytes] = {}
         self.body: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -126,11 +190,7 @@ class Protocol(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        lname = name.lower()
-        if lname == b"api-key":
-            self.api_key = value
-        elif lname == b"api-sign":
-            self.api_sign = value
+        self.headers[name.lower()] = value
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -138,7 +198,7 @@ class Protocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         assert self.transport is not None
         method = self.parser.get_method()
-        status, payload = self.state.handle(method, self.url, self.api_key, self.api_sign, b"".join(self.body))
+        status, payload = self.state.handle(method, self.url, self.headers, b"".join(self.body))
         keep_alive = self.parser.should_keep_alive()
         self.transport.write(_response(status, payload, keep_alive))
         if not keep_alive:
@@ -146,9 +206,9 @@ class Protocol(asyncio.Protocol):
         self._reset()
 
 
-async def serve(port: int, accounts_path: str) -> None:
+async def serve(port: int, accounts_path: str, venue: str = "kraken") -> None:
     with open(accounts_path) as fh:
-        state = State(json.load(fh))
+        state = (BybitState if venue == "bybit" else State)(json.load(fh))
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -163,13 +223,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--accounts", required=True)
+    parser.add_argument("--venue", choices=("kraken", "bybit"), default="kraken")
     args = parser.parse_args()
     try:
         import uvloop
 
-        uvloop.run(serve(args.port, args.accounts))
+        uvloop.run(serve(args.port, args.accounts, args.venue))
     except ImportError:
-        asyncio.run(serve(args.port, args.accounts))
+        asyncio.run(serve(args.port, args.accounts, args.venue))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from ordergate import __version__
 from ordergate.api import authenticate, directory, envelope, extensions, killswitch, listing, transactions
 from ordergate.api.attempt import request_id_of
 from ordergate.api.auth import ClientLimit, SourceGuard
+from ordergate.api.hot import HotEndpoint
 from ordergate.api.openapi import build_openapi
 from ordergate.coordination import make_coordination
 from ordergate.domain.cancel import CancelService
@@ -30,6 +31,7 @@ from ordergate.observability import render_metrics
 from ordergate.settings import Settings
 from ordergate.store.audit import AuditLog
 from ordergate.store.clients import ClientStore
+from ordergate.store.clients import Scope as ClientScope
 from ordergate.store.db import make_engine, migrate, sessions
 from ordergate.store.idempotency import IdempotencyStore
 from ordergate.tokens import TokenKeyError, TokenSealer, parse_token_keys
@@ -112,19 +114,17 @@ async def close_gateway(gateway: Gateway) -> None:
     await gateway.engine.dispose()
 
 
-Endpoint = Callable[[Request, Gateway], Awaitable[Response]]
-
-
 class OrdergateApp(FastAPI):
-    """FastAPI, with the hot endpoint served without FastAPI's per-request machinery.
+    """FastAPI, with the hot endpoints served on raw ASGI (api/hot.py) without FastAPI's per-request machinery.
 
-    `POST /api/v1/transactions/cancel` is dispatched straight to its endpoint function: FastAPI's middleware
-    stack, router matching and dependency solving cost more CPU per cancel than auth, validation, token opening
-    and signing together (measured in bench/README.md). The route stays registered with FastAPI as well, and
-    every other request (other methods and paths included) goes through FastAPI unchanged.
+    `POST /api/v1/transactions/cancel` and `/details` are dispatched straight to their raw-ASGI endpoints:
+    FastAPI's middleware stack, router matching, dependency solving and Starlette's Request/Response cost more
+    CPU per cancel than auth, validation, token opening and signing together (measured in bench/README.md). The
+    routes stay registered with FastAPI as well, and every other request (other methods and paths included)
+    goes through FastAPI unchanged.
     """
 
-    hot_routes: dict[tuple[str, str], Endpoint] = {}  # (method, path) -> endpoint; set by create_app
+    hot_routes: dict[tuple[str, str], HotEndpoint] = {}  # (method, path) -> endpoint; set by create_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -134,20 +134,9 @@ class OrdergateApp(FastAPI):
                 path = path[len(root) :]
             endpoint = self.hot_routes.get((scope["method"], path))
             if endpoint is not None:
-                await self._serve_hot(endpoint, scope, receive, send)
+                await endpoint(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
-
-    async def _serve_hot(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self
-        request = Request(scope, receive)
-        try:
-            response = await endpoint(request, self.state.gateway)
-        except Exception:  # what FastAPI's `unhandled` handler below answers
-            rid = request_id_of(request)
-            log.exception("unhandled error outside a route", extra={"request_id": rid})
-            response = envelope.internal_error(rid)
-        await response(scope, receive, send)
 
 
 async def readiness(gateway: Gateway) -> JSONResponse:
@@ -262,7 +251,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(extensions.router)  # ordergate's own endpoints (issue 18)
     app.include_router(killswitch.router)
-    app.hot_routes = {("POST", "/api/v1/transactions/cancel"): transactions.cancel}
+    app.hot_routes = {
+        ("POST", "/api/v1/transactions/cancel"): HotEndpoint(app, "transactions/cancel", ClientScope.write),
+        ("POST", "/api/v1/transactions/details"): HotEndpoint(app, "transactions/details", ClientScope.read),
+    }
 
     if settings.docs:
         _add_docs(app)

@@ -26,7 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ordergate.app import create_app, load_sealer
     from ordergate.runtime import tune_gc
-    from ordergate.server import server_options
+    from ordergate.server import serve_workers, server_options
 
     settings = Settings()
     if args.sandbox and not _loopback(args.host) and not args.allow_remote_sandbox:
@@ -69,7 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         # Migrate once here so the workers do not race to create the schema; each builds its app from the
         # environment (ORDERGATE_*), exactly as this process did.
         asyncio.run(_with_db(_schema_ready))
-        uvicorn.run("ordergate.runtime:worker_app", factory=True, workers=args.workers, **options)
+        serve_workers("ordergate.runtime:worker_app", args.workers, options)
         return 0
     app = create_app(settings)
     tune_gc()

@@ -48,6 +48,39 @@ AUTH_FAILURES = Counter(
 )
 
 
+_REQUEST_CHILDREN: dict[tuple[str, int, str, str], Any] = {}
+_IN_FLIGHT_CHILDREN: dict[str, Any] = {}
+
+
+def count_request(endpoint: str, http_status: int, error_type: str, venue: str) -> None:
+    """REQUESTS.labels(...).inc() with the labelled child looked up once per label set (every label is bounded:
+    endpoints, HTTP statuses, ErrorType values, known venues)."""
+    key = (endpoint, http_status, error_type, venue)
+    child = _REQUEST_CHILDREN.get(key)
+    if child is None:
+        child = _REQUEST_CHILDREN[key] = REQUESTS.labels(endpoint, str(http_status), error_type, venue)
+    child.inc()
+
+
+_UPSTREAM_CHILDREN: dict[tuple[str, str], Any] = {}
+
+
+def observe_upstream(venue: str, outcome: str, seconds: float) -> None:
+    """UPSTREAM_SECONDS.labels(venue, outcome).observe(seconds), the child looked up once per label pair."""
+    key = (venue, outcome)
+    child = _UPSTREAM_CHILDREN.get(key)
+    if child is None:
+        child = _UPSTREAM_CHILDREN[key] = UPSTREAM_SECONDS.labels(venue, outcome)
+    child.observe(seconds)
+
+
+def in_flight(endpoint: str) -> Any:
+    child = _IN_FLIGHT_CHILDREN.get(endpoint)
+    if child is None:
+        child = _IN_FLIGHT_CHILDREN[endpoint] = IN_FLIGHT.labels(endpoint)
+    return child
+
+
 def render_metrics() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
@@ -68,13 +101,20 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        request_id = getattr(record, "request_id", None) or request_id_var.get() or _trace_request_id()
         if request_id:
             entry["requestId"] = request_id
         if record.exc_info:
             # The exception type and where it happened; exception messages could quote request data.
             entry["exception"] = self.formatException(record.exc_info).splitlines()[-1].split(":", 1)[0]
         return json.dumps(entry, ensure_ascii=False)
+
+
+def _trace_request_id() -> str | None:
+    # The raw-ASGI cancel sets only the upstream trace's context variable; its trace carries the request id.
+    from ordergate.venues.transport import current_trace
+
+    return getattr(current_trace.get(), "request_id", None)
 
 
 def log_config(level: str) -> dict[str, Any]:

@@ -44,7 +44,11 @@ class SourceGuard:
 
 
 def source_of(request: Request) -> str:
-    peer = request.scope.get("client")
+    return source_of_scope(request.scope)
+
+
+def source_of_scope(scope: Any) -> str:
+    peer = scope.get("client")
     return str(peer[0])[:64] if peer else "unknown"
 
 
@@ -75,6 +79,12 @@ async def require_client(
         )
     if attempt is not None:
         attempt.client_id = client.id
+    await admit(client, scope, limit)
+    return client
+
+
+async def admit(client: Client, scope: Scope, limit: ClientLimit | None) -> None:
+    """A verified client's scope and per-client rate limit."""
     if scope not in client.scopes:
         raise GatewayError(
             ErrorType.insufficientScope,
@@ -92,4 +102,3 @@ async def require_client(
             retry_after=wait,
             error_data={"limit": "client", "ratePerSecond": limit.rate, "burst": limit.burst},
         )
-    return client

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from ordergate.domain.errors import ErrorType, GatewayError
+from ordergate.domain.integrations import IntegrationType, OrderSide
+from ordergate.domain.orders import OrderRef
+from ordergate.tokens import MAX_TOKEN_CHARS
 
 M = TypeVar("M", bound=BaseModel)
 _MISSING_TYPES = frozenset({"missing"})
@@ -20,30 +23,46 @@ def _invalid(fields: dict[str, str], message: str) -> GatewayError:
     return GatewayError(ErrorType.invalidField, message, error_data={"fields": fields})
 
 
+def check_declared(content_type: str, content_length: str | None, limit: int) -> None:
+    """What the headers alone decide: a JSON media type, and a declared length within the limit."""
+    if content_type != "application/json":
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+            raise _invalid({"Content-Type": "must be application/json"}, "The request body must be JSON.")
+    if content_length is not None and (not content_length.isdigit() or int(content_length) > limit):
+        raise too_large(limit)
+
+
+def too_large(limit: int) -> GatewayError:
+    return _invalid({"body": f"larger than {limit} bytes"}, f"The request body exceeds {limit} bytes.")
+
+
+def incomplete() -> GatewayError:
+    return _invalid({"body": "incomplete"}, "The request body was not received completely.")
+
+
 async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
-    ctype = request.headers.get("content-type", "")
-    media = ctype.split(";", 1)[0].strip().lower()
-    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
-        raise _invalid({"Content-Type": "must be application/json"}, "The request body must be JSON.")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _invalid({"body": f"larger than {limit} bytes"}, f"The request body exceeds {limit} bytes.")
+    check_declared(request.headers.get("content-type", ""), request.headers.get("content-length"), limit)
     body = bytearray()
     try:
         async for chunk in request.stream():
             body += chunk
             if len(body) > limit:
-                raise _invalid({"body": f"larger than {limit} bytes"}, f"The request body exceeds {limit} bytes.")
+                raise too_large(limit)
     except ClientDisconnect:
-        raise _invalid({"body": "incomplete"}, "The request body was not received completely.") from None
+        raise incomplete() from None
+    return parse_json_object(bytes(body))
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         # RFC 8259: JSON between systems is UTF-8 (json.loads would otherwise guess UTF-16/32 from the bytes).
-        data = json.loads(bytes(body).decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+        data = _DECODE(body.decode("utf-8"))
     except _DuplicateKey as dup:
         raise _invalid({dup.key[:64]: "given more than once"}, "A property appears more than once.") from None
     except (ValueError, RecursionError):
         raise _invalid({"body": "not valid JSON"}, "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
+    if type(data) is not dict:
         raise _invalid({"body": "must be a JSON object"}, "The request body must be a JSON object.")
     # Only a `\u` escape can produce a lone surrogate (the bytes were strict UTF-8), so most bodies skip the walk.
     if b"\\u" in body and (where := _lone_surrogate(data, "")) is not None:
@@ -90,12 +109,18 @@ class _DuplicateKey(Exception):
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # {"id": "a", "id": "b"} means two different things to two JSON parsers; refuse it rather than guess.
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
+    # dict() in C, and the pairs walked only when a key collapsed (measured: 0.5 µs instead of 1.5 µs).
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return out
+
+
+_DECODE = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys).decode
 
 
 def _canonical_keys(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
@@ -151,3 +176,50 @@ def _describe(err: Any) -> str:
         expected = err.get("ctx", {}).get("expected", "")
         return "unknown value" + (f"; expected one of {expected}" if len(expected) < 300 else "")
     return str(err["msg"])
+
+
+# The cancel/details request checked without pydantic when it is well-formed and spelled exactly as Mesh spells
+# it (the common case): the same rules as TransactionsB2BBrokerOrderRequest (strict types, lengths, no control
+# characters, known enum values). Anything else (a case variant of a name, a null, a wrong type, a bad value)
+# goes through `validate`, which alone words the 400: this check may only accept what the model accepts.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ORDER_FIELDS = frozenset({"authToken", "type", "id", "isCryptocurrency", "side", "symbolPair", "mfaCode"})
+_TYPES = IntegrationType._value2member_map_
+_SIDES = OrderSide._value2member_map_
+
+
+def _text(value: object, longest: int, shortest: int = 0) -> bool:
+    return (
+        type(value) is str
+        and shortest <= len(value) <= longest
+        and ((value.isascii() and value.isprintable()) or _CONTROL.search(value) is None)
+    )
+
+
+def fast_order_request(data: dict[str, Any]) -> tuple[str, IntegrationType, OrderRef] | None:
+    """(authToken, type, order) when `data` is a valid order request in Mesh's exact spelling, else None."""
+    token = data.get("authToken")
+    kind = _TYPES.get(data.get("type")) if type(data.get("type")) is str else None  # type: ignore[arg-type]
+    order_id = data.get("id")
+    crypto = data.get("isCryptocurrency")
+    if kind is None or type(crypto) is not bool or not _text(token, MAX_TOKEN_CHARS, 1) or not _text(order_id, 4096, 1):
+        return None
+    side = data.get("side")
+    if side is not None:
+        side = _SIDES.get(side) if type(side) is str else None
+        if side is None:
+            return None
+    pair = data.get("symbolPair")
+    mfa = data.get("mfaCode")
+    if (pair is not None and not _text(pair, 4096)) or (mfa is not None and not _text(mfa, 4096)):
+        return None
+    if len(data) > 4 and not _ORDER_FIELDS.issuperset(data):
+        # An unknown property is ignored, but it may be a case variant of a known one ("ID"): the full path
+        # decides which spelling counts.
+        lowered = {k.lower() for k in data if k not in _ORDER_FIELDS}
+        if not lowered.isdisjoint(_LOWER_FIELDS):
+            return None
+    return token, kind, OrderRef(id=order_id, is_cryptocurrency=crypto, side=side, symbol_pair=pair, mfa_code=mfa)  # type: ignore[arg-type]
+
+
+_LOWER_FIELDS = frozenset(name.lower() for name in _ORDER_FIELDS)

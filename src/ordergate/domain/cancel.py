@@ -102,6 +102,8 @@ def require_order_id_shape(spec: VenueSpec, order: OrderRef) -> None:
 
 
 def _require_fields(spec: VenueSpec, order: OrderRef) -> None:
+    if not spec.required_fields:
+        return  # most venues need nothing beyond the id
     present = {
         RequestField.symbolPair: bool(order.symbol_pair),
         RequestField.side: order.side is not None,

@@ -2,9 +2,9 @@
 
 Rows from concurrent requests are committed together (group commit): each request awaits the commit that
 carries its row, so a storm of cancels costs a few transactions rather than one each. On SQLite (a file) the
-writer is a thread with its own blocking connection: a batch costs one hand-off to that thread, one
-executemany + commit, and one wake-up of the event loop, where going through aiosqlite costs a thread round
-trip per DB-API call (bench/README.md has the figures). Other databases use an asyncio task on the async engine.
+writer is a thread with its own stdlib sqlite3 connection: a batch costs one hand-off to that thread, a few
+multi-row INSERTs + one commit, and one wake-up of the event loop (bench/README.md has the figures). Other
+databases use an asyncio task on the async engine.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class AuditRecord:
 
 
 _FIELDS = tuple(f.name for f in fields(AuditRecord))
+FIELDS = _FIELDS  # a row tuple's order (api/hot.py builds rows in it)
 # A Core insert on the table: the ORM's bulk-insert path costs more per batch than the rows themselves.
 _INSERT = insert(AuditEvent.__table__)
 
@@ -83,25 +84,109 @@ def _rows(records: list[AuditRecord]) -> list[dict[str, object]]:
     return [{name: getattr(rec, name) for name in _FIELDS} for rec in records]
 
 
-def _write_sync(conn: object, records: list[AuditRecord]) -> list[BaseException | None]:
-    """Write `records` in one transaction; if that fails, each on its own, so one row the database refuses does
-    not take its batch-mates down with it. Returns each record's error (None = written)."""
-    try:
-        with conn.begin():  # type: ignore[attr-defined]
-            conn.execute(_INSERT, _rows(records))  # type: ignore[attr-defined]
-        return [None] * len(records)
-    except Exception as exc:  # noqa: BLE001 - retried row by row below
-        if len(records) == 1:
-            return [exc]
-    results: list[BaseException | None] = []
-    for rec in records:
+def as_row(rec: AuditRecord) -> tuple[object, ...]:
+    return tuple(getattr(rec, name) for name in _FIELDS)
+
+
+def _record_of(row: tuple[object, ...]) -> AuditRecord:
+    return AuditRecord(*row)  # type: ignore[arg-type]
+
+
+_TEXT_INDEXES = tuple(_FIELDS.index(name) for name in _TEXT_FIELDS)
+_CREATED_AT = _FIELDS.index("created_at")
+
+
+def sanitised_row(row: tuple[object, ...]) -> tuple[object, ...]:
+    """`_sanitise` for a row tuple; the row itself when nothing needs escaping (the common case)."""
+    for i in _TEXT_INDEXES:
+        value = row[i]
+        if value is not None and not (value.isascii() and "\x00" not in value):  # type: ignore[union-attr]
+            return tuple(storable(v) if j in _TEXT_INDEXES and v is not None else v for j, v in enumerate(row))  # type: ignore[arg-type]
+    return row
+
+
+# The SQLite writer thread uses the stdlib driver with one prepared statement: SQLAlchemy's per-row parameter
+# processing cost more than SQLite's insert itself. Built from the model's own names, never from input.
+_SQLITE_INSERT = (
+    f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(_FIELDS)}) VALUES ({', '.join('?' for _ in _FIELDS)})"  # noqa: S608
+)
+
+
+_INSERTS: dict[int, str] = {}
+
+
+def _sqlite_insert(n: int) -> str:
+    """One INSERT of `n` rows. pysqlite releases and retakes the GIL around every statement step, so a batch
+    of 50 rows through executemany made the writer thread ask the event loop's thread for the GIL 50 times
+    (each a forced switch); a few multi-row statements (sizes: powers of two, so sqlite3's statement cache
+    keeps them prepared) ask a few times."""
+    sql = _INSERTS.get(n)
+    if sql is None:
+        one = f"({', '.join('?' for _ in _FIELDS)})"
+        sql = _INSERTS[n] = f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(_FIELDS)}) VALUES " + ", ".join(  # noqa: S608
+            one for _ in range(n)
+        )
+    return sql
+
+
+def _insert_all(conn: object, params: list[tuple[object, ...]]) -> None:
+    start, total = 0, len(params)
+    while start < total:
+        size = 1 << min((total - start).bit_length() - 1, 8)  # the largest power of two left, at most 256
+        flat = [value for row in params[start : start + size] for value in row]
+        conn.execute(_sqlite_insert(size), flat)  # type: ignore[attr-defined]
+        start += size
+
+
+def _sqlite_params(row: tuple[object, ...]) -> tuple[object, ...]:
+    """The row as SQLAlchemy's SQLite DateTime stores it ("YYYY-MM-DD HH:MM:SS.ffffff", no offset, as UTC).
+    Raises for a created_at that is not a datetime, as SQLAlchemy's DateTime type does."""
+    created = row[_CREATED_AT]
+    if not isinstance(created, datetime):
+        raise TypeError("created_at must be a datetime")
+    if created.tzinfo is not None:
+        created = created.astimezone(UTC)
+    text = (
+        f"{created.year:04d}-{created.month:02d}-{created.day:02d} "
+        f"{created.hour:02d}:{created.minute:02d}:{created.second:02d}.{created.microsecond:06d}"
+    )
+    return (*row[:_CREATED_AT], text, *row[_CREATED_AT + 1 :])
+
+
+def _write_sync(conn: object, rows: list[tuple[object, ...]]) -> list[BaseException | None]:
+    """Write `rows` in one transaction (a stdlib sqlite3 connection, multi-row inserts); if that fails, each on its
+    own, so one row the database refuses does not take its batch-mates down with it. Returns each row's error
+    (None = written)."""
+    params: list[tuple[object, ...]] = []
+    errors: list[BaseException | None] = [None] * len(rows)
+    for i, row in enumerate(rows):
         try:
-            with conn.begin():  # type: ignore[attr-defined]
-                conn.execute(_INSERT, _rows([rec]))  # type: ignore[attr-defined]
-            results.append(None)
+            params.append(_sqlite_params(row))
+        except Exception as exc:  # noqa: BLE001 - this row only
+            errors[i] = exc
+    if len(params) == len(rows):
+        try:
+            _insert_all(conn, params)
+            conn.commit()  # type: ignore[attr-defined]
+            return errors
+        except Exception as exc:  # noqa: BLE001 - retried row by row below
+            with contextlib.suppress(Exception):
+                conn.rollback()  # type: ignore[attr-defined]
+            if len(rows) == 1:
+                return [exc]
+    elif not params:
+        return errors
+    for i, row in enumerate(rows):
+        if errors[i] is not None:
+            continue
+        try:
+            conn.execute(_SQLITE_INSERT, _sqlite_params(row))  # type: ignore[attr-defined]
+            conn.commit()  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - reported to this row's request only
-            results.append(exc)
-    return results
+            with contextlib.suppress(Exception):
+                conn.rollback()  # type: ignore[attr-defined]
+            errors[i] = exc
+    return errors
 
 
 def _settle(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
@@ -113,63 +198,128 @@ def _settle(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) ->
                 fut.set_exception(error)
 
 
+class _SharedFuture(asyncio.Future):  # type: ignore[type-arg]
+    """Awaited by every request of a batch: a cancelled request must not cancel its batch-mates' answer, so
+    cancel() refuses (the task is then cancelled once the batch is written), which costs less than a shield
+    per request."""
+
+    def cancel(self, msg: object = None) -> bool:
+        return False
+
+
+class _Batch:
+    """The rows one event loop has submitted since its last hand-off; one future answers them all, with each
+    row's error (None = written) at the row's index."""
+
+    __slots__ = ("done", "loop", "rows")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.rows: list[tuple[object, ...]] = []
+        self.done: asyncio.Future[list[BaseException | None]] = _SharedFuture(loop=loop)
+
+
+# While rows arrive concurrently (a batch held more than one), the next hand-off waits until this long after the
+# previous one, so batches gather more rows: in-process a commit costs ~40 µs of CPU whatever its size and a row
+# ~8 µs, and each hand-off wakes the writer thread and then the event loop. One request alone is never delayed.
+_GATHER_S = 0.004
+
+
 class _ThreadWriter:
-    """Group commit on a dedicated thread and connection (SQLite). Requests wait on loop futures."""
+    """Group commit on a dedicated thread and connection (SQLite).
+
+    A request appends its row to the loop's open batch and awaits the batch's future: no per-row future, queue
+    hand-off or thread wake-up. One batch per loop is at the thread at a time; rows arriving meanwhile gather in
+    the next one, which is handed over when the thread reports the previous (one call_soon_threadsafe per batch)
+    and, under concurrency, no sooner than _GATHER_S after the previous hand-off.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._queue: queue.SimpleQueue[tuple[AuditRecord, asyncio.Future[None]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._open: dict[asyncio.AbstractEventLoop, _Batch] = {}
+        self._busy: set[asyncio.AbstractEventLoop] = set()  # loops with a batch at the thread
+        self._scheduled: set[asyncio.AbstractEventLoop] = set()  # loops with a hand-off callback pending
+        self._next_at: dict[asyncio.AbstractEventLoop, float] = {}
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, rec: AuditRecord) -> asyncio.Future[None]:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put((rec, done))
-        return done
+    async def write(self, row: tuple[object, ...]) -> None:
+        loop = asyncio.get_running_loop()
+        batch = self._open.get(loop)
+        if batch is None:
+            batch = self._open[loop] = _Batch(loop)
+            if loop not in self._busy and loop not in self._scheduled:
+                self._schedule(loop)
+        index = len(batch.rows)
+        batch.rows.append(row)
+        error = (await batch.done)[index]
+        if error is not None:
+            raise error
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled.add(loop)
+        wait = self._next_at.get(loop, 0.0) - loop.time()
+        if wait > 0:
+            loop.call_later(wait, self._hand_off, loop)
+        else:
+            loop.call_soon(self._hand_off, loop)  # after this loop iteration's other requests add theirs
+
+    def _hand_off(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled.discard(loop)
+        if loop in self._busy:
+            return  # _written schedules the open batch
+        batch = self._open.pop(loop, None)
+        if batch is None:
+            return
+        self._busy.add(loop)
+        self._next_at[loop] = loop.time() + _GATHER_S if len(batch.rows) > 1 else 0.0
+        self._queue.put(batch)
+
+    def _written(self, batch: _Batch, errors: list[BaseException | None]) -> None:
+        loop = batch.loop
+        self._busy.discard(loop)
+        if not batch.done.done():
+            batch.done.set_result(errors)
+        if loop in self._open and loop not in self._scheduled:
+            self._schedule(loop)
 
     async def stop(self) -> None:
-        # The sentinel queues behind every row already submitted, so those are written first.
+        for loop in list(self._open):  # rows already submitted are written before the thread stops
+            batch = self._open.pop(loop)
+            self._busy.add(loop)
+            self._queue.put(batch)
+        # The sentinel queues behind every batch already handed over, so those are written first.
         self._queue.put(None)
         await asyncio.to_thread(self._thread.join)
         self._engine.dispose()
 
     def _run(self) -> None:
-        conn = None
-        stopping = False
-        while not stopping:
-            batch = []
-            item = self._queue.get()
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= _MAX_BATCH:
-                    break
+        pooled = None  # SQLAlchemy's pooled connection (the pragmas applied on connect), used through its driver
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                break
+            errors: list[BaseException | None] = []
+            for start in range(0, len(batch.rows), _MAX_BATCH):
+                rows = batch.rows[start : start + _MAX_BATCH]
                 try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            stopping = item is None
-            if not batch:
-                continue
-            try:
-                if conn is None:
-                    conn = self._engine.connect()
-                errors = _write_sync(conn, [rec for rec, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - no connection: reported to each waiting request
-                errors = [exc] * len(batch)
-            if any(errors):
-                log.error("audit write failed for %d of %d rows", sum(e is not None for e in errors), len(batch))
-                if all(errors) and conn is not None:
-                    with contextlib.suppress(Exception):
-                        conn.close()
-                    conn = None
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
-            for (_, fut), error in zip(batch, errors, strict=True):
-                by_loop.setdefault(fut.get_loop(), []).append((fut, error))
-            for loop, waiters in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
-                    loop.call_soon_threadsafe(_settle, waiters)
-        if conn is not None:
-            conn.close()
+                    if pooled is None:
+                        pooled = self._engine.raw_connection()
+                    chunk = _write_sync(pooled.driver_connection, rows)
+                except Exception as exc:  # noqa: BLE001 - no connection: reported to each waiting request
+                    chunk = [exc] * len(rows)
+                if any(chunk):
+                    log.error("audit write failed for %d of %d rows", sum(e is not None for e in chunk), len(rows))
+                    if all(chunk) and pooled is not None:
+                        with contextlib.suppress(Exception):
+                            pooled.invalidate()
+                        pooled = None
+                errors += chunk
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                batch.loop.call_soon_threadsafe(self._written, batch, errors)
+        if pooled is not None:
+            pooled.close()
 
 
 class AuditLog:
@@ -193,7 +343,7 @@ class AuditLog:
         self._flusher: asyncio.Task[None] | None = None
         self._engine = engine
         self._spool = AuditSpool(spool_dir, self._write_each) if spool_dir is not None else None
-        self._queue: asyncio.Queue[tuple[AuditRecord, asyncio.Future[None]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[tuple[object, ...], asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._thread_writer: _ThreadWriter | None = None
 
@@ -234,13 +384,20 @@ class AuditLog:
         """Returns once the row is durable (committed, or spooled to disk); raises if neither was possible."""
         if rec.created_at is None:
             rec.created_at = datetime.now(UTC)
-        _sanitise(rec)
+        await self.record_row(as_row(rec))
+
+    async def record_row(self, row: tuple[object, ...]) -> None:
+        """`record` for a row tuple in AuditRecord's field order (created_at set): what the hot path builds."""
+        row = sanitised_row(row)
         try:
-            await self._commit(rec)
+            if self._thread_writer is not None:
+                await self._thread_writer.write(row)
+            else:
+                await self._commit(row)
         except Exception:
             if self._spool is None:
                 raise
-            await self._spool.append(rec)
+            await self._spool.append(_record_of(row))
 
     async def record_aggregated(self, rec: AuditRecord, source: str) -> None:
         """Failed client authentication is what a flood from one address looks like, and a row per request would
@@ -275,15 +432,12 @@ class AuditLog:
             with contextlib.suppress(Exception):
                 await self.flush_aggregates()
 
-    async def _commit(self, rec: AuditRecord) -> None:
-        if self._thread_writer is not None:
-            await self._thread_writer.submit(rec)
-            return
+    async def _commit(self, row: tuple[object, ...]) -> None:
         if self._writer is None:
-            await self._write([rec])
+            await self._write([_record_of(row)])
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((rec, done))
+        self._queue.put_nowait((row, done))
         await done
 
     async def _run(self) -> None:
@@ -291,7 +445,7 @@ class AuditLog:
             batch = [await self._queue.get()]
             while len(batch) < _MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            errors = await self._write_each([rec for rec, _ in batch])
+            errors = await self._write_each([_record_of(row) for row, _ in batch])
             if any(errors):
                 log.error("audit write failed for %d of %d rows", sum(e is not None for e in errors), len(batch))
             _settle([(fut, error) for (_, fut), error in zip(batch, errors, strict=True)])

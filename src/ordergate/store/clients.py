@@ -94,6 +94,17 @@ class ClientStore:
         self._cache.pop(client_id, None)
         return bool(result.rowcount)
 
+    def cached(self, client_id: str, secret: str) -> Client | None:
+        """The client when its cache entry is fresh and the secret matches; None means "ask `verify`" (which
+        answers every other case, refusals included)."""
+        cached = self._cache.get(client_id)
+        if cached is None or cached[2] < time.monotonic() or len(secret) > 256:
+            return None
+        client, digest, _ = cached
+        if client.disabled or not hmac.compare_digest(_digest(secret), digest):
+            return None
+        return client
+
     async def verify(
         self, client_id: str, secret: str, before_lookup: Callable[[], None] | None = None
     ) -> Client | None:

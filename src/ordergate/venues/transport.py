@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ordergate.domain.errors import ErrorType, GatewayError
-from ordergate.observability import UPSTREAM_SECONDS
+from ordergate.observability import observe_upstream
 
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
 
@@ -179,9 +179,7 @@ class Transport:
             outcome = "too_large"
             raise
         finally:
-            UPSTREAM_SECONDS.labels(trace.venue if trace is not None else "unknown", outcome).observe(
-                time.perf_counter() - started
-            )
+            observe_upstream(trace.venue if trace is not None else "unknown", outcome, time.perf_counter() - started)
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
         # `resp.content` yields the decompressed stream, so a small gzip bomb is cut at the cap as well.
