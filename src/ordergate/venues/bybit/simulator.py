@@ -30,11 +30,11 @@ import json
 import re
 import secrets
 import string
-from itertools import count
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import count
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 

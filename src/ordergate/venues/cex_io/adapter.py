@@ -47,7 +47,7 @@ from ordergate.venues.cex_io.constants import (
     TIME_IN_FORCE_MAP,
     VERIFY_ACTION,
 )
-from ordergate.venues.cex_io.listing import OPEN, following, params, start
+from ordergate.venues.cex_io.listing import following, params, start
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown
