@@ -26,12 +26,21 @@ def venue_table() -> str:
         creds = ", ".join(spec.credential_fields) or "—"
         lines.append(
             f"| `{spec.type.value}` | {spec.name} | {_cancel_cell(spec)} | "
-            f"{spec.requests_per_cancel if spec.cancel_supported else '—'} | {'yes' if spec.lists_orders else '—'} | "
+            f"{spec.requests_per_cancel if spec.cancel_supported else '—'} | {_lists_cell(spec)} | "
             f"{spec.oracle or '—'} | "
             f"{'yes' if spec.mesh_cancel else 'no'} | {required} | "
             f"{f'`{spec.order_id.example}`' if spec.order_id else '—'} | {creds} |"
         )
     return "\n".join(lines)
+
+
+def _lists_cell(spec: VenueSpec) -> str:
+    if not spec.lists_orders:
+        return "—"
+    if not spec.lists_history:
+        return "open orders only"
+    needs = ", ".join(f"`{f.value}`" for f in sorted(spec.list_required_fields))
+    return f"yes (history needs {needs})" if needs else "yes"
 
 
 def _cancel_cell(spec: VenueSpec) -> str:

@@ -16,12 +16,14 @@ asserts both the Mesh answer and the simulator's ground truth. To add a venue:
 
 The simulator implements simkit.SimulatorBase's kit API (new_account, place, fill, status, render_venue_error, and
 optionally backdate for the listing's `from` scenario).
-`place` returns the extra cancel-request fields the venue needs (e.g. {"symbolPair": "BTCUSDT"}); the kit checks
-that dropping each Mesh-required one gives 400 missingField naming it.
+`place` returns the extra request fields the venue needs to cancel or to list the order (e.g. {"symbolPair":
+"BTCUSDT"}); the kit checks that dropping each Mesh-required one gives 400 missingField naming it.
 
 Venues in `catalog.LISTS_ORDERS` also run the `/transactions/list` scenarios (skipped elsewhere): orders placed in
 succession are expected back newest first, open orders before history (the scenarios close the oldest ones, so both
-orders agree).
+orders agree), in full pages of `count` until the last. What a venue cannot do is catalog data the scenarios read:
+`lists_history` False (open orders only: closed ones are not expected, and asking for closed statuses must be refused
+with `listingNotSupported`), `list_required_fields` (a history listing without them is 400 missingField).
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ from tests.conftest import CANCEL, GatewayHarness, gateway_harness
 from tests.support.servers import serve_asgi
 
 DETAILS = "/api/v1/transactions/details"
+# What `/transactions/list` and `/transactions/details` must always agree on for one order: what it is and where it
+# stands. A venue may declare other fields in which its two answers legitimately differ (list_details_may_differ).
+LIST_DETAILS_MUST_AGREE = frozenset(
+    {"id", "status", "symbol", "paymentSymbol", "amount", "createdTimestamp", "brokerType", "assetType"}
+)  # fmt: skip
 LIST = "/api/v1/transactions/list"
 TIMEOUT_S = 0.5  # the gateway's upstream read timeout in these scenarios
 
@@ -64,6 +71,10 @@ class VenueConformance:
     # need a lookup to find the cancelled order use a partly filled one, whose record survives; the subclass tests
     # the purge itself.
     purges_cancelled_orders: ClassVar[bool] = False
+    # Fields of Mesh's order that one of the venue's two answers (its order lookup, its listing) does not report,
+    # each with why: there `/transactions/list` and `/transactions/details` may differ by one of them being null or
+    # `unknown`, never by two different values, and never in LIST_DETAILS_MUST_AGREE.
+    list_details_may_differ: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def make_simulator(cls) -> SimulatorBase:
@@ -247,21 +258,33 @@ class VenueConformance:
 
     async def test_list_one_page_in_the_details_shape(self, kit: _Kit) -> None:
         self._lists()
+        history = SPECS[self.integration].lists_history
         account = kit.sim.new_account()
         placed = [kit.sim.place(account, volume="2") for _ in range(3)]
         kit.sim.fill(placed[0][0])
         extra = placed[0][1]
         content = kit.listed(await kit.list_orders(account, extra))
         listed = content["transactions"]
-        assert [t["id"] for t in listed] == [oid for oid, _ in placed][::-1]
-        assert [t["status"] for t in listed] == ["inProgress", "inProgress", "success"]
-        assert (content["cursor"], content["total"]) == (None, 3)
+        expected = placed if history else placed[1:]  # a venue without history lists the open ones only
+        assert [t["id"] for t in listed] == [oid for oid, _ in expected][::-1]
+        assert [t["status"] for t in listed] == ["inProgress", "inProgress", "success"][: len(expected)]
+        assert (content["cursor"], content["total"]) == (None, len(expected))
         assert content["earliestTimestamp"] == min(t["createdTimestamp"] for t in listed) > 0
-        details = (await kit.details(account, placed[0][0], extra)).json()["content"]
-        assert listed[-1] == details  # one status map and one rendering serve both endpoints
+        details = (await kit.details(account, expected[0][0], extra)).json()["content"]
+        # One status map and one rendering serve both endpoints: every field agrees but those the venue declares
+        # one of its answers lacks (with why), and those can never be what says what the order is and where it stands.
+        differ = set(self.list_details_may_differ)
+        assert not differ & LIST_DETAILS_MUST_AGREE and set(listed[-1]) == set(details)
+        assert {k: v for k, v in listed[-1].items() if k not in differ} == {
+            k: v for k, v in details.items() if k not in differ
+        }
+        for name in differ:
+            pair = (listed[-1][name], details[name])
+            assert pair[0] == pair[1] or None in pair or "unknown" in pair, f"{name}: {pair} contradict each other"
 
     async def test_list_several_pages_reach_every_order_once(self, kit: _Kit) -> None:
         self._lists()
+        history = SPECS[self.integration].lists_history
         account = kit.sim.new_account()
         placed = [kit.sim.place(account) for _ in range(5)]
         for oid, _ in placed[:2]:  # history: the oldest two
@@ -275,10 +298,11 @@ class VenueConformance:
                 break
             assert isinstance(cursor, str) and account.api_key not in cursor
             assert len(pages) < 10, "the cursor never ends"
+        expected = placed if history else placed[2:]
         seen = [t["id"] for page in pages for t in page["transactions"]]
-        assert seen == [oid for oid, _ in placed][::-1]
-        assert [len(p["transactions"]) for p in pages] == [2, 2, 1]
-        assert pages[-1]["total"] == 5
+        assert seen == [oid for oid, _ in expected][::-1]
+        assert [len(p["transactions"]) for p in pages] == ([2, 2, 1] if history else [2, 1])
+        assert pages[-1]["total"] == len(expected)
 
     async def test_list_open_only_is_one_upstream_request(self, kit: _Kit) -> None:
         self._lists()
@@ -291,8 +315,34 @@ class VenueConformance:
         assert [t["id"] for t in content["transactions"]] == [resting, partial]
         assert [t["status"] for t in content["transactions"]] == ["inProgress", "partiallyFilled"]
         assert kit.sim.count_key(account.api_key) - before == 1
-        content = kit.listed(await kit.list_orders(account, extra, statuses=["success"]))
-        assert [t["id"] for t in content["transactions"]] == [done]
+        if SPECS[self.integration].lists_history:
+            content = kit.listed(await kit.list_orders(account, extra, statuses=["success"]))
+            assert [t["id"] for t in content["transactions"]] == [done]
+            return
+        # The venue keeps no history: the answer says so instead of an empty list that would read "none filled".
+        before = kit.sim.count_key(account.api_key)
+        refused = kit.expect(await kit.list_orders(account, extra, statuses=["success"]), 400, "listingNotSupported")
+        assert set(refused["errorData"]["listable"]) == {"inProgress", "partiallyFilled"}
+        assert kit.sim.count_key(account.api_key) == before
+
+    async def test_list_names_each_required_field_when_missing(self, kit: _Kit) -> None:
+        self._lists()
+        required = {f.value for f in SPECS[self.integration].list_required_fields}
+        if not required:
+            pytest.skip(f"{self.integration.value} lists its history without extra fields")
+        account = kit.sim.new_account()
+        order_id, extra = kit.sim.place(account)
+        assert required <= set(extra), "place() must return every field the venue's listing requires"
+        for name in sorted(required):
+            resp = await kit.gw.http.post(
+                LIST, json={k: v for k, v in kit.list_body(account, extra).items() if k != name}, headers=kit.headers
+            )
+            assert set(kit.expect(resp, 400, "missingField")["errorData"]["fields"]) == {name}
+        assert kit.sim.count_key(account.api_key) == 0
+        # Open orders are listed without them.
+        body = {k: v for k, v in kit.list_body(account, extra, statuses=["inProgress"]).items() if k not in required}
+        listed = kit.listed(await kit.gw.http.post(LIST, json=body, headers=kit.headers))
+        assert [t["id"] for t in listed["transactions"]] == [order_id]
 
     async def test_list_from(self, kit: _Kit) -> None:
         self._lists()

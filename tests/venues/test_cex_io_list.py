@@ -77,18 +77,15 @@ async def test_one_page_newest_first(sim: CexIoSimulator, adapter: CexIoAdapter)
     ids = await five_orders(sim, adapter, creds)
     before = sim.count(creds.api_key, "get_my_orders")  # the cancel's own lookups
     page = await adapter.list_orders(creds, query())
-    assert [o.order_id for o in page.orders] == [ids[4], ids[1], ids[0]]
-    assert [o.status for o in page.orders] == [
-        OrderStatus.inProgress,
-        OrderStatus.partiallyFilled,
-        OrderStatus.inProgress,
-    ]
-    rest = await adapter.list_orders(creds, OrderQuery(100, cursor=page.cursor))
-    assert [(o.order_id, o.status) for o in rest.orders] == [
+    # The open orders end with room left in the page, so the same page goes on into the archive.
+    assert [(o.order_id, o.status) for o in page.orders] == [
+        (ids[4], OrderStatus.inProgress),
+        (ids[1], OrderStatus.partiallyFilled),
+        (ids[0], OrderStatus.inProgress),
         (ids[3], OrderStatus.cancelled),
         (ids[2], OrderStatus.success),
     ]
-    assert rest.cursor is None
+    assert page.cursor is None
     assert (page.orders[0].symbol_pair, page.orders[0].symbol, page.orders[0].payment_symbol) == (
         "BTC-USD",
         "BTC",

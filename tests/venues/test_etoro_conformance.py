@@ -17,6 +17,14 @@ class TestEtoro(VenueConformance):
     # eToro documents no lockout/ban and no regional block on its trading endpoints.
     has_ban_answer = False
     has_restricted_answer = False
+    # eToro's order info (OrderForOpenInfoResponse: statusID, units, instrumentID, positions) says neither the side,
+    # the requested rate nor whether it is a limit or a market order; the portfolio the listing reads does (isBuy,
+    # rate, and `orders` vs `ordersForOpen`). Details leave them unknown, the list reports them.
+    list_details_may_differ = {
+        "side": "the order info has no isBuy",
+        "price": "the order info has no rate before a position opens",
+        "orderType": "only the portfolio's orders/ordersForOpen groups tell limit from market",
+    }
 
     @classmethod
     def make_simulator(cls) -> SimulatorBase:

@@ -100,7 +100,7 @@ async def test_closed_only_is_refused_not_answered_empty(
     sent = adapter.transport.requests_sent
     with pytest.raises(GatewayError) as caught:
         await adapter.list_orders(creds, OrderQuery(count=10, statuses=frozenset({status})))
-    assert caught.value.error_type is ErrorType.cancelNotSupported and "pending orders only" in caught.value.message
+    assert caught.value.error_type is ErrorType.listingNotSupported and "pending orders only" in caught.value.message
     assert adapter.transport.requests_sent == sent
 
 

@@ -41,7 +41,7 @@ def render_order(snapshot: OrderSnapshot, integration: IntegrationType, is_crypt
         "side": snapshot.side.value if snapshot.side else "unknown",
         "symbol": snapshot.symbol,
         "name": None,
-        "assetType": "cryptocurrency" if is_cryptocurrency else "equity",
+        "assetType": snapshot.asset_type or ("cryptocurrency" if is_cryptocurrency else "equity"),
         "paymentSymbol": snapshot.payment_symbol,
         "paymentType": "fiat" if snapshot.payment_symbol in _FIAT else "cryptocurrency",
         "amount": snapshot.filled,

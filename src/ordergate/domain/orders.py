@@ -53,6 +53,10 @@ class OrderSnapshot:
     time_in_force: str | None = None  # Mesh BrokerOrderTimeInForceType
     created_at: int | None = None  # Unix seconds
     updated_at: int | None = None  # Unix seconds
+    # Mesh assetType (`cryptocurrency`, `equity`) where the venue's answer says what the order trades; None: the
+    # request's isCryptocurrency decides (details), else the integration's category (a listing, which has no such
+    # field), which would call a broker's crypto order an equity.
+    asset_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

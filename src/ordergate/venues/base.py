@@ -81,6 +81,12 @@ class VenueSpec:
     order_id: OrderIdShape | None = None
     # `/transactions/list` works: the adapter implements `list_orders` (catalog.LISTS_ORDERS, checked by a test).
     lists_orders: bool = False
+    # False where the venue lists open orders only (no order history to page through): closed statuses are refused
+    # with `listingNotSupported` naming the listable ones (catalog.LISTS_OPEN_ONLY).
+    lists_history: bool = True
+    # Fields Mesh's list request must carry for the venue to list its history (catalog.LIST_REQUIRED_FIELDS); an
+    # open-orders-only query may do without them.
+    list_required_fields: frozenset[RequestField] = frozenset()
     extra: dict[str, object] = field(default_factory=dict)
 
 

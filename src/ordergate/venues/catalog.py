@@ -257,6 +257,14 @@ LISTS_ORDERS = frozenset(
     }
 )  # fmt: skip
 
+# Families that list open orders only: the venue keeps no list of closed orders an API can page through (bitso: open
+# orders only, each closed one found by id for an hour; etoro: its trade history holds closed positions, not orders).
+LISTS_OPEN_ONLY = frozenset({"bitso", "bitstamp", "etoro", "public"})
+
+# Families whose order history is listed per instrument, so a list request must name one unless it asks for open
+# orders only (btcturk: allOrders requires pairSymbol; its openOrders does not).
+LIST_REQUIRED_FIELDS: dict[str, frozenset[F]] = {"btcturk": frozenset({F.symbolPair})}
+
 # Families whose 429/418 answers are about the caller's IP: a back-off then holds for every key (binance: request
 # weight and IP bans, per its "LIMITS" section).
 # ibkr: 10 requests/s per gateway, and a 429 puts the gateway's IP in a 10-minute penalty box.
@@ -308,6 +316,8 @@ def _spec(t: T) -> VenueSpec:
         limits_per_ip=family in LIMITS_PER_IP,
         order_id=_order_id_shape(family),
         lists_orders=family in LISTS_ORDERS,
+        lists_history=family not in LISTS_OPEN_ONLY,
+        list_required_fields=LIST_REQUIRED_FIELDS.get(family or "", frozenset()),
         no_cancel_api=NO_CANCEL_API.get(t, ""),
     )
 

@@ -21,6 +21,7 @@ from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRe
 from ordergate.venues.alpaca.auth import Environments, auth_headers, is_oauth
 from ordergate.venues.alpaca.constants import (
     ALREADY_CANCELLING,
+    ASSET_TYPES,
     CANCEL_ALL_PATH,
     CANCEL_ANSWER,
     CLOSED_MESH_STATUSES,
@@ -365,4 +366,6 @@ def _snapshot(order_id: str, entry: dict[str, Any]) -> OrderSnapshot:
         time_in_force=TIME_IN_FORCE_MAP.get(str(entry.get("time_in_force") or "")),
         created_at=created,
         updated_at=_unix(entry.get("updated_at")) or created,
+        # Alpaca trades stocks and crypto on one account; each order says which (`asset_class`).
+        asset_type=ASSET_TYPES.get(str(entry.get("asset_class") or "")),
     )

@@ -71,6 +71,10 @@ ALREADY_CANCELLING = re.compile(r'already in "?pending_cancel"? state')
 
 RATE_WINDOW_S = 60  # when a 429 carries no usable reset time, a whole window is the longest wait
 
+# An order's `asset_class` (Alpaca Orders API: us_equity, us_option, crypto) as Mesh's assetType; an option order
+# keeps the caller's isCryptocurrency reading (False: not crypto).
+ASSET_TYPES = {"us_equity": "equity", "crypto": "cryptocurrency"}
+
 STATUS_MAP: dict[str, OrderStatus] = {
     "new": OrderStatus.inProgress,
     "accepted": OrderStatus.inProgress,

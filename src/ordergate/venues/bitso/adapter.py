@@ -130,7 +130,7 @@ class BitsoAdapter(Adapter):
     async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
         if query.statuses is not None and not query.statuses & OPEN_STATUSES:
             raise GatewayError(
-                ErrorType.cancelNotSupported,
+                ErrorType.listingNotSupported,
                 "Bitso lists open orders only: it keeps no list of completed or cancelled orders (each is found "
                 "by its id, for an hour after it closes).",
                 error_data={"type": self.spec.type.value, "listable": sorted(s.value for s in OPEN_STATUSES)},

@@ -155,7 +155,8 @@ class BtcTurkSimulator(SimulatorBase):
         return SimAccount(api_key, secret)
 
     def place(self, account: SimAccount, *, volume: str = "1", price: str = "100") -> tuple[str, dict[str, Any]]:
-        return self.place_order(account.api_key, quantity=volume, price=price), {}
+        # BtcTurk's cancel needs no pair, but its order history (allOrders) is listed per pairSymbol.
+        return self.place_order(account.api_key, quantity=volume, price=price), {"symbolPair": "BTCTRY"}
 
     def place_order(self, api_key: str, *, pair: str = "BTCTRY", side: str = "buy", quantity: str = "1",
                     price: str = "100") -> str:  # fmt: skip

@@ -34,6 +34,7 @@ from ordergate.venues.bybit.constants import (
     HISTORY_PATH,
     IP_BLOCK_S,
     LIST_LIMIT_MAX,
+    LIST_REQUESTS_PER_PHASE,
     ORDER_TYPE_MAP,
     REALTIME_PATH,
     RECV_WINDOW_MS,
@@ -173,7 +174,9 @@ class BybitAdapter(Adapter):
 
     async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
         """Open orders from /realtime, then final ones from /history, each paged by Bybit's nextPageCursor. A page
-        that ends one phase with room left goes on into the next, so a page costs at most one request per phase."""
+        that ends one phase with room left goes on into the next. /history also returns orders still open, which
+        /realtime listed already; a page with room left after dropping them asks for the next /history page, at most
+        LIST_REQUESTS_PER_PHASE times, so a page is full unless the walk ends (not a page of 0 with a cursor)."""
         symbol = _symbol_from(query.symbol_pair) if query.symbol_pair else None
         cursor, orders = query.cursor or {}, []
         for phase in listing.phases(query):
@@ -183,11 +186,23 @@ class BybitAdapter(Adapter):
             if phase != cursor.get("phase"):
                 cursor = {"phase": phase}
             if phase == listing.HISTORY_PHASE and "window" not in cursor:
-                cursor = {**cursor, "window": listing.history_window(query.since, self._clock())}
-            entries, token = await self._list_phase(creds, query, phase, cursor, symbol, min(room, LIST_LIMIT_MAX))
-            orders += [_snapshot(str(e.get("orderId")), e) for e in entries if listing.keeps(query.statuses, phase, e)]
-            if token:
-                return OrderPage(tuple(orders), {**cursor, "token": token})
+                now = self._clock()
+                if query.since is not None and query.since * 1000 > now:
+                    break  # nothing has closed after a time still to come; Bybit refuses such a window (10001)
+                cursor = {**cursor, "window": listing.history_window(query.since, now)}
+            for _ in range(LIST_REQUESTS_PER_PHASE):
+                limit = min(query.count - len(orders), LIST_LIMIT_MAX)
+                entries, token = await self._list_phase(creds, query, phase, cursor, symbol, limit)
+                orders += [
+                    _snapshot(str(e.get("orderId")), e) for e in entries if listing.keeps(query.statuses, phase, e)
+                ]
+                if not token:
+                    break
+                cursor = {**cursor, "token": token}
+                if len(orders) >= query.count:
+                    return OrderPage(tuple(orders), cursor)
+            else:
+                return OrderPage(tuple(orders), cursor)
             cursor = {}
         return OrderPage(tuple(orders), None)
 

@@ -175,4 +175,7 @@ ORDER_ID_SHAPE = OrderIdShape(r"[0-9]{1,20}", "1321003749386327552")
 # /history, where rows still live are dropped as /realtime already gave them. A listing therefore reaches back
 # Bybit's default 7 days; Mesh's `from` within them becomes startTime with endTime = now, fixed in the cursor.
 LIST_LIMIT_MAX = 50
+# ordergate's own bound (not Bybit's): /history requests one listing page may make while it drops the open orders
+# /history repeats, well inside /history's 50 requests per second.
+LIST_REQUESTS_PER_PHASE = 4
 HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000

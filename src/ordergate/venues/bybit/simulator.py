@@ -37,6 +37,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import count
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
@@ -113,6 +114,9 @@ class _Account:
     can_trade: bool
 
 
+_SEQ = count()
+
+
 @dataclass(slots=True)
 class _Order:
     order_id: str
@@ -131,6 +135,9 @@ class _Order:
     created: int = field(default_factory=now_ms)
     updated: int = 0
     in_realtime: bool = True  # False once a simulated restart has dropped a closed order from /realtime
+    # Creation order within one millisecond: Bybit's lists are newest first by creation, and orders placed in the
+    # same millisecond must still come back in the order they were placed, not by their (random) ids.
+    seq: int = field(default_factory=lambda: next(_SEQ))
 
     def as_bybit(self) -> dict[str, Any]:
         fee_coin = self.symbol[:-4] if self.side == "Buy" else self.symbol[-4:]  # simulator pairs end in USDT
@@ -440,7 +447,7 @@ class BybitSimulator(SimulatorBase):
         limit_text = str(params.get("limit", "20"))
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= 50:
             raise _Refusal(10001, "params error: limit must be within [1, 50]")
-        newest = sorted(orders, key=lambda o: (o.created, o.order_id), reverse=True)
+        newest = sorted(orders, key=lambda o: (o.created, o.seq), reverse=True)
         token = params.get("cursor")
         if token:
             after = _TOKEN.fullmatch(unquote(str(token)))

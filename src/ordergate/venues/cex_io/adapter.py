@@ -34,6 +34,7 @@ from ordergate.venues.cex_io.constants import (
     CANCEL_ACTION,
     CANCELLED_BEFORE_SLACK_MS,
     FINAL_STATUSES,
+    LIST_REQUESTS_PER_PAGE,
     MAINTENANCE_TEXTS,
     OPEN_STATUSES,
     ORDER_ID_SHAPE,
@@ -46,7 +47,7 @@ from ordergate.venues.cex_io.constants import (
     TIME_IN_FORCE_MAP,
     VERIFY_ACTION,
 )
-from ordergate.venues.cex_io.listing import OPEN, following, params, start
+from ordergate.venues.cex_io.listing import following, params, start
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown
@@ -118,24 +119,31 @@ class CexIoAdapter(Adapter):
         return await self._lookup(creds, order.id, order_id_number(order.id))
 
     async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
+        """Pages of CEX.IO's fixed page size, open phase then archive, until `count` orders are in hand: a page that
+        ends the open orders with room left goes on into the archive, and one that fills up inside a CEX.IO page
+        keeps how many rows of it were served (`skip`), so the next page starts right after them."""
         pair = _pair(query.symbol_pair)
         position: dict[str, Any] | None = start(query)
         orders: list[OrderSnapshot] = []
-        while position is not None:
-            phase = position["phase"]
+        for _ in range(LIST_REQUESTS_PER_PAGE):
+            if position is None or len(orders) >= query.count:
+                break
             _, data = await self._post(creds, ORDERS_ACTION, params(position, query, pair), _Op.list)
             if not isinstance(data, list):
                 raise GatewayError(ErrorType.institutionUnavailable, "CEX.IO's orders answer has no list of orders")
             rows = [r for r in data if isinstance(r, dict)]
-            for row in rows:
+            consumed = position.get("skip", 0)
+            for row in rows[consumed:]:
+                if len(orders) >= query.count:
+                    break
+                consumed += 1
                 order = _snapshot(str(row.get("orderId")), row)
                 if query.statuses is None or order.status in query.statuses:
                     orders.append(order)
-            position = following(position, len(rows), query)
-            # An open phase that ends with nothing on its page goes on into the archive in the same page, so that no
-            # page is empty but the last.
-            if orders or phase != OPEN or position is None or position["phase"] == OPEN:
+            if consumed < len(rows):
+                position = {**position, "skip": consumed}
                 break
+            position = following({k: v for k, v in position.items() if k != "skip"}, len(rows), query)
         return OrderPage(tuple(orders), position)
 
     async def _lookup(self, creds: Credentials, order_id: str, number: int) -> OrderSnapshot | None:

@@ -60,6 +60,9 @@ ARCHIVE_LOOKBACK_MS = 364 * 24 * 60 * 60 * 1000
 # sends archived, pageSize, serverCreateTimestampFrom/To and never pageNumber). Not verified, chosen with the
 # simulator: pageNumber counts from 0. No total is answered.
 LIST_MAX_PAGE_SIZE = 1000
+# ordergate's own bound (not CEX.IO's): get_my_orders requests one listing page may make (the open phase's last page,
+# then archive pages while a statuses filter drops rows).
+LIST_REQUESTS_PER_PAGE = 4
 
 # An order CEX.IO shows cancelled this long before our cancel's own timestamp was cancelled by someone else, before
 # this request (a generous bound on the clock difference; CEX.IO refuses order timestamps 30 s off its clock).

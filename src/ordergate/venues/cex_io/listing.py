@@ -19,9 +19,11 @@ OPEN, ARCHIVE = "open", "archive"
 def start(query: OrderQuery) -> dict[str, Any]:
     cursor = query.cursor
     if cursor is not None:
-        size, page = cursor.get("size"), cursor.get("page")
-        if cursor.get("phase") not in (OPEN, ARCHIVE) or not (
-            type(size) is int and 0 < size <= LIST_MAX_PAGE_SIZE and type(page) is int and 0 <= page < 10**6
+        size, page, skip = cursor.get("size"), cursor.get("page"), cursor.get("skip", 0)
+        if (
+            cursor.get("phase") not in (OPEN, ARCHIVE)
+            or not (type(size) is int and 0 < size <= LIST_MAX_PAGE_SIZE and type(page) is int and 0 <= page < 10**6)
+            or not (type(skip) is int and 0 <= skip < size)
         ):
             raise GatewayError(ErrorType.invalidField, "The cursor is not one this listing issued")
         return cursor

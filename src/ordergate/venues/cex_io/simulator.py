@@ -388,7 +388,10 @@ class CexIoSimulator(SimulatorBase):
                 found = [o for o in found if o.pair == params["pair"]]
             if params.get("side"):
                 found = [o for o in found if o.side == params["side"]]
-        found.sort(key=lambda o: o.created_ms, reverse=params.get("sortOrder", "DESC") != "ASC")
+        descending = params.get("sortOrder", "DESC") != "ASC"
+        if descending:  # orders created in one millisecond still come newest first (the sort keeps ties in place)
+            found.reverse()
+        found.sort(key=lambda o: o.created_ms, reverse=descending)
         page = params.get("pageNumber", 0)
         page = page if isinstance(page, int) and page >= 0 else 0
         return [o.as_cex() for o in found[page * page_size : (page + 1) * page_size]]

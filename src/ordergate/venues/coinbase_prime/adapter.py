@@ -117,17 +117,34 @@ class CoinbasePrimeAdapter(Adapter):
 
     async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
         """Open orders first (`open_orders`), then finished ones (`orders` filtered to finished statuses, so no order
-        shows twice), newest first within each; one Prime request per call, each phase paged by Prime's cursor."""
+        shows twice), newest first within each, each phase paged by Prime's cursor. A page that ends the open orders
+        with room left goes on into the finished ones (a second request), so pages are full until the last."""
         state = query.cursor or {}
         phase = state.get("phase") or _first_phase(query)
-        params: list[tuple[str, str]] = [("limit", str(query.count)), ("sort_direction", "DESC")]
+        token = state.get("cursor")
+        orders: list[OrderSnapshot] = []
+        while True:
+            kept, token = await self._list_phase(creds, query, phase, token, query.count - len(orders))
+            orders += kept
+            if token:
+                return OrderPage(tuple(orders), {"phase": phase, "cursor": token})
+            if phase != "open" or query.open_only:
+                return OrderPage(tuple(orders))
+            phase = "history"
+            if len(orders) >= query.count:
+                return OrderPage(tuple(orders), {"phase": phase})
+
+    async def _list_phase(
+        self, creds: Credentials, query: OrderQuery, phase: str, token: Any, limit: int
+    ) -> tuple[list[OrderSnapshot], str | None]:
+        params: list[tuple[str, str]] = [("limit", str(limit)), ("sort_direction", "DESC")]
         if phase == "history":
             params += [("order_statuses", status) for status in _history_statuses(query)]
         # `orders` requires a start date (prime-sdk-go ListOrdersRequest); the floor predates Prime.
         start = datetime.fromtimestamp(query.since, UTC) if query.since is not None else None
         params.append(("start_date", start.strftime("%Y-%m-%dT%H:%M:%SZ") if start else LIST_START_FLOOR))
-        if state.get("cursor"):
-            params.append(("cursor", str(state["cursor"])))
+        if token:
+            params.append(("cursor", str(token)))
         path = (open_orders_path if phase == "open" else orders_path)(_portfolio(creds))
         try:
             status, answer = await self._call(creds, "GET", path, _Op.lookup, urlencode(params, safe=":"))
@@ -141,13 +158,10 @@ class CoinbasePrimeAdapter(Adapter):
             raise GatewayError(
                 ErrorType.institutionUnavailable, f"{VENUE}'s order list is unreadable", upstream_status=status
             )
-        kept = tuple(o for o in map(_snapshot, entries) if _wanted(o, query))
-        token = paging.get("next_cursor") if isinstance(paging, dict) else None
-        if isinstance(paging, dict) and paging.get("has_next") is True and isinstance(token, str) and token:
-            return OrderPage(kept, {"phase": phase, "cursor": token})
-        if phase == "open" and not query.open_only:
-            return OrderPage(kept, {"phase": "history"})
-        return OrderPage(kept)
+        kept = [o for o in map(_snapshot, entries) if _wanted(o, query)]
+        following = paging.get("next_cursor") if isinstance(paging, dict) else None
+        more = isinstance(paging, dict) and paging.get("has_next") is True and isinstance(following, str)
+        return kept, (following if more and following else None)
 
     async def _call(self, creds: Credentials, method: str, path: str, op: _Op, query: str = "") -> tuple[int, Any]:
         if not creds.passphrase:

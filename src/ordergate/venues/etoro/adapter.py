@@ -139,7 +139,7 @@ class EtoroAdapter(Adapter):
     async def list_orders(self, creds: Credentials, query: OrderQuery) -> OrderPage:
         if query.statuses is not None and not query.statuses & OPEN_STATUSES:
             raise GatewayError(
-                ErrorType.cancelNotSupported,
+                ErrorType.listingNotSupported,
                 "eToro lists pending orders only: its trade history holds closed positions, not orders, so executed, "
                 "cancelled and rejected orders cannot be listed.",
                 error_data={"type": self.spec.type.value, "listable": sorted(s.value for s in OPEN_STATUSES)},

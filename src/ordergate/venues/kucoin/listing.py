@@ -68,6 +68,8 @@ async def hf_open(
     fetch: Fetch, query: OrderQuery, symbol: str, offset: int, room: int
 ) -> tuple[list[dict[str, Any]], int | None, int]:
     status, data = await fetch(f"{HF_ACTIVE_PATH}?{_query([('symbol', symbol)])}")
+    # KuCoin sorts active HF orders by their latest update; Mesh wants newest created first. Ids are ObjectIds,
+    # issued in order, so they order orders created in the same millisecond.
     rows = sorted(_rows(status, data, None), key=lambda r: (_int(r.get("createdAt")), str(r.get("id"))), reverse=True)
     if query.since is not None:
         rows = [r for r in rows if _int(r.get("createdAt")) >= query.since * 1000]

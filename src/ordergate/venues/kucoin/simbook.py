@@ -144,7 +144,14 @@ class Pool:
 
 
 def new_order_id() -> str:
-    return secrets.token_hex(12)  # KuCoin order ids are 24 hex characters, e.g. 5bd6e9286d99522a52e458de
+    """KuCoin order ids are MongoDB ObjectIds (24 hex, e.g. 5bd6e9286d99522a52e458de = 0x5bd6e928 seconds
+    2018-10-29, then a per-process random part and a counter), so ids issued one after another sort in the order they
+    were issued; the adapter relies on that to order orders created in the same millisecond."""
+    return f"{int(time.time()):08x}{_ID_PROCESS}{next(_ID_COUNTER) % 0x1000000:06x}"
+
+
+_ID_PROCESS = secrets.token_hex(5)
+_ID_COUNTER = count(secrets.randbelow(0x100000))
 
 
 def new_secret() -> str:

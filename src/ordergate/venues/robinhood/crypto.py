@@ -197,4 +197,5 @@ def snapshot(order_id: str, data: dict[str, Any]) -> OrderSnapshot:
         ),
         created_at=_timestamp(data.get("created_at")),
         updated_at=_timestamp(data.get("updated_at")),
+        asset_type="cryptocurrency",  # the Crypto Trading API's orders are crypto orders only
     )

@@ -503,4 +503,5 @@ def snapshot(order_id: str, data: dict[str, Any]) -> OrderSnapshot:
         time_in_force=EQUITY_TIME_IN_FORCE.get(str(data.get("time_in_force") or "")),
         created_at=_timestamp(data.get("created_at")),
         updated_at=_timestamp(data.get("last_transaction_at") or data.get("updated_at")),
+        asset_type="equity",  # api.robinhood.com/orders/ holds equity orders (crypto ones live on the crypto API)
     )
