@@ -6,8 +6,9 @@
 last (create_time_ms, id) handed out, and the next Gate page is asked for only while some pair filled its page. With
 a pair, open and finished orders both page with Gate's own `page`/`limit` (newest first), the limit fixed along a
 walk; a listing page that ends exactly where a full Gate page ends asks for the next Gate page once more, to hand
-out a cursor only when orders remain (Gate answers no total and no end marker). A history walk freezes `to` at its first page, so orders created later cannot shift the pages; an order that
-finishes meanwhile can only repeat one, never hide one.
+out a cursor only when orders remain (Gate answers no total and no end marker). A history walk freezes `to` at its
+first page, so orders created later cannot shift the pages; an order that finishes meanwhile can only repeat one,
+never hide one.
 """
 
 from __future__ import annotations
