@@ -110,6 +110,20 @@ async def test_pages_of_two_reach_every_order_once_newest_first(
     assert sorted(ids(tied)) == sorted(closed) and len(ids(tied)) == 5
 
 
+async def test_the_last_page_is_never_empty(adapter: BitfinexAdapter, sim: BitfinexSimulator) -> None:
+    creds = account(sim)
+    live = [place(sim, creds) for _ in range(2)]
+    only_active = await walk(adapter, creds, 2)
+    assert [ids([p]) for p in only_active] == [live[::-1]]  # the history request asked one row and found none
+
+    closed = [place(sim, creds) for _ in range(2)]
+    for order_id in closed:
+        await adapter.cancel(creds, OrderRef(order_id, True))
+    stamp_updates(sim, closed)
+    pages = await walk(adapter, creds, 2)
+    assert [ids([p]) for p in pages] == [live[::-1], closed[::-1]]
+
+
 async def test_open_only_is_one_request_and_closed_only_skips_active_orders(
     adapter: BitfinexAdapter, sim: BitfinexSimulator
 ) -> None:

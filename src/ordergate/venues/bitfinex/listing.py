@@ -3,7 +3,8 @@
 Active orders come all at once (Bitfinex does not page them), so pages are cut here, newest first, below the last
 (MTS_CREATE, ID) handed out. History is newest first at Bitfinex and pages with `end`: the next page asks up to the
 last order's MTS_UPDATE inclusive and skips the orders of that millisecond already handed out, so orders updated in
-the same millisecond are neither lost nor repeated. `since` maps to `start` (an order created at or after it was
+the same millisecond are neither lost nor repeated; each history request asks one row more than the page holds, so a
+cursor is handed out only when orders remain. `since` maps to `start` (an order created at or after it was
 updated at or after it too) and is checked against MTS_CREATE here.
 """
 
@@ -40,13 +41,14 @@ async def list_orders(call: Call, snapshot: Snapshot, query: OrderQuery) -> Orde
             return OrderPage(tuple(page), {"phase": OPEN, "after": list(_open_key(picked[query.count - 1][0]))})
         if not wants_history:
             return OrderPage(tuple(page))
-        if len(page) == query.count:
-            return OrderPage(tuple(page), {"phase": HISTORY})
         cursor = {}
     end, skip = cursor.get("end"), cursor.get("skip", [])
     if (end is not None and not _is_int(end)) or not isinstance(skip, list) or not all(_is_int(i) for i in skip):
         raise GatewayError(ErrorType.invalidField, "The cursor is not one this listing handed out.")
-    limit = min(query.count - len(page) + len(skip), HISTORY_MAX_LIMIT)
+    room = query.count - len(page)
+    # One row more than the page holds says whether history goes on, so the last cursor never leads to an empty page
+    # (when active orders filled the page, this request asks only that).
+    limit = min(room + len(skip) + 1, HISTORY_MAX_LIMIT)
     body: dict[str, Any] = {"limit": limit}
     if since_ms is not None:
         body["start"] = since_ms
@@ -54,14 +56,17 @@ async def list_orders(call: Call, snapshot: Snapshot, query: OrderQuery) -> Orde
         body["end"] = end
     rows = _rows(await call(HISTORY_PATH, body))
     fresh = [r for r in rows if not (r[_UPDATED] == end and r[_ID] in skip)]
-    for row in fresh:
+    taken = fresh[:room]
+    for row in taken:
         snap = snapshot(str(row[_ID]), row)
         if _wanted(query, snap) and (since_ms is None or row[_CREATED] >= since_ms):
             page.append(snap)
-    if len(rows) < limit or not fresh:
+    if len(fresh) <= room and len(rows) < limit:
         return OrderPage(tuple(page))
-    last = fresh[-1][_UPDATED]
-    seen = [r[_ID] for r in fresh if r[_UPDATED] == last] + (skip if last == end else [])
+    if not taken:
+        return OrderPage(tuple(page), {"phase": HISTORY})
+    last = taken[-1][_UPDATED]
+    seen = [r[_ID] for r in taken if r[_UPDATED] == last] + (skip if last == end else [])
     return OrderPage(tuple(page), {"phase": HISTORY, "end": last, "skip": seen})
 
 

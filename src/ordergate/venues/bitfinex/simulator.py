@@ -132,6 +132,8 @@ class BitfinexSimulator(SimulatorBase):
         super().__init__(jitter_s=jitter_s)
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[int, _Order] = {}
+        # Bitfinex's order ids are one exchange-wide sequence (12 digits today), so a later order has a larger id.
+        self._last_id = 10**11 + secrets.randbelow(10**11)
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
         private = [
             ("/v2/auth/w/order/submit", "submit", self._submit, True),
@@ -245,7 +247,8 @@ class BitfinexSimulator(SimulatorBase):
     def _new_order(
         self, api_key: str, symbol: str, kind: str, amount: Decimal, price: Decimal, cid: int | None
     ) -> _Order:
-        order_id = 10**11 + secrets.randbelow(9 * 10**11)  # 12 digits, as Bitfinex's ids are today
+        self._last_id += 1 + secrets.randbelow(1000)  # other accounts' orders take the ids in between
+        order_id = self._last_id
         order = _Order(order_id, api_key, symbol, kind, amount, price, cid, _now_ms())
         self._orders[order_id] = order
         if kind.removeprefix("EXCHANGE ") == "MARKET":
@@ -307,7 +310,8 @@ class BitfinexSimulator(SimulatorBase):
                 raise _Refusal(10020, f"{name}: invalid")
         start, end = bounds.get("start", 0), bounds.get("end", 2**63)
         limit = body.get("limit") if type(body.get("limit")) is int else 25
-        chosen = sorted((o for o in closed if start <= o.updated <= end), key=lambda o: o.updated, reverse=True)
+        # Newest first by MTS_UPDATE; orders closed in the same millisecond, the later-placed (larger id) first.
+        chosen = sorted((o for o in closed if start <= o.updated <= end), key=lambda o: (o.updated, o.id), reverse=True)
         return [o.as_bitfinex() for o in chosen[: max(1, min(limit, 2500))]]
 
     def backdate(self, order_id: str, seconds: float) -> None:

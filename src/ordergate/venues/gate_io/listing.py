@@ -5,8 +5,10 @@
 `/spot/open_orders`, whose `page`/`limit` page each pair's orders: a page of it is cut here newest first below the
 last (create_time_ms, id) handed out, and the next Gate page is asked for only while some pair filled its page. With
 a pair, open and finished orders both page with Gate's own `page`/`limit` (newest first), the limit fixed along a
-walk. A history walk freezes `to` at its first page, so orders created later cannot shift the pages; an order that
-finishes meanwhile can only repeat one, never hide one.
+walk; a listing page that ends exactly where a full Gate page ends asks for the next Gate page once more, to hand
+out a cursor only when orders remain (Gate answers no total and no end marker). A history walk freezes `to` at its
+first page, so orders created later cannot shift the pages; an order that finishes meanwhile can only repeat one,
+never hide one.
 """
 
 from __future__ import annotations
@@ -37,10 +39,8 @@ async def list_orders(call: Call, snapshot: Snapshot, query: OrderQuery, pair: s
         page, more = await _open_all_pairs(call, snapshot, query, cursor)
         if more is not None or not wants_history:
             return OrderPage(tuple(page), more)
-        if len(page) >= query.count:
-            return OrderPage(tuple(page), {"phase": HISTORY})
         phase, cursor = HISTORY, {}
-    while True:  # open orders of one pair, then (room left) finished ones in the same call
+    while True:  # open orders of one pair, then finished ones, Gate page after Gate page until this page is full
         status = "open" if phase == OPEN else "finished"
         # Gate pages by number: `limit` stays the same along one walk, and `skip` counts the rows of the current
         # Gate page already handed out when a listing page ended inside it.
@@ -53,18 +53,24 @@ async def list_orders(call: Call, snapshot: Snapshot, query: OrderQuery, pair: s
         if status == "finished":
             params |= {"from": query.since, "to": to} if query.since is not None else {"to": to}
         rows = _rows(await call(ORDERS_PATH, urlencode(params)))
-        taken = rows[skip : skip + query.count - len(page)]
-        page += [s for s in (snapshot(str(r["id"]), r) for r in taken if _since(query, r)) if _wanted(query, s)]
-        state = {"phase": phase, "to": to, "limit": limit}
-        if skip + len(taken) < len(rows):
-            return OrderPage(tuple(page), state | {"page": number, "skip": skip + len(taken)})
-        if len(rows) == limit:
-            return OrderPage(tuple(page), state | {"page": number + 1, "skip": 0})
+        room, state = query.count - len(page), {"phase": phase, "to": to, "limit": limit}
+        if room == 0:
+            # The page filled at the end of a full Gate page (or of the open orders). Gate says neither a total nor
+            # whether a page is the last, so this one request only learns whether the walk goes on: without it the
+            # last cursor would lead to an empty page.
+            if len(rows) > skip:
+                return OrderPage(tuple(page), state | {"page": number, "skip": skip})
+        else:
+            taken = rows[skip : skip + room]
+            page += [s for s in (snapshot(str(r["id"]), r) for r in taken if _since(query, r)) if _wanted(query, s)]
+            if skip + len(taken) < len(rows):
+                return OrderPage(tuple(page), state | {"page": number, "skip": skip + len(taken)})
+            if len(rows) == limit:
+                cursor = state | {"page": number + 1, "skip": 0}
+                continue
         if phase == HISTORY or not wants_history:
             return OrderPage(tuple(page))
         phase, cursor = HISTORY, {}
-        if len(page) >= query.count:
-            return OrderPage(tuple(page), {"phase": HISTORY})
 
 
 async def _open_all_pairs(

@@ -171,7 +171,9 @@ class HuobiSimulator(SimulatorBase):
         with self._lock:
             account = _Account(key(), key(), 10_000_000 + len(self._accounts), can_trade)
             self._accounts[account.api_key] = account
-        return SimAccount(account.api_key, account.secret)
+        # A token issued by /authenticate carries the spot account id verify_credentials read (the adapter keeps it
+        # so that listing open orders is one request); the kit's tokens are sealed directly, so they carry it too.
+        return SimAccount(account.api_key, account.secret, extras={"accountId": str(account.account_id)})
 
     def place(self, account: SimAccount, *, volume: str = "1", price: str = "100") -> tuple[str, dict[str, Any]]:
         owner = self._accounts.get(account.api_key)
