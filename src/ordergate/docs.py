@@ -39,8 +39,11 @@ def _lists_cell(spec: VenueSpec) -> str:
         return "—"
     if not spec.lists_history:
         return "open orders only"
-    needs = ", ".join(f"`{f.value}`" for f in sorted(spec.list_required_fields))
-    return f"yes (history needs {needs})" if needs else "yes"
+    notes = [f"history needs {', '.join(f'`{f.value}`' for f in sorted(spec.list_required_fields))}"]
+    notes = notes if spec.list_required_fields else []
+    if not spec.history_newest_first:
+        notes.append("history pages oldest first")
+    return f"yes ({'; '.join(notes)})" if notes else "yes"
 
 
 def _cancel_cell(spec: VenueSpec) -> str:

@@ -18,6 +18,11 @@ class TestBitstamp(VenueConformance):
     rate_limit_retry_after = str(RATE_LIMIT_RETRY_AFTER_S)  # no header is documented
     # Bitstamp's lockout is a frozen account (API0006): no end time, so no Retry-After.
     ban_retry_after = None
+    list_details_may_differ = {
+        "price": "order_status reports transactions, not the order's limit price",
+        "orderType": "order_status does not say limit or market; open_orders does (type 0/1 with a price)",
+        "value": "open_orders has no fills' prices; order_status sums its transactions",
+    }
 
     @classmethod
     def make_simulator(cls) -> SimulatorBase:

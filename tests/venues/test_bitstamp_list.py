@@ -69,11 +69,22 @@ async def test_empty_account(adapter: BitstampAdapter, sim: BitstampSimulator) -
 
 async def test_closed_orders_are_refused_before_any_request(adapter: BitstampAdapter, sim: BitstampSimulator) -> None:
     creds = account(sim)
-    for statuses in (None, frozenset({OrderStatus.cancelled}), OPEN | {OrderStatus.success}):
+    for statuses in (frozenset({OrderStatus.cancelled}), frozenset({OrderStatus.success, OrderStatus.expired})):
         with pytest.raises(GatewayError) as caught:
             await adapter.list_orders(creds, OrderQuery(10, statuses=statuses))
-        assert caught.value.error_type is ErrorType.cancelNotSupported
+        assert caught.value.error_type is ErrorType.listingNotSupported
     assert sim.count_key(creds.api_key) == 0
+
+
+async def test_a_listing_of_every_status_holds_the_open_orders(
+    adapter: BitstampAdapter, sim: BitstampSimulator
+) -> None:
+    creds = account(sim)
+    open_one, done = place(sim, creds), place(sim, creds)
+    sim.fill(done)
+    for statuses in (None, OPEN | {OrderStatus.success}):
+        page = await adapter.list_orders(creds, OrderQuery(10, statuses=statuses))
+        assert [o.order_id for o in page.orders] == [open_one]
 
 
 async def test_one_page_and_partial_fills(adapter: BitstampAdapter, sim: BitstampSimulator) -> None:

@@ -84,6 +84,9 @@ class VenueSpec:
     # False where the venue lists open orders only (no order history to page through): closed statuses are refused
     # with `listingNotSupported` naming the listable ones (catalog.LISTS_OPEN_ONLY).
     lists_history: bool = True
+    # False where the venue's history can only be walked forward in time (Gemini): history pages come oldest batch
+    # first, each page newest first; every order is still listed exactly once.
+    history_newest_first: bool = True
     # Fields Mesh's list request must carry for the venue to list its history (catalog.LIST_REQUIRED_FIELDS); an
     # open-orders-only query may do without them.
     list_required_fields: frozenset[RequestField] = frozenset()

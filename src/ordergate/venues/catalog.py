@@ -261,6 +261,10 @@ LISTS_ORDERS = frozenset(
 # orders only, each closed one found by id for an hour; etoro: its trade history holds closed positions, not orders).
 LISTS_OPEN_ONLY = frozenset({"bitso", "bitstamp", "etoro", "public"})
 
+# Families whose order history can only be walked forward from a timestamp (gemini: /v1/orders/history takes a
+# `timestamp` lower bound and no upper one), so history pages come oldest batch first.
+HISTORY_OLDEST_FIRST = frozenset({"gemini"})
+
 # Families whose order history is listed per instrument, so a list request must name one unless it asks for open
 # orders only (btcturk: allOrders requires pairSymbol; its openOrders does not).
 LIST_REQUIRED_FIELDS: dict[str, frozenset[F]] = {"btcturk": frozenset({F.symbolPair})}
@@ -317,6 +321,7 @@ def _spec(t: T) -> VenueSpec:
         order_id=_order_id_shape(family),
         lists_orders=family in LISTS_ORDERS,
         lists_history=family not in LISTS_OPEN_ONLY,
+        history_newest_first=family not in HISTORY_OLDEST_FIRST,
         list_required_fields=LIST_REQUIRED_FIELDS.get(family or "", frozenset()),
         no_cancel_api=NO_CANCEL_API.get(t, ""),
     )

@@ -1,8 +1,8 @@
 """Bitstamp's order listing: open orders only (`POST /api/v2/open_orders/all/`), see constants.OPEN_ORDERS_PATH.
 
-Bitstamp has no documented list of closed orders, so a listing that would include them is refused rather than
-answered with open orders passed off as all of them. Open orders come all at once: pages are cut here, newest first,
-below the last (datetime, id) handed out.
+Bitstamp has no documented list of closed orders: a listing of closed statuses only is refused, and any other
+listing holds the open orders (as at every venue in catalog.LISTS_OPEN_ONLY; the README's table says so). Open
+orders come all at once: pages are cut here, newest first, below the last (datetime, id) handed out.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import OrderSnapshot
-from ordergate.venues.base import OrderPage, OrderQuery
+from ordergate.venues.base import OPEN_STATUSES, OrderPage, OrderQuery
 from ordergate.venues.bitstamp.constants import OPEN_ORDERS_PATH, SIDES
 from ordergate.venues.common import number as _number
 
@@ -22,12 +22,11 @@ Call = Callable[[str], Awaitable[Any]]
 
 
 async def list_orders(call: Call, query: OrderQuery) -> OrderPage:
-    if query.statuses is None or not query.open_only:
+    if query.statuses is not None and not (query.statuses & OPEN_STATUSES):
         raise GatewayError(
             ErrorType.listingNotSupported,
-            "Bitstamp lists open orders only (it has no documented list of closed orders): ask for statuses "
-            "inProgress and/or partiallyFilled.",
-            error_data={"fields": {"statuses": "inProgress, partiallyFilled"}},
+            "Bitstamp lists open orders only: it has no documented list of closed orders.",
+            error_data={"type": "bitstamp", "listable": sorted(s.value for s in OPEN_STATUSES)},
         )
     after = (query.cursor or {}).get("after")
     if after is not None and not (isinstance(after, list) and len(after) == 2 and all(_is_int(v) for v in after)):
@@ -40,7 +39,8 @@ async def list_orders(call: Call, query: OrderQuery) -> OrderPage:
     rows = [(k, r) for k, r in rows if after is None or k < tuple(after)]
     if query.since is not None:
         rows = [(k, r) for k, r in rows if k[0] >= query.since * 1_000_000]
-    picked = [(k, s) for k, s in ((k, _snapshot(r, k)) for k, r in rows) if s.status in query.statuses]
+    wanted = OPEN_STATUSES if query.statuses is None else query.statuses & OPEN_STATUSES
+    picked = [(k, s) for k, s in ((k, _snapshot(r, k)) for k, r in rows) if s.status in wanted]
     page = tuple(s for _, s in picked[: query.count])
     if len(picked) > query.count:
         return OrderPage(page, {"after": list(picked[query.count - 1][0])})
