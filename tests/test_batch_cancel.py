@@ -99,6 +99,10 @@ async def test_a_hundred_mixed_orders_over_three_venues_answer_in_order(batch: B
                 "orderNotFound",
                 body["id"],
             )
+        elif kind == "cancelled" and venue is IntegrationType.kraken:
+            # Kraken's CancelOrderBatch answers only how many it cancelled; in a batch where it cancelled some, an
+            # order found cancelled cannot be told from one the batch cancelled (as after a lost answer): ok.
+            assert (item["httpStatus"], item["content"]) == (200, {"orderId": order_id, "status": "cancelled"})
         else:
             final = "success" if kind == "filled" else "cancelled"
             assert (item["httpStatus"], item["errorType"], item["errorData"]["orderStatus"]) == (
@@ -109,8 +113,9 @@ async def test_a_hundred_mixed_orders_over_three_venues_answer_in_order(batch: B
             assert batch.sims[venue].status(order_id).value == final
         assert set(item) >= {"status", "message", "displayMessage", "errorType", "errorData", "content"}
     counts = answer["content"]["summary"]
-    assert counts["orderNotFound"] == 20 and counts["orderNotCancelable"] == 40
-    assert counts.get("cancelled", 0) + counts.get("inProgress", 0) == 40
+    kraken_cancelled = sum(1 for venue, kind, *_ in plan if venue is IntegrationType.kraken and kind == "cancelled")
+    assert counts["orderNotFound"] == 20 and counts["orderNotCancelable"] == 40 - kraken_cancelled
+    assert counts.get("cancelled", 0) + counts.get("inProgress", 0) == 40 + kraken_cancelled
 
     # One audit row per order, under the batch's request id; none for the batch itself.
     rows = [r for r in await batch.gw.gateway.audit.tail(300) if r.endpoint == "transactions/cancel/batch"]

@@ -4,7 +4,11 @@ Protocol as Kraken speaks it: form-encoded POST bodies (JSON accepted too), `API
 with Kraken's HMAC-SHA512 recipe over the exact bytes received, nonces strictly increasing per key, `otp` for
 keys with 2FA, and HTTP 200 with `{"error": ["E…"]}` for failures (no `result` then, as Kraken's docs say).
 
-    POST /0/private/AddOrder | CancelOrder | QueryOrders | OpenOrders | ClosedOrders | Balance
+    POST /0/private/AddOrder | CancelOrder | CancelOrderBatch | QueryOrders | OpenOrders | ClosedOrders | Balance
+
+CancelOrderBatch takes a JSON body `{"nonce", "orders": [txid, …]}` (2 to 50) and answers `{"count": n}`, the
+orders it cancelled; a txid that is unknown, another key's or already final is skipped, not an error (Kraken does
+not document this case; the adapter also handles a whole-batch error).
 
 OpenOrders answers every open order of the key (`{"open": {txid: order}}`, no paging); ClosedOrders answers 50
 closed orders at a time, most recent first, from `ofs`, within `start` (exclusive) and `end` (inclusive), each a
@@ -73,7 +77,7 @@ _SYMBOLIC_ERRORS = {
     "unavailable": "EService:Unavailable",
 }
 
-_TRADE_METHODS = frozenset({"AddOrder", "CancelOrder"})
+_TRADE_METHODS = frozenset({"AddOrder", "CancelOrder", "CancelOrderBatch"})
 _LIVE = frozenset({"pending", "open"})
 _TXID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # real txids use base32 letters, e.g. OG5IL4-6AR7I-ZAPZEZ
 
@@ -202,6 +206,7 @@ class KrakenSimulator(SimulatorBase):
         self._methods: dict[str, Callable[[_Account, dict[str, str], Fault | None], Any]] = {
             "AddOrder": self._add_order,
             "CancelOrder": self._cancel_order,
+            "CancelOrderBatch": self._cancel_order_batch,
             "QueryOrders": self._query_orders,
             "OpenOrders": self._open_orders,
             "ClosedOrders": self._closed_orders,
@@ -444,6 +449,21 @@ class KrakenSimulator(SimulatorBase):
         for order in targets:
             order.close("canceled", "User requested")
         return {"count": len(targets)}
+
+    def _cancel_order_batch(self, account: _Account, params: dict[str, str], _fault: Fault | None) -> dict[str, Any]:
+        try:
+            txids = json.loads(params.get("orders", ""))
+        except ValueError:
+            raise _Refusal("EGeneral:Invalid arguments:orders") from None
+        if not isinstance(txids, list) or not 1 <= len(txids) <= 50 or not all(isinstance(t, str) for t in txids):
+            raise _Refusal("EGeneral:Invalid arguments:orders")
+        count = 0
+        for txid in txids:
+            order = self._orders.get(txid)
+            if order is not None and order.api_key == account.api_key and order.status in _LIVE:
+                order.close("canceled", "User requested")
+                count += 1
+        return {"count": count}
 
     def _settle_cancel(self, txid: str) -> None:
         with self._lock:
