@@ -13,6 +13,7 @@ import pytest
 
 from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import Credentials
+from ordergate.venues.bybit.simulator import BybitSimulator
 from ordergate.venues.kraken.simulator import KrakenSimulator
 from ordergate.venues.okx.simulator import OkxSimulator
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase
@@ -39,7 +40,8 @@ VENUES = {
     ),
     IntegrationType.okx: Venue(IntegrationType.okx, "cancel-batch-orders", "cancel-order", "order", 20, "inProgress"),
 }
-SIMULATORS = {IntegrationType.okx: OkxSimulator}
+VENUES[IntegrationType.bybit] = Venue(IntegrationType.bybit, "cancel-batch", "cancel", "realtime", 10, "inProgress")
+SIMULATORS = {IntegrationType.okx: OkxSimulator, IntegrationType.bybit: BybitSimulator}
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ and nonce venues keep their per-key sequencing (the adapters serialise per key t
 Where the venue has a native batch request (OKX `POST /api/v5/trade/cancel-batch-orders`, Bybit
 `POST /v5/order/cancel-batch`, Coinbase `POST /api/v3/brokerage/orders/batch_cancel`, Kraken `CancelOrderBatch`),
 the adapter implements `NativeBatchCancel` and `NativeBatches` sends the orders of one (integration, venue key)
-together, `max_batch` at a time, each request taking one unit of the key's budget. Every per-order outcome of a
-batch answer, and a lost answer of the whole batch, is resolved by `CancelService.resolve`, the single cancel's own
-resolution (lookups for "unknown order", a retry for an order still open), so each item is the answer a single
-cancel would have given.
+together, `max_batch` at a time, each order taking one unit of the key's budget as a single cancel would. Every
+per-order outcome of a batch answer, and a lost answer of the whole batch, is resolved by `CancelService.resolve`,
+the single cancel's own resolution (lookups for "unknown order", a retry for an order still open), so each item is
+the answer a single cancel would have given. Kraken's batch answers only a count: see KrakenAdapter.cancel_batch.
 """
 
 from __future__ import annotations
@@ -82,7 +82,11 @@ class _Chunk:
         adapter = first.adapter
         assert isinstance(adapter, NativeBatchCancel)
         try:
-            await service.admit(first, pace_s)
+            # The key's budget is spent per order, as single cancels would spend it: Kraken's trading counter and
+            # OKX's batch limit count orders, not requests, and elsewhere it only paces more cautiously.
+            await service.raise_if_cooling_down(first.spec, first.back_off_id)
+            for _ in self.members:
+                await service.take_from_budget(first.spec, first.back_off_id, pace_s)
             outcomes = await adapter.cancel_batch(first.creds, [p.req.order for p in self.members])
         except GatewayError as exc:
             await service.note_back_off(first, exc)

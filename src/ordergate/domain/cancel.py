@@ -223,7 +223,7 @@ class CancelService:
         return Prepared(req, spec, adapter, creds, key_id, back_off_id)
 
     async def admit(self, prepared: Prepared, pace_s: float = 0.0) -> None:
-        """One upstream request's worth of the key's back-off and budget (a native batch request counts once)."""
+        """The key's back-off and one unit of its budget."""
         await self.raise_if_cooling_down(prepared.spec, prepared.back_off_id)
         # The same for the documented budget: Interactive Brokers' 10 requests/s is per gateway, not per account.
         await self.take_from_budget(prepared.spec, prepared.back_off_id, pace_s)

@@ -6,6 +6,8 @@ body received, the timestamp window server_time - recv_window <= ts < server_tim
 X-Bapi-Limit / X-Bapi-Limit-Status / X-Bapi-Limit-Reset-Timestamp (counted, not enforced).
 
     POST /v5/order/create | /v5/order/cancel           (ops "create", "cancel"; need trade permission)
+    POST /v5/order/cancel-batch                         (op "cancel-batch"; spot 1..10 orders; `result.list` and
+                                                         `retExtInfo.list` one entry per order, in order)
     GET  /v5/order/realtime | /v5/order/history         (ops "realtime", "history"; newest first, `limit` 1..50,
                                                          `cursor` = nextPageCursor; history: `orderStatus`, and
                                                          `startTime`+`endTime` (<= 7 days, default the last 7))
@@ -56,7 +58,8 @@ from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort,
 from ordergate.venues.simkit import positive_decimal as _decimal
 
 RATE_LIMIT_RESET_MS = 3000  # how far ahead the `rate_limit` fault puts X-Bapi-Limit-Reset-Timestamp
-_LIMITS = {"create": 20, "cancel": 20, "realtime": 50, "history": 50, "query-api": 10}  # spot, per UID and second
+# Spot, per UID and second (cancel-batch: 10/s, ccxt bybit rateLimits cost 5 at 50/s).
+_LIMITS = {"create": 20, "cancel": 20, "cancel-batch": 10, "realtime": 50, "history": 50, "query-api": 10}
 _MESSAGES = {
     10001: "params error",
     10003: "API key is invalid.",
@@ -78,6 +81,11 @@ _LIVE = frozenset({"New", "PartiallyFilled"})
 _HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000
 _TOKEN = re.compile(r"page_token=([0-9]{1,20})&")
 _ALNUM = string.ascii_letters + string.digits
+
+
+_POST_OPS = frozenset({"create", "cancel", "cancel-batch"})
+_EXT_INFO = "_retExtInfo"
+BATCH_MAX_SPOT = 10
 
 
 class _Refusal(Exception):
@@ -155,12 +163,13 @@ class BybitSimulator(SimulatorBase):
         private = [
             ("/v5/order/create", "create", self._create, True),
             ("/v5/order/cancel", "cancel", self._cancel, True),
+            ("/v5/order/cancel-batch", "cancel-batch", self._cancel_batch, True),
             ("/v5/order/realtime", "realtime", self._realtime, False),
             ("/v5/order/history", "history", self._history, False),
             ("/v5/user/query-api", "query-api", self._query_api, False),
         ]
         routes = [
-            Route(path, self._endpoint(op, handler, trade), methods=["POST" if op in ("create", "cancel") else "GET"])
+            Route(path, self._endpoint(op, handler, trade), methods=["POST" if op in _POST_OPS else "GET"])
             for path, op, handler, trade in private
         ]
         routes += [
@@ -274,7 +283,7 @@ class BybitSimulator(SimulatorBase):
             limit_headers = self._limit_headers(api_key, op) if api_key in self._accounts else {}
             try:
                 account = self._authenticate(api_key, headers, payload)
-                params = _params(payload, post=op in ("create", "cancel"))
+                params = _params(payload, post=op in _POST_OPS)
                 if trade and not account.can_trade:
                     raise _Refusal(10005)
                 result, code, message = handler(account, params, fault), 0, "OK"
@@ -282,7 +291,10 @@ class BybitSimulator(SimulatorBase):
                 result, code, message = {}, refusal.code, refusal.message
                 self.errors[str(code)] += 1
             self.seen.append(SeenRequest(api_key, op, params, code))
-            return self._body(code, message, result), limit_headers
+            body = self._body(code, message, result)
+            if _EXT_INFO in result:  # a batch's per-order codes
+                body["retExtInfo"] = {"list": result.pop(_EXT_INFO)}
+            return body, limit_headers
 
     def _authenticate(self, api_key: str, headers: Mapping[str, str], payload: bytes) -> _Account:
         account = self._accounts.get(api_key)
@@ -352,6 +364,25 @@ class BybitSimulator(SimulatorBase):
         else:
             self._cancel_locked(order)
         return {"orderId": order.order_id, "orderLinkId": order.link_id}
+
+    def _cancel_batch(self, account: _Account, params: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
+        _require_spot(params)
+        requests = params.get("request")
+        if not isinstance(requests, list) or not requests or not all(isinstance(r, dict) for r in requests):
+            raise _Refusal(10001, "params error: request must be a list of orders")
+        if len(requests) > BATCH_MAX_SPOT:
+            raise _Refusal(10001, f"params error: spot allows at most {BATCH_MAX_SPOT} orders per batch")
+        listed, infos = [], []
+        for request in requests:
+            try:
+                done = self._cancel(account, {"category": "spot", **request}, fault)
+                code, message = 0, "OK"
+            except _Refusal as refusal:
+                done, code, message = {"orderId": "", "orderLinkId": ""}, refusal.code, refusal.message
+                self.errors[str(code)] += 1
+            listed.append({"category": "spot", "symbol": str(request.get("symbol", "")), **done})
+            infos.append({"code": code, "msg": message})
+        return {"list": listed, _EXT_INFO: infos}
 
     def _settle_cancel(self, order_id: str) -> None:
         with self._lock:
