@@ -198,3 +198,30 @@ async def test_a_refused_batch_answers_every_order_alike(batch: Batch, venue: Ve
     assert {(item["httpStatus"], item["errorType"]) for item in results} == {(401, "institutionAuthFailed")}
     assert all(sim.status(o).value == "inProgress" for o, _ in placed)
     assert sim.count(account.api_key, venue.batch_op) == 1
+
+
+async def test_kraken_count_zero_is_each_orders_unknown_order_answer(batch: Batch) -> None:
+    sim = batch.sims[IntegrationType.kraken]
+    account = sim.new_account()
+    (filled, e1), (cancelled, e2) = sim.place(account), sim.place(account)
+    sim.fill(filled)
+    body = batch.body(IntegrationType.kraken, account, cancelled, e2)
+    assert (await batch.gw.http.post(CANCEL, json=body, headers=batch.headers)).status_code == 200
+    # Kraken cancelled none of them: exactly CancelOrder's count 0, so each is looked up and answered as alone.
+    results = await batch.post([batch.body(IntegrationType.kraken, account, filled, e1), body])
+    assert [(i["httpStatus"], i["errorData"]["orderStatus"]) for i in results] == [(409, "success"), (409, "cancelled")]
+    assert sim.count(account.api_key, "CancelOrderBatch") == 1
+    assert sim.count(account.api_key, "CancelOrder") == 1  # only the earlier single cancel
+
+
+async def test_a_batch_refused_over_an_unknown_order_goes_order_by_order(batch: Batch) -> None:
+    sim = batch.sims[IntegrationType.kraken]
+    account = sim.new_account()
+    placed = [sim.place(account) for _ in range(2)]
+    # Should Kraken refuse a whole batch with "Unknown order", nothing was cancelled: each order goes alone.
+    sim.inject(Fault("venue_error", "CancelOrderBatch", api_key=account.api_key, error="EOrder:Unknown order"))
+    results = await batch.post([batch.body(IntegrationType.kraken, account, o, e) for o, e in placed])
+    for (order_id, _), item in zip(placed, results, strict=True):
+        _ok(item, order_id, "cancelled")
+    assert sim.count(account.api_key, "CancelOrderBatch") == 1
+    assert sim.count(account.api_key, "CancelOrder") == 2
