@@ -87,6 +87,9 @@ class _Chunk:
             await service.raise_if_cooling_down(first.spec, first.back_off_id)
             for _ in self.members:
                 await service.take_from_budget(first.spec, first.back_off_id, pace_s)
+        except GatewayError as exc:
+            return exc  # ordergate's own refusal, nothing sent: no venue back-off to record
+        try:
             outcomes = await adapter.cancel_batch(first.creds, [p.req.order for p in self.members])
         except GatewayError as exc:
             await service.note_back_off(first, exc)
@@ -118,9 +121,13 @@ class NativeBatches:
             if isinstance(prepared.adapter, NativeBatchCancel):
                 groups.setdefault((req.type.value, prepared.key_id), []).append((index, prepared))
         for members in groups.values():
-            seen: set[str] = set()
             # A repeated id goes alone: in one request the venue would answer it twice, or refuse the batch.
-            unique = [(i, p) for i, p in members if p.req.order.id not in seen and not seen.add(p.req.order.id)]
+            unique: list[tuple[int, Prepared]] = []
+            seen: set[str] = set()
+            for index, prepared in members:
+                if prepared.req.order.id not in seen:
+                    seen.add(prepared.req.order.id)
+                    unique.append((index, prepared))
             size = max(1, members[0][1].adapter.max_batch)  # type: ignore[attr-defined]
             for start in range(0, len(unique), size):
                 part = unique[start : start + size]
@@ -129,9 +136,6 @@ class NativeBatches:
                 chunk = _Chunk([p for _, p in part])
                 for position, (index, _) in enumerate(part):
                     self._chunks[index] = (chunk, position)
-
-    def batched(self, index: int) -> bool:
-        return index in self._chunks
 
     async def cancel(self, index: int, req: CancelRequest, wait_s: float) -> CancelAck:
         if index not in self._chunks:
