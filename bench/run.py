@@ -49,6 +49,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
+import batch as batch_row  # noqa: E402
 import loadgen  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -766,6 +767,16 @@ def markdown(results: dict[str, Any]) -> str:
             f"**{'pass' if s['passed'] else 'FAIL'}**.",
             "",
         ]
+    b = results.get("batch")
+    if b:
+        lines += [
+            f"Batch cancel (`/transactions/cancel/batch`, {b['batch_size']} Kraken orders of one key per batch → one "
+            f"CancelOrderBatch) vs single cancels, c={b['concurrency']}, Python load generator, key budgets off: "
+            f"{b['batch']['cancels_per_s']:.0f} vs {b['single']['cancels_per_s']:.0f} cancels/s = "
+            f"**{b['speedup']}×**; upstream requests per cancel {b['batch']['upstream_requests_per_cancel']} vs "
+            f"{b['single']['upstream_requests_per_cancel']}; errors {b['batch']['errors']} / {b['single']['errors']}.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -785,6 +796,7 @@ def main() -> int:
     ap.add_argument("--variants", default="ordergate,bare_proxy,direct,ordergate_bybit,bare_proxy_bybit")
     ap.add_argument("--no-workers", action="store_true", help="skip the two-worker scaling runs")
     ap.add_argument("--no-storm", action="store_true", help="skip the cold-accounts storm")
+    ap.add_argument("--no-batch", action="store_true", help="skip the batch-cancel row")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
     ap.add_argument(
         "--render", action="store_true", help="only rewrite RESULTS.md (and derived figures) from --out's results.json"
@@ -873,6 +885,18 @@ def main() -> int:
             cold = storm(load, fresh, upstream, cold_tokens, cold_keys, db_path, storm_total, storm_c)
             fresh.stop()
 
+        batch: dict[str, Any] | None = None
+        if not args.no_batch and "ordergate" in variants:
+            fx.og_env["ORDERGATE_VENUE_KEY_BUDGETS"] = "false"  # see bench/batch.py
+            batched = fx.start_ordergate("ordergate_batch", workdir)
+            servers.append(batched)
+            print("batch row: batches of 20 vs single cancels, c=16", flush=True)
+            client = (load.client_id, load.client_secret)
+            batch = batch_row.measure(
+                batched.url, client, load.tokens, lambda: get_json(upstream.url + "/_stats"), seconds=duration
+            )
+            batched.stop()
+
         og, bare = summary.get("ordergate", {}).get(str(ratio_c)), summary.get("bare_proxy", {}).get(str(ratio_c))
         og_by = summary.get("ordergate_bybit", {}).get(str(ratio_c))
         bare_by = summary.get("bare_proxy_bybit", {}).get(str(ratio_c))
@@ -911,6 +935,7 @@ def main() -> int:
             "summary": summary,
             "workers": workers,
             "cold_accounts": cold,
+            "batch": batch,
             "runs": runs,
         }
         results["meta"]["wall_s"] = round(time.monotonic() - began, 1)

@@ -42,6 +42,9 @@ from urllib.parse import parse_qsl
 import httptools
 
 CANCEL_PATH = b"/0/private/CancelOrder"
+# CancelOrderBatch (the batch row, bench/batch.py): a JSON body `{"nonce", "orders": [txid, …]}`, signed the same
+# way over the JSON bytes; answers `{"count": len(orders)}`, every txid counted as a cancel.
+BATCH_PATH = b"/0/private/CancelOrderBatch"
 _OK = b'{"error":[],"result":{"count":1}}'
 
 
@@ -82,17 +85,29 @@ class State:
             return self.stats()
         self.requests += 1
         api_key, api_sign = headers.get(b"api-key", b""), headers.get(b"api-sign", b"")
-        if method != b"POST" or url != CANCEL_PATH:
+        if method != b"POST" or url not in (CANCEL_PATH, BATCH_PATH):
             return self._refuse("EGeneral:Unknown method")
         secret = self.secrets.get(api_key)
         if secret is None:
             return self._refuse("EAPI:Invalid key")
-        params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        nonce_text = params.get("nonce", "")
-        if not nonce_text.isdigit() or not params.get("txid"):
-            return self._refuse("EAPI:Invalid nonce" if not nonce_text.isdigit() else "EGeneral:Invalid arguments")
+        if url == BATCH_PATH:
+            try:
+                params = json.loads(body)
+                orders = params["orders"]
+            except (ValueError, TypeError, KeyError):
+                return self._refuse("EGeneral:Invalid arguments")
+            nonce_text, count = str(params.get("nonce", "")), len(orders) if isinstance(orders, list) else 0
+            if not count:
+                return self._refuse("EGeneral:Invalid arguments")
+        else:
+            params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            nonce_text, count = params.get("nonce", ""), 1
+            if not params.get("txid"):
+                return self._refuse("EGeneral:Invalid arguments")
+        if not nonce_text.isdigit():
+            return self._refuse("EAPI:Invalid nonce")
         digest = hashlib.sha256(nonce_text.encode() + body).digest()
-        expected = base64.b64encode(hmac.new(secret, CANCEL_PATH + digest, hashlib.sha512).digest())
+        expected = base64.b64encode(hmac.new(secret, url + digest, hashlib.sha512).digest())
         if not hmac.compare_digest(expected, api_sign):
             return self._refuse("EAPI:Invalid signature")
         if api_key not in self.replay:
@@ -100,9 +115,9 @@ class State:
             if nonce <= self.last_nonce.get(api_key, 0):
                 return self._refuse("EAPI:Invalid nonce")
             self.last_nonce[api_key] = nonce
-        self.cancels += 1
-        self.by_key[api_key] += 1
-        return "200 OK", _OK
+        self.cancels += count
+        self.by_key[api_key] += count
+        return "200 OK", _OK if count == 1 else b'{"error":[],"result":{"count":%d}}' % count
 
     def _refuse(self, error: str) -> tuple[str, bytes]:
         self.errors[error] += 1

@@ -45,3 +45,9 @@ def test_bench_short_mode_writes_results(tmp_path: Path) -> None:
     storm = results["cold_accounts"]
     assert storm["passed"], storm
     assert storm["responses"] == storm["audit_rows"] == storm["upstream_cancels"] == storm["cancels"]
+
+    # The batch row: batches of 20 through one CancelOrderBatch each, vs single cancels on the same keys.
+    batch = results["batch"]
+    assert batch["batch"]["errors"] == batch["single"]["errors"] == 0
+    assert batch["batch"]["cancels"] > 0 and batch["single"]["cancels"] > 0
+    assert batch["batch"]["upstream_requests_per_cancel"] < batch["single"]["upstream_requests_per_cancel"]

@@ -251,3 +251,21 @@ def test_pybit_cancel_all_orders_by_symbol_then_all(served: tuple[BybitSimulator
     assert sim.status(eth).value == "inProgress"
     assert [e["orderId"] for e in http.cancel_all_orders(category="spot")["result"]["list"]] == [eth]
     assert http.cancel_all_orders(category="spot")["result"]["list"] == []
+
+
+def test_pybit_cancels_a_batch_with_a_code_per_order(served: tuple[BybitSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_account()
+    http = session(url, account.api_key, account.secret)
+    ids = [http.place_order(**LIMIT_BUY, price=str(20000 + i))["result"]["orderId"] for i in range(2)]
+    http.cancel_order(category="spot", symbol="BTCUSDT", orderId=ids[1])
+    answer = http.cancel_batch_order(
+        category="spot", request=[{"symbol": "BTCUSDT", "orderId": i} for i in (*ids, "123")]
+    )
+    assert answer["retCode"] == 0
+    assert [e["orderId"] for e in answer["result"]["list"]] == [ids[0], "", ""]
+    assert [e["code"] for e in answer["retExtInfo"]["list"]] == [0, 170213, 170213]
+    assert one(http.get_open_orders(category="spot", orderId=ids[0]))["orderStatus"] == "Cancelled"
+    too_many = [{"symbol": "BTCUSDT", "orderId": str(n)} for n in range(11)]
+    assert bybit_error(http.cancel_batch_order, category="spot", request=too_many) == 10001
+    assert sim.count(account.api_key, "cancel-batch") == 2

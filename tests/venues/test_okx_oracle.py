@@ -233,3 +233,26 @@ def test_sdk_lists_pending_orders_and_history_page_by_page(served: tuple[OkxSimu
     assert api.get_orders_history(instType="SPOT", begin=str(int(time.time() * 1000) + 60_000))["data"] == []
     bad = api.get_orders_history(instType="SPOT", limit="101")
     assert (bad["code"], bad["msg"]) == ("51000", "Parameter limit error")
+
+
+def test_sdk_cancels_a_batch_with_an_answer_per_order(served: tuple[OkxSimulator, str]) -> None:
+    sim, url = served
+    key, secret, passphrase = sim.new_credentials()
+    api = trade_api(url, key, secret, passphrase)
+    ids = [
+        api.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="limit", sz="0.1", px=str(20000 + i))[
+            "data"
+        ][0]["ordId"]
+        for i in range(3)
+    ]
+    done = api.cancel_multiple_orders([{"instId": "BTC-USDT", "ordId": i} for i in ids])
+    assert (done["code"], [(d["ordId"], d["sCode"]) for d in done["data"]]) == ("0", [(i, "0") for i in ids])
+
+    fresh = api.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="limit", sz="0.1", px="19000")
+    fresh_id = fresh["data"][0]["ordId"]
+    mixed = api.cancel_multiple_orders([{"instId": "BTC-USDT", "ordId": i} for i in (ids[0], fresh_id, "123")])
+    assert (mixed["code"], mixed["msg"]) == ("2", "Bulk operation partially succeeded")
+    assert [(d["ordId"], d["sCode"]) for d in mixed["data"]] == [(ids[0], "51400"), (fresh_id, "0"), ("123", "51400")]
+    too_many = api.cancel_multiple_orders([{"instId": "BTC-USDT", "ordId": str(n)} for n in range(21)])
+    assert too_many["code"] == "51000"
+    assert sim.count(key, "cancel-batch-orders") == 3

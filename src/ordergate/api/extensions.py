@@ -33,7 +33,7 @@ from ordergate.api.idempotency import idempotent
 from ordergate.api.models import TransactionsB2BBrokerOrderRequest
 from ordergate.api.parsing import UnencodableBody, read_json_object, validate
 from ordergate.api.transactions import GatewayDep, _order_ref
-from ordergate.domain.batch import MAX_ORDERS, PACE_S, cancel_each
+from ordergate.domain.batch import MAX_ORDERS, PACE_S, NativeBatches, cancel_each
 from ordergate.domain.cancel import CancelRequest
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.settle import MAX_WAIT_S
@@ -123,8 +123,16 @@ async def _spend_client_limit(gateway: Gateway, client_id: str, extra: int) -> N
             )
 
 
+def _request(raw: dict[str, Any]) -> CancelRequest | None:
+    try:
+        body = validate(TransactionsB2BBrokerOrderRequest, raw)
+    except GatewayError:
+        return None
+    return CancelRequest(body.authToken, body.type, _order_ref(body))
+
+
 async def _cancel_one(
-    gateway: Gateway, attempt: _BatchAttempt, client_id: str, raw: dict[str, Any], wait_s: float
+    plan: NativeBatches, attempt: _BatchAttempt, client_id: str, index: int, raw: dict[str, Any], wait_s: float
 ) -> tuple[dict[str, Any], AuditRecord]:
     integration = raw.get("type")[:64] if isinstance(raw.get("type"), str) else None
     order_id = raw.get("id")[:256] if isinstance(raw.get("id"), str) else None
@@ -136,9 +144,7 @@ async def _cancel_one(
     error_type = ""
     try:
         body = validate(TransactionsB2BBrokerOrderRequest, raw)
-        ack = await gateway.cancels.cancel(
-            client_id, CancelRequest(body.authToken, body.type, _order_ref(body)), wait_s=wait_s, pace_s=PACE_S
-        )
+        ack = await plan.cancel(index, CancelRequest(body.authToken, body.type, _order_ref(body)), wait_s)
         response = _ok_body(ack.order_id, ack.status.value)
     except GatewayError as exc:
         response, error_type = envelope.error(exc), exc.error_type.value
@@ -169,10 +175,11 @@ async def _run_batch(
     gateway: Gateway, attempt: _BatchAttempt, client_id: str, orders: list[dict[str, Any]], wait_s: float
 ) -> Response:
     unaudited = False
+    plan = NativeBatches(gateway.cancels, client_id, [_request(raw) for raw in orders], PACE_S)
 
-    async def one(_index: int, raw: dict[str, Any]) -> dict[str, Any]:
+    async def one(index: int, raw: dict[str, Any]) -> dict[str, Any]:
         nonlocal unaudited
-        item, record = await _cancel_one(gateway, attempt, client_id, raw, wait_s)
+        item, record = await _cancel_one(plan, attempt, client_id, index, raw, wait_s)
         try:
             # Each order's row as soon as its outcome is known, as a single cancel's is before it answers.
             await gateway.audit.record(record)

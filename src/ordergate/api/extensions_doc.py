@@ -86,10 +86,12 @@ def document_extensions(doc: dict[str, Any]) -> None:
         "post": {
             "tags": [TAG],
             "operationId": "cancelOrderBatch",
-            "summary": f"Cancel up to {MAX_ORDERS} orders, each as a single cancel",
+            "summary": f"Cancel up to {MAX_ORDERS} orders, each answered as a single cancel",
             "description": "Needs a `write` client; counts one request per order against the client's limit. "
-            "Orders run concurrently as single cancels, paced by each venue key's budget. One audit row per "
-            "order. An `Idempotency-Key` covers the whole batch.",
+            "Orders run concurrently, paced by each venue key's budget; the orders of one venue key go in the "
+            "venue's native batch request where it has one (Kraken, OKX, Bybit, Coinbase Advanced), else as single "
+            "cancels, and every item is resolved as a single cancel's answer. One audit row per order. An "
+            "`Idempotency-Key` covers the whole batch.",
             "requestBody": {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchCancelRequest"}}}
             },

@@ -168,6 +168,18 @@ def venue_key_id(spec: VenueSpec, creds: Credentials) -> str:
     return hashlib.sha256(f"{spec.family}\x00{creds.api_key}\x00{creds.secret}".encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A cancel request checked and its token opened, not yet sent."""
+
+    req: CancelRequest
+    spec: VenueSpec
+    adapter: Adapter
+    creds: Credentials
+    key_id: str
+    back_off_id: str
+
+
 class CancelService:
     def __init__(
         self,
@@ -192,6 +204,17 @@ class CancelService:
         """`wait_s`: where the venue only acknowledges, poll the order until it is final or the time is up
         (domain/settle.py). `pace_s`: wait up to this long for the key's budget instead of refusing at once (a
         batch paces its orders rather than failing those past the burst)."""
+        prepared = self.prepare(client_id, req)
+        await self.admit(prepared, pace_s)
+        try:
+            ack = await self._cancel(prepared.adapter, prepared.creds, req.order, retries_left=1, sent_before=False)
+        except GatewayError as exc:
+            await self.note_back_off(prepared, exc)
+            raise
+        return await self.settle(prepared, ack, wait_s)
+
+    def prepare(self, client_id: str, req: CancelRequest) -> Prepared:
+        """Everything decided before anything is sent: venue, id shape, fields, token."""
         spec, adapter = supported_adapter(self.registry, req.type)
         require_order_id_shape(spec, req.order)
         _require_fields(spec, req.order)
@@ -199,23 +222,30 @@ class CancelService:
         key_id = venue_key_id(spec, creds)
         # Where a venue limits and bans by IP (Binance), its back-off applies to every key sent from this gateway.
         back_off_id = venue_back_off_id(spec, adapter.base_url) if spec.limits_per_ip else key_id
-        await self.raise_if_cooling_down(spec, back_off_id)
+        return Prepared(req, spec, adapter, creds, key_id, back_off_id)
+
+    async def admit(self, prepared: Prepared, pace_s: float = 0.0) -> None:
+        """The key's back-off and one unit of its budget."""
+        await self.raise_if_cooling_down(prepared.spec, prepared.back_off_id)
         # The same for the documented budget: Interactive Brokers' 10 requests/s is per gateway, not per account.
-        await self.take_from_budget(spec, back_off_id, pace_s)
-        try:
-            ack = await self._cancel(adapter, creds, req.order, retries_left=1, sent_before=False)
-        except GatewayError as exc:
-            if exc.error_type in _BACK_OFF and exc.retry_after:
-                await self.coordination.block(back_off_id, exc.retry_after, exc.error_type.value)
-                if spec.limits_per_ip and self.health is not None:
-                    self.health.cooled_down(
-                        venue_wide_types(self.registry, spec, adapter.base_url), exc.retry_after, exc.error_type.value
-                    )
-            raise
+        await self.take_from_budget(prepared.spec, prepared.back_off_id, pace_s)
+
+    async def note_back_off(self, prepared: Prepared, exc: GatewayError) -> None:
+        spec, adapter = prepared.spec, prepared.adapter
+        if exc.error_type in _BACK_OFF and exc.retry_after:
+            await self.coordination.block(prepared.back_off_id, exc.retry_after, exc.error_type.value)
+            if spec.limits_per_ip and self.health is not None:
+                self.health.cooled_down(
+                    venue_wide_types(self.registry, spec, adapter.base_url), exc.retry_after, exc.error_type.value
+                )
+
+    async def settle(self, prepared: Prepared, ack: CancelAck, wait_s: float) -> CancelAck:
         if wait_s > 0 and ack.status is OrderStatus.inProgress:
             from ordergate.domain.settle import await_final  # settle builds on this module's answers
 
-            return await await_final(self, spec, adapter, creds, req.order, ack, key_id, back_off_id, wait_s)
+            p = prepared
+            order = p.req.order
+            return await await_final(self, p.spec, p.adapter, p.creds, order, ack, p.key_id, p.back_off_id, wait_s)
         return ack
 
     async def take_from_budget(self, spec: VenueSpec, key_id: str, pace_s: float = 0.0) -> None:
@@ -252,33 +282,46 @@ class CancelService:
     ) -> CancelAck:
         try:
             return await adapter.cancel(creds, order)
-        except UnknownOrderAtVenue as exc:
+        except (UnknownOrderAtVenue, OutcomeUnknown, VenueRedirected, NotDelivered, GatewayError) as exc:
+            return await self.resolve(adapter, creds, order, exc, retries_left, sent_before)
+
+    async def resolve(
+        self,
+        adapter: Adapter,
+        creds: Credentials,
+        order: OrderRef,
+        exc: Exception,
+        retries_left: int = 1,
+        sent_before: bool = False,
+    ) -> CancelAck:
+        """The definite answer for a cancel whose request ended in `exc`. A native batch's per-order outcomes come
+        through here too, so an order answers the same whether it went alone or in a batch."""
+        if isinstance(exc, UnknownOrderAtVenue):
             return await self._after_unknown_order(adapter, creds, order, exc, retries_left, sent_before)
-        except OutcomeUnknown as exc:
+        if isinstance(exc, OutcomeUnknown):
             return await self._after_lost_answer(adapter, creds, order, str(exc), retries_left)
-        except VenueRedirected:
+        if isinstance(exc, VenueRedirected):
             # Definite (see VenueRedirected): no lookup, unless an earlier attempt's answer was lost.
             if sent_before:
                 raise _unknown_outcome(order, "an earlier attempt's answer was lost") from None
-            raise
-        except NotDelivered:
+            raise exc
+        if isinstance(exc, NotDelivered):
             if sent_before:
                 raise _unknown_outcome(order, "an earlier attempt's answer was lost") from None
             raise GatewayError(
                 ErrorType.institutionUnavailable,
                 "The institution could not be reached; the cancel was not delivered.",
             ) from None
-        except GatewayError as exc:
-            if exc.error_type is ErrorType.institutionUnavailable and not exc.unprocessed:
-                # A failing venue may still have cancelled (an edge 502 after the engine acted): only a lookup can
-                # tell. 502 promises "not cancelled as far as the venue shows", so a failed lookup makes it 504.
-                try:
-                    snapshot = await adapter.get_order(creds, order)
-                except (OutcomeUnknown, NotDelivered, GatewayError, UnknownOrderAtVenue):
-                    raise _unknown_outcome(order, f"{exc.message}; the order lookup failed too") from None
-                if snapshot is not None and snapshot.status is OrderStatus.cancelled:
-                    return CancelAck(order.id, OrderStatus.cancelled, exc.upstream_status)
-            raise
+        if isinstance(exc, GatewayError) and exc.error_type is ErrorType.institutionUnavailable and not exc.unprocessed:
+            # A failing venue may still have cancelled (an edge 502 after the engine acted): only a lookup can
+            # tell. 502 promises "not cancelled as far as the venue shows", so a failed lookup makes it 504.
+            try:
+                snapshot = await adapter.get_order(creds, order)
+            except (OutcomeUnknown, NotDelivered, GatewayError, UnknownOrderAtVenue):
+                raise _unknown_outcome(order, f"{exc.message}; the order lookup failed too") from None
+            if snapshot is not None and snapshot.status is OrderStatus.cancelled:
+                return CancelAck(order.id, OrderStatus.cancelled, exc.upstream_status)
+        raise exc
 
     async def _after_unknown_order(
         self,

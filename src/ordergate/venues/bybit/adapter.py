@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +27,8 @@ from ordergate.venues.bybit import listing
 from ordergate.venues.bybit.auth import now_ms, signed_headers
 from ordergate.venues.bybit.constants import (
     CANCEL_ALL_PATH,
+    CANCEL_BATCH_MAX,
+    CANCEL_BATCH_PATH,
     CANCEL_PATH,
     CATEGORY,
     ERROR_MAP,
@@ -78,6 +80,11 @@ def cancel_body(symbol: str, order_id: str) -> bytes:
     return json.dumps({"category": CATEGORY, "symbol": symbol, "orderId": order_id}, separators=(",", ":")).encode()
 
 
+def cancel_batch_body(orders: Sequence[tuple[str, str]]) -> bytes:
+    request = [{"symbol": symbol, "orderId": order_id} for symbol, order_id in orders]
+    return json.dumps({"category": CATEGORY, "request": request}, separators=(",", ":")).encode()
+
+
 def lookup_query(order_id: str) -> bytes:
     return urlencode([("category", CATEGORY), ("orderId", order_id)]).encode()
 
@@ -87,6 +94,8 @@ def account_fingerprint(api_key: str) -> str:
 
 
 class BybitAdapter(Adapter):
+    max_batch = CANCEL_BATCH_MAX
+
     def __init__(
         self,
         spec: VenueSpec,
@@ -151,6 +160,52 @@ class BybitAdapter(Adapter):
         ids = [str(e.get("orderId")) for e in listed if isinstance(e, dict) and e.get("orderId")]
         touched = [Touched(i, CancelAck(i, OrderStatus.inProgress, status)) for i in ids]
         return NativeResult(touched, how="Bybit cancel-all lists each order it accepted to cancel")
+
+    async def cancel_batch(self, creds: Credentials, orders: Sequence[OrderRef]) -> list[CancelAck | Exception]:
+        """One cancel-batch; `retExtInfo.list[i]` is read as the single cancel reads its retCode. An order without
+        symbolPair is first found by id, as for a single cancel; one that cannot be is answered without sending."""
+        outcomes: list[CancelAck | Exception | None] = [None] * len(orders)
+        sent: list[tuple[int, str]] = []  # (position, symbol)
+        for position, order in enumerate(orders):
+            _require_order_id(order.id)
+            try:
+                symbol = _symbol_from(order.symbol_pair) if order.symbol_pair else None
+                sent.append((position, symbol or await self._open_order_symbol(creds, order.id)))
+            except (GatewayError, UnknownOrderAtVenue) as exc:
+                outcomes[position] = exc
+        if sent:
+            body = cancel_batch_body([(symbol, orders[position].id) for position, symbol in sent])
+            resp, data = await self._send(creds, "POST", CANCEL_BATCH_PATH, body, _Op.cancel)
+            results = _listed(data.get("result"))
+            infos = _listed(data.get("retExtInfo"))
+            if len(results) != len(sent) or len(infos) != len(sent):
+                raise GatewayError(
+                    ErrorType.institutionUnavailable,
+                    "Bybit's batch cancel answer has no result per order",
+                    upstream_status=resp.status,
+                )
+            for (position, _), result, info in zip(sent, results, infos, strict=True):
+                outcomes[position] = self._batch_item(resp, orders[position], result, info, creds)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _batch_item(
+        self, resp: UpstreamResponse, order: OrderRef, result: dict[str, Any], info: dict[str, Any], creds: Credentials
+    ) -> CancelAck | Exception:
+        code = _number(info.get("code"))
+        if code is None:
+            return GatewayError(ErrorType.institutionUnavailable, "Bybit's batch answer has no code for an order")
+        if code != 0:
+            failure = self._venue_failure(_Op.cancel, resp, int(code), str(info.get("msg", "")), creds)
+            if isinstance(failure, _CancelPending):
+                return CancelAck(order.id, OrderStatus.inProgress, resp.status)
+            return failure
+        if result.get("orderId") != order.id:
+            return GatewayError(
+                ErrorType.institutionUnavailable,
+                "Bybit's batch acknowledgement does not name the order",
+                upstream_status=resp.status,
+            )
+        return CancelAck(order.id, OrderStatus.inProgress, resp.status)
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         _require_order_id(order.id)
@@ -268,6 +323,13 @@ class BybitAdapter(Adapter):
     async def _request(
         self, creds: Credentials, method: str, path: str, payload: bytes, op: _Op
     ) -> tuple[int, dict[str, Any]]:
+        resp, data = await self._send(creds, method, path, payload, op)
+        return resp.status, data["result"]
+
+    async def _send(
+        self, creds: Credentials, method: str, path: str, payload: bytes, op: _Op
+    ) -> tuple[UpstreamResponse, dict[str, Any]]:
+        """The whole answer of a request whose retCode is 0 and which has a result; anything else raises."""
         headers = signed_headers(creds.api_key, creds.secret, self._clock(), self._recv_window, payload)
         if method == "GET":
             url, body = self.base_url + path + ("?" + payload.decode() if payload else ""), None
@@ -289,7 +351,7 @@ class BybitAdapter(Adapter):
                 "Bybit's answer has no retCode 0 and result",
                 upstream_status=resp.status,
             )
-        return resp.status, result
+        return resp, data
 
     def _venue_failure(self, op: _Op, resp: UpstreamResponse, code: int, msg: str, creds: Credentials) -> Exception:
         text = _scrub(f"retCode {code}: {msg}", creds)
@@ -355,6 +417,11 @@ class BybitAdapter(Adapter):
             return None
         wait_ms = int(stamp) - self._clock()
         return math.ceil(wait_ms / 1000) if wait_ms > 0 else None
+
+
+def _listed(value: Any) -> list[dict[str, Any]]:
+    listed = value.get("list") if isinstance(value, dict) else None
+    return [item if isinstance(item, dict) else {} for item in listed] if isinstance(listed, list) else []
 
 
 def _require_order_id(order_id: str) -> None:

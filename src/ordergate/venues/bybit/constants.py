@@ -35,6 +35,14 @@ CANCEL_PATH = "/v5/order/cancel"
 # and no symbol it cancels every spot order; `symbol` narrows it (no side filter). The answer lists each order
 # (`orderId`, `orderLinkId`) and "only means the request was accepted", as a single cancel's does.
 CANCEL_ALL_PATH = "/v5/order/cancel-all"
+# bybit-exchange.github.io/docs/v5/order/batch-cancel (ccxt bybit.cancel_orders → privatePostV5OrderCancelBatch and
+# pybit Trade.cancel_batch_order, checked with the search tool): body `{"category", "request": [{"symbol",
+# "orderId"}, …]}`; the answer's `result.list` and `retExtInfo.list` each hold one entry per order in request
+# order, `retExtInfo.list[i].code` 0 or the order's own retCode. The per-request maximum is by category: the docs
+# page gives 10 for spot (20 for linear, inverse, option); the third-party summaries found say "≤20" without a
+# category, so the documented spot figure, the smaller one, is used.
+CANCEL_BATCH_PATH = "/v5/order/cancel-batch"
+CANCEL_BATCH_MAX = 10
 REALTIME_PATH = "/v5/order/realtime"
 HISTORY_PATH = "/v5/order/history"
 # Any key may call it (no permission needed) and it says whether the key is read-only.

@@ -9,6 +9,8 @@ X-Bapi-Limit / X-Bapi-Limit-Status / X-Bapi-Limit-Reset-Timestamp (counted, not 
     POST /v5/order/cancel-all                           (op "cancel-all": every open spot order of the account,
                                                          or of `symbol`; answers `{"list": [{orderId,
                                                          orderLinkId}], "success": "1"}`)
+    POST /v5/order/cancel-batch                         (op "cancel-batch"; spot 1..10 orders; `result.list` and
+                                                         `retExtInfo.list` one entry per order, in order)
     GET  /v5/order/realtime | /v5/order/history         (ops "realtime", "history"; newest first, `limit` 1..50,
                                                          `cursor` = nextPageCursor; history: `orderStatus`, and
                                                          `startTime`+`endTime` (<= 7 days, default the last 7))
@@ -60,15 +62,17 @@ from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort,
 from ordergate.venues.simkit import positive_decimal as _decimal
 
 RATE_LIMIT_RESET_MS = 3000  # how far ahead the `rate_limit` fault puts X-Bapi-Limit-Reset-Timestamp
-_POST_OPS = frozenset({"create", "cancel", "cancel-all"})
+_POST_OPS = frozenset({"create", "cancel", "cancel-all", "cancel-batch"})
+# Spot, per UID and second (cancel-batch: 10/s, ccxt bybit rateLimits cost 5 at 50/s).
 _LIMITS = {
     "create": 20,
     "cancel": 20,
     "cancel-all": 20,
+    "cancel-batch": 10,
     "realtime": 50,
     "history": 50,
     "query-api": 10,
-}  # spot, per UID and second
+}
 _MESSAGES = {
     10001: "params error",
     10003: "API key is invalid.",
@@ -90,6 +94,10 @@ _LIVE = frozenset({"New", "PartiallyFilled"})
 _HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000
 _TOKEN = re.compile(r"page_token=([0-9]{1,20})&")
 _ALNUM = string.ascii_letters + string.digits
+
+
+_EXT_INFO = "_retExtInfo"
+BATCH_MAX_SPOT = 10
 
 
 class _Refusal(Exception):
@@ -174,6 +182,7 @@ class BybitSimulator(SimulatorBase):
             ("/v5/order/create", "create", self._create, True),
             ("/v5/order/cancel", "cancel", self._cancel, True),
             ("/v5/order/cancel-all", "cancel-all", self._cancel_all, True),
+            ("/v5/order/cancel-batch", "cancel-batch", self._cancel_batch, True),
             ("/v5/order/realtime", "realtime", self._realtime, False),
             ("/v5/order/history", "history", self._history, False),
             ("/v5/user/query-api", "query-api", self._query_api, False),
@@ -301,7 +310,10 @@ class BybitSimulator(SimulatorBase):
                 result, code, message = {}, refusal.code, refusal.message
                 self.errors[str(code)] += 1
             self.seen.append(SeenRequest(api_key, op, params, code))
-            return self._body(code, message, result), limit_headers
+            body = self._body(code, message, result)
+            if _EXT_INFO in result:  # a batch's per-order codes
+                body["retExtInfo"] = {"list": result.pop(_EXT_INFO)}
+            return body, limit_headers
 
     def _authenticate(self, api_key: str, headers: Mapping[str, str], payload: bytes) -> _Account:
         account = self._accounts.get(api_key)
@@ -381,6 +393,23 @@ class BybitSimulator(SimulatorBase):
         for order in mine:
             self._cancel_locked(order)
         return {"list": [{"orderId": o.order_id, "orderLinkId": o.link_id} for o in mine], "success": "1"}
+    def _cancel_batch(self, account: _Account, params: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
+        requests = params.get("request")
+        if not isinstance(requests, list) or not requests or not all(isinstance(r, dict) for r in requests):
+            raise _Refusal(10001, "params error: request must be a list of orders")
+        if len(requests) > BATCH_MAX_SPOT:
+            raise _Refusal(10001, f"params error: spot allows at most {BATCH_MAX_SPOT} orders per batch")
+        listed, infos = [], []
+        for request in requests:
+            try:
+                done = self._cancel(account, {"category": "spot", **request}, fault)
+                code, message = 0, "OK"
+            except _Refusal as refusal:
+                done, code, message = {"orderId": "", "orderLinkId": ""}, refusal.code, refusal.message
+                self.errors[str(code)] += 1
+            listed.append({"category": "spot", "symbol": str(request.get("symbol", "")), **done})
+            infos.append({"code": code, "msg": message})
+        return {"list": listed, _EXT_INFO: infos}
 
     def _settle_cancel(self, order_id: str) -> None:
         with self._lock:

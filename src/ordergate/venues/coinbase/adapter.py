@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -21,6 +22,7 @@ from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRe
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery
 from ordergate.venues.coinbase.auth import KeyFormatError, SigningKey, build_jwt, load_signing_key, request_uri
 from ordergate.venues.coinbase.constants import (
+    CANCEL_BATCH_MAX,
     CANCEL_FAILURES,
     CANCEL_PATH,
     CLOSED_FILTER,
@@ -60,6 +62,8 @@ def is_oauth(creds: Credentials) -> bool:
 
 
 class CoinbaseAdapter(Adapter):
+    max_batch = CANCEL_BATCH_MAX
+
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         # Coinbase has no per-request one-time codes for API keys or tokens: an mfaCode has nowhere to go.
         if is_oauth(creds):
@@ -80,24 +84,33 @@ class CoinbaseAdapter(Adapter):
         return AccountInfo(f"coinbase-portfolio-{portfolio}", "Coinbase", extras=extras)
 
     async def cancel(self, creds: Credentials, order: OrderRef) -> CancelAck:
-        _require_order_id(order.id)
-        body = json.dumps({"order_ids": [order.id]}, separators=(",", ":")).encode()
+        (outcome,) = await self.cancel_batch(creds, [order])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def cancel_batch(self, creds: Credentials, orders: Sequence[OrderRef]) -> list[CancelAck | Exception]:
+        """batch_cancel, whose `results[]` answer each id on its own; a single cancel is a batch of one."""
+        for order in orders:
+            _require_order_id(order.id)
+        body = json.dumps({"order_ids": [order.id for order in orders]}, separators=(",", ":")).encode()
         resp = await self._send(creds, "POST", CANCEL_PATH, body)
         payload = _json_object(resp.body)
         results = payload.get("results") if payload is not None else None
         if resp.status != 200 or not isinstance(results, list):
             raise _request_failure(resp, payload, _Op.cancel, creds)
-        result = next((r for r in results if isinstance(r, dict) and r.get("order_id") == order.id), None)
-        if result is None and len(results) == 1 and isinstance(results[0], dict) and not results[0].get("order_id"):
-            result = results[0]  # the one answer to the one id, without an echo; an answer about another id is none
-        if result is None or not isinstance(result.get("success"), bool):
-            raise GatewayError(
-                ErrorType.institutionUnavailable, "Coinbase's cancel answer has no result", upstream_status=resp.status
-            )
-        if result["success"]:
-            # "the cancel request was submitted successfully" — accepted, not yet confirmed; the lookup tells when.
-            return CancelAck(order.id, OrderStatus.inProgress, resp.status)
-        return _cancel_refused(order, str(result.get("failure_reason") or DEFAULT_FAILURE_REASON), resp.status, creds)
+        entries = [r for r in results if isinstance(r, dict)]
+        by_id = {str(r["order_id"]): r for r in entries if r.get("order_id")}
+        outcomes: list[CancelAck | Exception] = []
+        for order in orders:
+            result = by_id.get(order.id)
+            if result is None and len(orders) == 1 and len(entries) == 1 and not entries[0].get("order_id"):
+                result = entries[0]  # the one answer to the one id, without an echo; an answer about another id is none
+            try:
+                outcomes.append(_cancel_result(order, result, resp.status, creds))
+            except (GatewayError, UnknownOrderAtVenue) as exc:
+                outcomes.append(exc)
+        return outcomes
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         _require_order_id(order.id)
@@ -179,6 +192,17 @@ def _require_order_id(order_id: str) -> None:
             "A Coinbase order id is the order_id Coinbase returned when the order was created (a UUID)",
             error_data={"fields": {"id": "one Coinbase order_id"}},
         )
+
+
+def _cancel_result(order: OrderRef, result: dict[str, Any] | None, status: int, creds: Credentials) -> CancelAck:
+    if result is None or not isinstance(result.get("success"), bool):
+        raise GatewayError(
+            ErrorType.institutionUnavailable, "Coinbase's cancel answer has no result", upstream_status=status
+        )
+    if result["success"]:
+        # "the cancel request was submitted successfully" — accepted, not yet confirmed; the lookup tells when.
+        return CancelAck(order.id, OrderStatus.inProgress, status)
+    return _cancel_refused(order, str(result.get("failure_reason") or DEFAULT_FAILURE_REASON), status, creds)
 
 
 def _cancel_refused(order: OrderRef, reason: str, status: int, creds: Credentials) -> CancelAck:

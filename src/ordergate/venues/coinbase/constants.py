@@ -41,6 +41,10 @@ from ordergate.venues.base import UUID, OrderIdShape
 PRODUCTION_URL = "https://api.coinbase.com"
 
 CANCEL_PATH = "/api/v3/brokerage/orders/batch_cancel"
+# The same endpoint cancels several orders (coinbase-advanced-py RESTClient.cancel_orders(order_ids), checked): one
+# `results[]` entry per id with its own success/failure_reason. Coinbase documents no per-request maximum; 100 is
+# ordergate's own cap (a whole batch of the extension's 100 orders), which the simulator enforces.
+CANCEL_BATCH_MAX = 100
 ORDER_PATH = "/api/v3/brokerage/orders/historical/{order_id}"
 CREATE_PATH = "/api/v3/brokerage/orders"  # used by the simulator and the oracle, never by the adapter
 KEY_PERMISSIONS_PATH = "/api/v3/brokerage/key_permissions"

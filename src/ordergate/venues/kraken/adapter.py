@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 from urllib.parse import urlencode
@@ -26,11 +27,14 @@ from ordergate.venues.kraken.auth import NonceGate, sign
 from ordergate.venues.kraken.constants import (
     CANCEL_ALL_AFTER_PATH,
     CANCEL_ALL_PATH,
+    CANCEL_BATCH_MAX,
+    CANCEL_BATCH_PATH,
     CANCEL_PATH,
     CLOSED_ORDERS_PAGE,
     CLOSED_ORDERS_PATH,
     ERROR_MAP,
     FORM_CONTENT_TYPE,
+    JSON_CONTENT_TYPE,
     LIVE_STATUSES,
     OPEN_ORDERS_PATH,
     ORDER_TYPE_MAP,
@@ -73,7 +77,17 @@ def account_fingerprint(api_key: str) -> str:
     return "kraken-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
 
 
+def build_json_body(nonce: int | str, fields: dict[str, Any], otp: str | None) -> bytes:
+    """CancelOrderBatch's JSON body: the nonce (a string, as ccxt sends it) and the otp are fields inside it."""
+    body: dict[str, Any] = {"nonce": str(nonce), **fields}
+    if otp:
+        body["otp"] = otp
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 class KrakenAdapter(Adapter):
+    max_batch = CANCEL_BATCH_MAX
+
     def __init__(
         self, spec: VenueSpec, base_url: str, transport: Transport, *, nonces: NonceGate | None = None
     ) -> None:
@@ -104,6 +118,28 @@ class KrakenAdapter(Adapter):
             raise UnknownOrderAtVenue(status, "CancelOrder count 0")
         pending = result.get("pending") is True
         return CancelAck(order.id, OrderStatus.inProgress if pending else OrderStatus.cancelled, status)
+
+    async def cancel_batch(self, creds: Credentials, orders: Sequence[OrderRef]) -> list[CancelAck | Exception]:
+        """One CancelOrderBatch. Kraken answers only how many it cancelled: all of them → each cancelled; none →
+        each "unknown order", as CancelOrder's count 0 (the lookup tells why); some → which ones is not said, so
+        each order's outcome is unknown and its lookup decides (cancelled → ok, still open → a single cancel)."""
+        for order in orders:
+            _require_single_order_id(order.id)
+            _require_mfa(creds, order.mfa_code)
+        otp = orders[0].mfa_code
+        fields = {"orders": [order.id for order in orders]}
+        status, result = await self._post(creds, CANCEL_BATCH_PATH, [], otp, _Op.cancel, json_fields=fields)
+        count = result.get("count")
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= len(orders):
+            raise GatewayError(
+                ErrorType.institutionUnavailable, "Kraken's batch cancel answer has no count", upstream_status=status
+            )
+        if count == len(orders):
+            return [CancelAck(order.id, OrderStatus.cancelled, status) for order in orders]
+        if count == 0:
+            return [UnknownOrderAtVenue(status, "CancelOrderBatch count 0") for _ in orders]
+        why = f"Kraken cancelled {count} of {len(orders)} without saying which"
+        return [OutcomeUnknown(why) for _ in orders]
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         _require_single_order_id(order.id)
@@ -226,20 +262,30 @@ class KrakenAdapter(Adapter):
         return OrderPage(tuple(taken), {"phase": "closed", "ofs": ofs, "end": end})
 
     async def _post(
-        self, creds: Credentials, path: str, params: list[tuple[str, str]], otp: str | None, op: _Op
+        self,
+        creds: Credentials,
+        path: str,
+        params: list[tuple[str, str]],
+        otp: str | None,
+        op: _Op,
+        *,
+        json_fields: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         shared = getattr(self.coordination, "key_sequencer", None)
         gate = shared if shared is not None else self._nonces  # across workers when Redis is configured
         async with gate.hold(creds.api_key) as next_nonce:
             nonce = next_nonce()
-            body = build_body(nonce, params, otp)
+            if json_fields is None:
+                body, content_type = build_body(nonce, params, otp), FORM_CONTENT_TYPE
+            else:
+                body, content_type = build_json_body(nonce, json_fields, otp), JSON_CONTENT_TYPE
             try:
                 signature = sign(path, body, nonce, creds.secret)
             except ValueError:
                 raise GatewayError(
                     ErrorType.institutionAuthFailed, "The Kraken private key is not valid base64"
                 ) from None
-            headers = {"API-Key": creds.api_key, "API-Sign": signature, "Content-Type": FORM_CONTENT_TYPE}
+            headers = {"API-Key": creds.api_key, "API-Sign": signature, "Content-Type": content_type}
             resp = await self.transport.send("POST", self.base_url + path, headers=headers, body=body)
 
         payload = _json_object(resp.body)

@@ -21,6 +21,14 @@ from ordergate.venues.base import OrderIdShape
 PRODUCTION_URL = "https://api.kraken.com"
 
 CANCEL_PATH = "/0/private/CancelOrder"
+# docs.kraken.com/api-reference/trading/cancel-order-batch (and ccxt kraken.cancel_orders/sign, checked with the
+# search tool): a JSON body `{"nonce": "…", "orders": [txid, …]}` signed like a form body (SHA256(nonce + the JSON
+# bytes)), "maximum 50"; the answer is only `{"count": n}`, the number cancelled, with no per-order detail. What
+# Kraken does with an unknown txid inside a batch is not documented: the adapter handles both a whole-batch error
+# and a short count, and the simulator models the short count.
+CANCEL_BATCH_PATH = "/0/private/CancelOrderBatch"
+CANCEL_BATCH_MAX = 50
+JSON_CONTENT_TYPE = "application/json"
 QUERY_ORDERS_PATH = "/0/private/QueryOrders"
 # Listing (docs.kraken.com/api-reference/account-data/get-open-orders and get-closed-orders, checked with the search
 # tool): OpenOrders answers every open order at once; ClosedOrders "50 results are returned at a time, the most recent

@@ -4,12 +4,15 @@ Protocol as Kraken speaks it: form-encoded POST bodies (JSON accepted too), `API
 with Kraken's HMAC-SHA512 recipe over the exact bytes received, nonces strictly increasing per key, `otp` for
 keys with 2FA, and HTTP 200 with `{"error": ["E…"]}` for failures (no `result` then, as Kraken's docs say).
 
-    POST /0/private/AddOrder | CancelOrder | CancelAll | CancelAllOrdersAfter | QueryOrders | OpenOrders |
-                    ClosedOrders | Balance
+    POST /0/private/AddOrder | CancelOrder | CancelOrderBatch | CancelAll | CancelAllOrdersAfter | QueryOrders |
+                    OpenOrders | ClosedOrders | Balance
 
 CancelAll cancels every open order of the key and answers `{"count": n}`. CancelAllOrdersAfter `timeout` (seconds,
 0..86400) arms the key's timer (a later call pushes it back, 0 disarms) and answers `{"currentTime", "triggerTime"}`;
 when it fires, every open order of the key is cancelled and the timer stays disabled until armed again.
+CancelOrderBatch takes a JSON body `{"nonce", "orders": [txid, …]}` (2 to 50) and answers `{"count": n}`, the
+orders it cancelled; a txid that is unknown, another key's or already final is skipped, not an error (Kraken does
+not document this case; the adapter also handles a whole-batch error).
 
 OpenOrders answers every open order of the key (`{"open": {txid: order}}`, no paging); ClosedOrders answers 50
 closed orders at a time, most recent first, from `ofs`, within `start` (exclusive) and `end` (inclusive), each a
@@ -78,7 +81,7 @@ _SYMBOLIC_ERRORS = {
     "unavailable": "EService:Unavailable",
 }
 
-_TRADE_METHODS = frozenset({"AddOrder", "CancelOrder", "CancelAll", "CancelAllOrdersAfter"})
+_TRADE_METHODS = frozenset({"AddOrder", "CancelOrder", "CancelOrderBatch", "CancelAll", "CancelAllOrdersAfter"})
 _MAX_TIMEOUT_S = 86_400
 _LIVE = frozenset({"pending", "open"})
 _TXID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # real txids use base32 letters, e.g. OG5IL4-6AR7I-ZAPZEZ
@@ -212,6 +215,7 @@ class KrakenSimulator(SimulatorBase):
             "CancelOrder": self._cancel_order,
             "CancelAll": self._cancel_all,
             "CancelAllOrdersAfter": self._cancel_all_after,
+            "CancelOrderBatch": self._cancel_order_batch,
             "QueryOrders": self._query_orders,
             "OpenOrders": self._open_orders,
             "ClosedOrders": self._closed_orders,
@@ -489,6 +493,20 @@ class KrakenSimulator(SimulatorBase):
         with self._lock:
             armed = self._timers.get(api_key)
             return armed[0] if armed else None
+    def _cancel_order_batch(self, account: _Account, params: dict[str, str], _fault: Fault | None) -> dict[str, Any]:
+        try:
+            txids = json.loads(params.get("orders", ""))
+        except ValueError:
+            raise _Refusal("EGeneral:Invalid arguments:orders") from None
+        if not isinstance(txids, list) or not 1 <= len(txids) <= 50 or not all(isinstance(t, str) for t in txids):
+            raise _Refusal("EGeneral:Invalid arguments:orders")
+        count = 0
+        for txid in txids:
+            order = self._orders.get(txid)
+            if order is not None and order.api_key == account.api_key and order.status in _LIVE:
+                order.close("canceled", "User requested")
+                count += 1
+        return {"count": count}
 
     def _settle_cancel(self, txid: str) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +24,8 @@ from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.okx.auth import signed_headers
 from ordergate.venues.okx.constants import (
+    CANCEL_BATCH_MAX,
+    CANCEL_BATCH_PATH,
     CANCEL_PATH,
     ERROR_MAP,
     HISTORY_PATH,
@@ -68,7 +71,13 @@ def account_fingerprint(api_key: str) -> str:
     return "okx-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
 
 
+def cancel_batch_body(orders: Sequence[tuple[str, str]]) -> bytes:
+    return json.dumps([{"instId": i, "ordId": o} for i, o in orders], separators=(",", ":")).encode()
+
+
 class OkxAdapter(Adapter):
+    max_batch = CANCEL_BATCH_MAX
+
     async def verify_credentials(self, creds: Credentials, mfa_code: str | None) -> AccountInfo:
         # OKX keys have no one-time codes; an mfaCode sent along is simply not used.
         _, data = await self._call(creds, "GET", VERIFY_PATH, b"", _Op.verify)
@@ -88,6 +97,32 @@ class OkxAdapter(Adapter):
                 ErrorType.institutionUnavailable, "OKX's cancel answer has no result", upstream_status=status
             )
         return CancelAck(order.id, OrderStatus.inProgress, status)
+
+    async def cancel_batch(self, creds: Credentials, orders: Sequence[OrderRef]) -> list[CancelAck | Exception]:
+        """One cancel-batch-orders; each `data` item is read as the single cancel reads its one item."""
+        self._require_passphrase(creds, _Op.cancel)
+        body = cancel_batch_body([(_checked(order), order.id) for order in orders])
+        resp, data, payload = await self._send(creds, "POST", CANCEL_BATCH_PATH, body)
+        code = str(payload["code"])
+        items = [d for d in data if isinstance(d, dict)]
+        if code not in ("0", "1", "2") or len(items) != len(orders):
+            # A request-level refusal (auth, rate limit, parameters) or an unreadable answer: as for one order.
+            if code != "0":
+                raise _venue_failure(_Op.cancel, resp, code, str(payload.get("msg") or ""), creds)
+            raise _http_failure(resp.status, resp.headers)
+        if resp.status >= 400:
+            raise _http_failure(resp.status, resp.headers)
+        outcomes: list[CancelAck | Exception] = []
+        for order, item in zip(orders, items, strict=True):
+            s_code = str(item.get("sCode"))
+            if str(item.get("ordId")) != order.id:
+                why = "OKX's batch answer names another order at this position"
+                outcomes.append(GatewayError(ErrorType.institutionUnavailable, why, upstream_status=resp.status))
+            elif s_code == "0":
+                outcomes.append(CancelAck(order.id, OrderStatus.inProgress, resp.status))
+            else:
+                outcomes.append(_venue_failure(_Op.cancel, resp, s_code, str(item.get("sMsg") or ""), creds))
+        return outcomes
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         inst_id = _checked(order)
@@ -126,6 +161,20 @@ class OkxAdapter(Adapter):
     async def _call(
         self, creds: Credentials, method: str, request_path: str, body: bytes, op: _Op
     ) -> tuple[int, list[Any]]:
+        self._require_passphrase(creds, op)
+        resp, data, payload = await self._send(creds, method, request_path, body)
+        # A failed item sits under code "1" (or "2"), and has been seen under code "0" too: items are read first.
+        failed = next((d for d in data if isinstance(d, dict) and str(d.get("sCode", "0")) != "0"), None)
+        if failed is not None:
+            raise _venue_failure(op, resp, str(failed.get("sCode")), str(failed.get("sMsg") or ""), creds)
+        # 2021-era answers carried the code as a number, hence str().
+        if str(payload["code"]) != "0":
+            raise _venue_failure(op, resp, str(payload["code"]), str(payload.get("msg") or ""), creds)
+        if resp.status >= 400:
+            raise _http_failure(resp.status, resp.headers)
+        return resp.status, data
+
+    def _require_passphrase(self, creds: Credentials, op: _Op) -> None:
         if not creds.passphrase:
             if op is _Op.verify:  # POST /authenticate: the passphrase travels in its authToken field
                 raise GatewayError(
@@ -139,6 +188,11 @@ class OkxAdapter(Adapter):
                 f"This authToken holds no {self.spec.name} passphrase; reconnect the account with it.",
                 display_message="Please reconnect the account.",
             )
+
+    async def _send(
+        self, creds: Credentials, method: str, request_path: str, body: bytes
+    ) -> tuple[Any, list[Any], dict[str, Any]]:
+        """Signed request → (response, `data`, the whole answer); a body that is not an OKX answer raises."""
         headers = signed_headers(
             api_key=creds.api_key,
             secret=creds.secret,
@@ -153,17 +207,7 @@ class OkxAdapter(Adapter):
         if payload is None or payload.get("code") is None:
             raise _http_failure(resp.status, resp.headers)
         listed = payload.get("data")
-        data = listed if isinstance(listed, list) else []
-        # A failed item sits under code "1" (or "2"), and has been seen under code "0" too: items are read first.
-        failed = next((d for d in data if isinstance(d, dict) and str(d.get("sCode", "0")) != "0"), None)
-        if failed is not None:
-            raise _venue_failure(op, resp, str(failed.get("sCode")), str(failed.get("sMsg") or ""), creds)
-        # 2021-era answers carried the code as a number, hence str().
-        if str(payload["code"]) != "0":
-            raise _venue_failure(op, resp, str(payload["code"]), str(payload.get("msg") or ""), creds)
-        if resp.status >= 400:
-            raise _http_failure(resp.status, resp.headers)
-        return resp.status, data
+        return resp, listed if isinstance(listed, list) else [], payload
 
 
 def _phases(query: OrderQuery) -> list[str]:

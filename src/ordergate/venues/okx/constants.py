@@ -29,6 +29,14 @@ PRODUCTION_URL = "https://www.okx.com"
 OKX_US_URL = "https://us.okx.com"
 
 CANCEL_PATH = "/api/v5/trade/cancel-order"
+# okx.com/docs-v5/en/#order-book-trading-trade-post-cancel-multiple-orders ("Cancel multiple orders"; ccxt okx
+# cancel_orders → privatePostTradeCancelBatchOrders, python-okx Trade.cancel_multiple_orders, checked): a JSON array
+# of `{"instId", "ordId"}`, "A maximum of 20 orders can be canceled per request"; the answer's `data` has one item
+# per order, in request order, each with its own sCode/sMsg; `code` is "0" (all), "2" (some, "Bulk operation
+# partially succeeded") or "1" (none, "All operations failed"). Its rate limit counts orders (300 per 2 s per key),
+# which ordergate's per-request budget of 60/2 s stays well inside.
+CANCEL_BATCH_PATH = "/api/v5/trade/cancel-batch-orders"
+CANCEL_BATCH_MAX = 20
 ORDER_PATH = "/api/v5/trade/order"  # GET: order details; POST: place (the simulator serves both)
 # Read permission, 5 requests / 2 s, returns the account's uid and the key's permissions: the cheapest call that
 # proves key, secret and passphrase together.

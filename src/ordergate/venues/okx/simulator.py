@@ -8,6 +8,8 @@ request-level errors (401 for auth, 429 for 50011, 503 for 50001).
 
     POST /api/v5/trade/order          place (limit, post_only, market, ioc, fok)      op "place-order"
     POST /api/v5/trade/cancel-order   cancel; 51400 for filled, cancelled or unknown  op "cancel-order"
+    POST /api/v5/trade/cancel-batch-orders  1-20 cancels, one data item each, in order; code "0" all cancelled,
+                                      "2" some, "1" none                              op "cancel-batch-orders"
     GET  /api/v5/trade/order          order details; 51603 for unknown                op "order"
     GET  /api/v5/account/config       uid and key permissions                         op "account-config"
     GET  /api/v5/trade/orders-pending live orders, newest first, after/before/limit    op "orders-pending"
@@ -41,6 +43,8 @@ from starlette.routing import Route
 from ordergate.domain.integrations import OrderStatus
 from ordergate.venues.okx.auth import sign
 from ordergate.venues.okx.constants import (
+    CANCEL_BATCH_MAX,
+    CANCEL_BATCH_PATH,
     CANCEL_PATH,
     CODE_INFO,
     DEMO_HEADER,
@@ -180,6 +184,7 @@ class OkxSimulator(SimulatorBase):
         starlette = Starlette(
             routes=[
                 Route(CANCEL_PATH, self._route("cancel-order", self._cancel), methods=["POST"]),
+                Route(CANCEL_BATCH_PATH, self._route("cancel-batch-orders", None), methods=["POST"]),
                 Route(ORDER_PATH, self._order_route, methods=["GET", "POST"]),
                 Route(VERIFY_PATH, self._route("account-config", self._config), methods=["GET"]),
                 Route(PENDING_PATH, self._route("orders-pending", self._pending), methods=["GET"]),
@@ -282,6 +287,8 @@ class OkxSimulator(SimulatorBase):
         with self._lock:
             try:
                 account = self._authenticate(request, target, body, demo)
+                if handler is None:
+                    return self._cancel_batch(account, api_key, target, body, demo, fault)
                 params = dict(request.query_params) if request.method == "GET" else _json_params(body)
                 data = handler(account, {k: str(v) for k, v in params.items() if v not in (None, "")}, fault)
             except _Refusal as refusal:
@@ -328,6 +335,34 @@ class OkxSimulator(SimulatorBase):
         if order is None or order.api_key != account.api_key or order.inst_id != inst_id:
             return None
         return order
+
+    def _cancel_batch(
+        self, account: _Account, api_key: str, target: str, body: bytes, demo: bool, fault: Fault | None
+    ) -> Response:
+        try:
+            orders = json.loads(body or b"null")
+        except ValueError:
+            raise _Refusal("50002") from None
+        if not isinstance(orders, list) or not orders or not all(isinstance(o, dict) for o in orders):
+            raise _Refusal("50002")
+        if len(orders) > CANCEL_BATCH_MAX:
+            raise _Refusal("51000", "Number of orders")  # python-okx and ccxt never send more; OKX checks anyway
+        data: list[dict[str, Any]] = []
+        for order in orders:
+            params = {k: str(v) for k, v in order.items() if v not in (None, "")}
+            try:
+                data += self._cancel(account, params, fault)
+            except _Refusal as refusal:
+                if refusal.item is None:  # a request-level error stops the whole batch, as at OKX
+                    raise
+                self.errors[refusal.code] += 1
+                data.append({**refusal.item, "sCode": refusal.code, "sMsg": refusal.msg, "ts": str(_ms())})
+        failed = sum(1 for item in data if item["sCode"] != "0")
+        code, msg = ("0", "") if not failed else ("1", "All operations failed")
+        if failed and failed < len(data):
+            code, msg = "2", "Bulk operation partially succeeded"
+        self.seen.append(SeenRequest(api_key, "cancel-batch-orders", "POST", target, body, demo, None))
+        return JSONResponse({"code": code, "msg": msg, "data": data, **_times()})
 
     def _cancel(self, account: _Account, params: dict[str, str], fault: Fault | None) -> list[dict[str, Any]]:
         if not params.get("instId"):
