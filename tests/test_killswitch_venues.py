@@ -1,0 +1,124 @@
+"""Kill switch (issue 18) through the native cancel-all of Binance, KuCoin, OKX and Coinbase, against their simulators.
+
+Each test: open orders at the venue, one kill switch, then none left open, each order named with its outcome, and
+the exact upstream requests counted at the simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ordergate.domain.integrations import IntegrationType, OrderStatus
+from ordergate.venues.binance.simulator import BinanceSimulator
+from ordergate.venues.kraken.simulator import KrakenSimulator
+from ordergate.venues.simkit import SimAccount, SimulatorBase
+from tests.conftest import gateway_harness
+from tests.support.servers import serve_asgi
+from tests.test_killswitch import Kill
+
+T = IntegrationType
+
+
+@pytest.fixture(scope="module")
+def venues() -> Iterator[dict[IntegrationType, tuple[SimulatorBase, str]]]:
+    binance = BinanceSimulator()
+    with serve_asgi(binance.app) as binance_url:
+        yield {T.binanceInternational: (binance, binance_url)}
+
+
+@pytest.fixture
+async def kill(
+    tmp_path: Path, kraken: tuple[KrakenSimulator, str], venues: dict[IntegrationType, tuple[SimulatorBase, str]]
+) -> AsyncIterator[Kill]:
+    base_urls = {integration: url for integration, (_, url) in venues.items()}
+    async with gateway_harness(tmp_path, kraken[0], kraken[1], base_urls=base_urls) as gw:
+        yield Kill(gw, await gw.client(), {integration: sim for integration, (sim, _) in venues.items()})
+
+
+def _all_cancelled(content: dict[str, Any], placed: set[str], acked: str) -> None:
+    assert content["method"] == "native" and content["complete"] is True and content["notCancelled"] == []
+    results = content["results"]
+    assert {item["orderId"] for item in results} == placed and len(results) == len(placed)
+    for item in results:
+        assert (item["httpStatus"], item["status"], item["content"]["orderId"]) == (200, "ok", item["orderId"])
+    assert content["summary"] == {acked: len(placed)}
+
+
+# -- Binance ----------------------------------------------------------------------------------------------------
+
+
+def _binance(sim: BinanceSimulator, account: SimAccount, symbol: str = "BTCUSDT", side: str = "BUY") -> str:
+    return str(sim.place_order(account.api_key, symbol=symbol, side=side))
+
+
+async def test_binance_fifty_orders_one_delete_per_symbol(kill: Kill) -> None:
+    sim: BinanceSimulator = kill.sims[T.binanceInternational]
+    account, other = sim.new_account(), sim.new_account()
+    symbols = ("BTCUSDT", "ETHUSDT", "BNBUSDT")
+    placed = {_binance(sim, account, symbols[i % 3], "BUY" if i % 2 else "SELL") for i in range(50)}
+    done = _binance(sim, account, "ETHBTC")
+    sim.fill(done)  # final: not open, and its symbol has nothing open, so no DELETE for it
+    bystander = _binance(sim, other)
+    before = sim.count_key(account.api_key)
+
+    content = await kill.kill(T.binanceInternational, account)
+
+    _all_cancelled(content, placed, "cancelled")
+    assert all(sim.status(o) is OrderStatus.cancelled for o in placed)
+    assert sim.status(done) is OrderStatus.success and sim.status(bystander) is OrderStatus.inProgress
+    # One all-symbol listing to learn the symbols, then one DELETE /api/v3/openOrders per symbol.
+    assert sim.count_key(account.api_key) - before == 4
+    assert (sim.count(account.api_key, "openOrders"), sim.count(account.api_key, "cancelOpenOrders")) == (1, 3)
+    rows = [r for r in await kill.gw.gateway.audit.tail(400) if r.endpoint == "transactions/cancel/all"]
+    assert sum(r.upstream_requests for r in rows if r.order_id in placed) == 4
+
+    again = await kill.kill(T.binanceInternational, account)
+    assert (again["results"], again["complete"]) == ([], True)
+    assert sim.count(account.api_key, "cancelOpenOrders") == 3  # nothing listed open: no DELETE sent
+
+
+async def test_binance_symbol_pair_is_one_delete_without_listing(kill: Kill) -> None:
+    sim: BinanceSimulator = kill.sims[T.binanceInternational]
+    account = sim.new_account()
+    btc = {_binance(sim, account) for _ in range(4)}
+    eth = {_binance(sim, account, "ETHUSDT") for _ in range(2)}
+    before = sim.count_key(account.api_key)
+
+    content = await kill.kill(T.binanceInternational, account, symbolPair="BTC/USDT")
+
+    _all_cancelled(content, btc, "cancelled")
+    assert all(sim.status(o) is OrderStatus.inProgress for o in eth)
+    assert sim.count_key(account.api_key) - before == 1 and sim.count(account.api_key, "cancelOpenOrders") == 1
+    empty = await kill.kill(T.binanceInternational, account, symbolPair="BTCUSDT")  # -2011: nothing open
+    assert (empty["results"], empty["complete"]) == ([], True)
+
+    content = await kill.kill(T.binanceInternational, account, side="buy")  # Binance cannot filter by side
+    assert content["method"] == "listing" and {i["orderId"] for i in content["results"]} == eth
+
+
+async def test_binance_fill_racing_the_delete_is_reported_not_cancelled(
+    kill: Kill, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim: BinanceSimulator = kill.sims[T.binanceInternational]
+    account = sim.new_account()
+    orders = [_binance(sim, account, "ETHUSDT") for _ in range(3)]
+    racer = orders[1]
+    cancel_open = sim._handlers["cancelOpenOrders"]
+
+    def fill_first(acct: Any, params: dict[str, str]) -> Any:
+        sim._fill_locked(sim._orders[int(racer)], None)  # matched after the listing, before the DELETE
+        return cancel_open(acct, params)
+
+    monkeypatch.setitem(sim._handlers, "cancelOpenOrders", fill_first)
+    content = await kill.kill(T.binanceInternational, account)
+
+    by_id = {item["orderId"]: item for item in content["results"]}
+    assert set(by_id) == set(orders) and content["notCancelled"] == [racer] and content["complete"] is True
+    assert (by_id[racer]["httpStatus"], by_id[racer]["errorType"]) == (409, "orderNotCancelable")
+    assert by_id[racer]["errorData"]["orderStatus"] == "success"
+    assert content["summary"] == {"cancelled": 2, "orderNotCancelable": 1}
+    assert sim.count(account.api_key, "query") == 1  # only the order the answer did not name is looked up
