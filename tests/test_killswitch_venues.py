@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.routing import request_response
 
 from ordergate.domain.integrations import IntegrationType, OrderStatus
 from ordergate.venues.binance.simulator import BinanceSimulator
 from ordergate.venues.kraken.simulator import KrakenSimulator
+from ordergate.venues.kucoin.simulator import KucoinSimulator, _Spec
 from ordergate.venues.simkit import SimAccount, SimulatorBase
 from tests.conftest import gateway_harness
 from tests.support.servers import serve_asgi
@@ -25,9 +27,9 @@ T = IntegrationType
 
 @pytest.fixture(scope="module")
 def venues() -> Iterator[dict[IntegrationType, tuple[SimulatorBase, str]]]:
-    binance = BinanceSimulator()
-    with serve_asgi(binance.app) as binance_url:
-        yield {T.binanceInternational: (binance, binance_url)}
+    binance, kucoin = BinanceSimulator(), KucoinSimulator()
+    with serve_asgi(binance.app) as binance_url, serve_asgi(kucoin.app) as kucoin_url:
+        yield {T.binanceInternational: (binance, binance_url), T.kuCoin: (kucoin, kucoin_url)}
 
 
 @pytest.fixture
@@ -122,3 +124,88 @@ async def test_binance_fill_racing_the_delete_is_reported_not_cancelled(
     assert by_id[racer]["errorData"]["orderStatus"] == "success"
     assert content["summary"] == {"cancelled": 2, "orderNotCancelable": 1}
     assert sim.count(account.api_key, "query") == 1  # only the order the answer did not name is looked up
+
+
+# -- KuCoin -----------------------------------------------------------------------------------------------------
+
+
+async def test_kucoin_classic_fifty_orders_one_delete(kill: Kill) -> None:
+    sim: KucoinSimulator = kill.sims[T.kuCoin]
+    account, other = sim.new_credentials(hf=False), sim.new_credentials(hf=False)
+    placed = {sim.place_order(account.api_key, symbol=("BTC-USDT", "ETH-USDT")[i % 2]) for i in range(50)}
+    done = sim.place_order(account.api_key)
+    sim.fill(done)
+    bystander = sim.place_order(other.api_key)
+    before = sim.count_key(account.api_key)
+
+    content = await kill.kill(T.kuCoin, account)
+
+    _all_cancelled(content, placed, "inProgress")  # KuCoin's cancels "only send cancellation requests"
+    assert all(sim.status(o) is OrderStatus.cancelled for o in placed)
+    assert sim.status(done) is OrderStatus.success and sim.status(bystander) is OrderStatus.inProgress
+    assert sim.count_key(account.api_key) - before == 1 and sim.count(account.api_key, "cancel_all_orders") == 1
+    again = await kill.kill(T.kuCoin, account)
+    assert (again["results"], again["complete"]) == ([], True)
+
+
+async def test_kucoin_classic_symbol_pair(kill: Kill) -> None:
+    sim: KucoinSimulator = kill.sims[T.kuCoin]
+    account = sim.new_credentials(hf=False)
+    btc = {sim.place_order(account.api_key) for _ in range(3)}
+    eth = sim.place_order(account.api_key, symbol="ETH-USDT")
+    content = await kill.kill(T.kuCoin, account, symbolPair="BTC/USDT")
+    _all_cancelled(content, btc, "inProgress")
+    assert sim.status(eth) is OrderStatus.inProgress
+    assert sim.seen[-1].endpoint == "/api/v1/orders?symbol=BTC-USDT&tradeType=TRADE"
+
+
+async def test_kucoin_hf_fifty_orders_named_from_listings(kill: Kill) -> None:
+    sim: KucoinSimulator = kill.sims[T.kuCoin]
+    account, other = sim.new_credentials(hf=True), sim.new_credentials(hf=True)
+    placed = {sim.place_order(account.api_key, symbol=("BTC-USDT", "ETH-USDT")[i % 2]) for i in range(50)}
+    done = sim.place_order(account.api_key, symbol="SOL-USDT")
+    sim.fill(done)
+    bystander = sim.place_order(other.api_key)
+    before = sim.count_key(account.api_key)
+
+    content = await kill.kill(T.kuCoin, account)
+
+    _all_cancelled(content, placed, "cancelled")  # read back from the done listing
+    assert all(sim.status(o) is OrderStatus.cancelled for o in placed)
+    assert sim.status(done) is OrderStatus.success and sim.status(bystander) is OrderStatus.inProgress
+    # symbols with open orders, the open orders of each (2), one cancelAll, the done orders of each (2)
+    assert sim.count_key(account.api_key) - before == 6
+    counts = {op: sim.count(account.api_key, op) for op in ("hf_open_symbols", "cancel_hf_all", "hf_done_orders")}
+    assert counts == {"hf_open_symbols": 1, "cancel_hf_all": 1, "hf_done_orders": 2}
+
+    again = await kill.kill(T.kuCoin, account)
+    assert (again["results"], again["complete"]) == ([], True)
+    assert sim.count(account.api_key, "cancel_hf_all") == 1  # nothing open: nothing sent
+
+
+async def test_kucoin_hf_symbol_pair_and_a_racing_fill(kill: Kill, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim: KucoinSimulator = kill.sims[T.kuCoin]
+    account = sim.new_credentials(hf=True)
+    btc = [sim.place_order(account.api_key) for _ in range(4)]
+    eth = sim.place_order(account.api_key, symbol="ETH-USDT")
+    racer = btc[2]
+    cancel_symbol = sim._cancel_hf_symbol
+
+    def fill_first(acct: Any, args: dict[str, Any], fault: Any) -> Any:
+        sim._orders[racer].fill(None)  # matched after the listing, before the cancel-all
+        return cancel_symbol(acct, args, fault)
+
+    # The simulator's route holds its handler: swap it there for this test only.
+    (route,) = [r for r in sim.app.app.routes if r.path == "/api/v1/hf/orders" and "DELETE" in (r.methods or ())]
+    spec = _Spec("DELETE", route.path, "cancel_hf_symbol", "spot", 2, True, fill_first)
+    monkeypatch.setattr(route, "app", request_response(sim._endpoint(spec)))
+    before = sim.count_key(account.api_key)
+    content = await kill.kill(T.kuCoin, account, symbolPair="BTC-USDT")
+
+    by_id = {item["orderId"]: item for item in content["results"]}
+    assert set(by_id) == set(btc) and content["method"] == "native" and content["notCancelled"] == [racer]
+    assert (by_id[racer]["httpStatus"], by_id[racer]["errorType"]) == (409, "orderNotCancelable")
+    assert by_id[racer]["errorData"]["orderStatus"] == "success"
+    assert content["summary"] == {"cancelled": 3, "orderNotCancelable": 1}
+    assert sim.status(eth) is OrderStatus.inProgress
+    assert sim.count_key(account.api_key) - before == 3  # open orders of the symbol, its cancel-all, its done orders
