@@ -15,6 +15,7 @@ from starlette.routing import request_response
 
 from ordergate.domain.integrations import IntegrationType, OrderStatus
 from ordergate.venues.binance.simulator import BinanceSimulator
+from ordergate.venues.coinbase.simulator import CoinbaseSimulator
 from ordergate.venues.kraken.simulator import KrakenSimulator
 from ordergate.venues.kucoin.simulator import KucoinSimulator, _Spec
 from ordergate.venues.simkit import SimAccount, SimulatorBase
@@ -27,9 +28,17 @@ T = IntegrationType
 
 @pytest.fixture(scope="module")
 def venues() -> Iterator[dict[IntegrationType, tuple[SimulatorBase, str]]]:
-    binance, kucoin = BinanceSimulator(), KucoinSimulator()
-    with serve_asgi(binance.app) as binance_url, serve_asgi(kucoin.app) as kucoin_url:
-        yield {T.binanceInternational: (binance, binance_url), T.kuCoin: (kucoin, kucoin_url)}
+    binance, kucoin, coinbase = BinanceSimulator(), KucoinSimulator(), CoinbaseSimulator()
+    with (
+        serve_asgi(binance.app) as binance_url,
+        serve_asgi(kucoin.app) as kucoin_url,
+        serve_asgi(coinbase.app) as coinbase_url,
+    ):
+        yield {
+            T.binanceInternational: (binance, binance_url),
+            T.kuCoin: (kucoin, kucoin_url),
+            T.coinbase: (coinbase, coinbase_url),
+        }
 
 
 @pytest.fixture
@@ -209,3 +218,52 @@ async def test_kucoin_hf_symbol_pair_and_a_racing_fill(kill: Kill, monkeypatch: 
     assert content["summary"] == {"cancelled": 3, "orderNotCancelable": 1}
     assert sim.status(eth) is OrderStatus.inProgress
     assert sim.count_key(account.api_key) - before == 3  # open orders of the symbol, its cancel-all, its done orders
+
+
+# -- Coinbase ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("count", "batches"), [(50, 1), (120, 2)])
+async def test_coinbase_open_orders_listed_then_batch_cancelled(kill: Kill, count: int, batches: int) -> None:
+    sim: CoinbaseSimulator = kill.sims[T.coinbase]
+    account, other = sim.new_account(), sim.new_account()
+    placed = {sim.place_order(account.api_key) for _ in range(count)}
+    done = sim.place_order(account.api_key)
+    sim.fill(done)
+    bystander = sim.place_order(other.api_key)
+    before = sim.count_key(account.api_key)
+
+    content = await kill.kill(T.coinbase, account)
+
+    _all_cancelled(content, placed, "inProgress")  # batch_cancel's success is "submitted", as for a single cancel
+    assert all(sim.status(o) is OrderStatus.cancelled for o in placed)
+    assert sim.status(done) is OrderStatus.success and sim.status(bystander) is OrderStatus.inProgress
+    # One listing page (250 a page), then batch_cancel with up to 100 ids each.
+    assert sim.count_key(account.api_key) - before == 1 + batches
+    assert (sim.count(account.api_key, "list_orders"), sim.count(account.api_key, "batch_cancel")) == (1, batches)
+
+
+async def test_coinbase_fill_racing_the_batch_and_filters_go_through_the_listing(
+    kill: Kill, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim: CoinbaseSimulator = kill.sims[T.coinbase]
+    account = sim.new_account()
+    orders = [sim.place_order(account.api_key) for _ in range(4)]
+    racer = orders[3]
+    cancel_one = sim._cancel_one
+
+    def fill_first(principal: Any, order_id: str, fault: Any) -> Any:
+        if order_id == racer and sim.status(racer) is OrderStatus.inProgress:
+            sim._orders[racer].status = "FILLED"  # matched after the listing, before batch_cancel reached it
+        return cancel_one(principal, order_id, fault)
+
+    monkeypatch.setattr(sim, "_cancel_one", fill_first)
+    content = await kill.kill(T.coinbase, account)
+    by_id = {item["orderId"]: item for item in content["results"]}
+    assert set(by_id) == set(orders) and content["notCancelled"] == [racer]
+    assert (by_id[racer]["httpStatus"], by_id[racer]["errorType"]) == (409, "orderNotCancelable")
+    assert by_id[racer]["errorData"]["orderStatus"] == "success"
+
+    more = sim.place_order(account.api_key)
+    content = await kill.kill(T.coinbase, account, side="buy")
+    assert content["method"] == "listing" and [i["orderId"] for i in content["results"]] == [more]
