@@ -310,3 +310,27 @@ def test_official_sdk_lists_all_orders(served: tuple[BinanceSimulator, str]) -> 
     api = official(url, account).rest_api
     assert [o.order_id for o in api.all_orders(symbol="ETHUSDT").data()] == [placed]
     assert [o.order_id for o in api.get_open_orders().data()] == [placed]
+
+
+def test_python_binance_and_official_sdk_cancel_all_open_orders(served: tuple[BinanceSimulator, str]) -> None:
+    """DELETE /api/v3/openOrders (the kill switch's request): python-binance sends it with a form body, the
+    official SDK in the query string; both get every open order of the symbol back as cancelled, then -2011."""
+    sim, url = served
+    account = sim.new_account()
+    client = python_binance(url, account)
+    btc = {sim.place_order(account.api_key) for _ in range(3)}
+    eth = sim.place_order(account.api_key, symbol="ETHUSDT")
+
+    answer = client.cancel_all_open_orders(symbol="BTCUSDT")
+    assert {o["orderId"] for o in answer} == btc and {o["status"] for o in answer} == {"CANCELED"}
+    assert all(o["origClientOrderId"] and o["symbol"] == "BTCUSDT" for o in answer)
+    assert [o["orderId"] for o in client.get_open_orders()] == [eth]
+    assert binance_error(client.cancel_all_open_orders, symbol="BTCUSDT") == (400, -2011, "Unknown order sent.")
+
+    api = official(url, account).rest_api
+    cancelled = api.delete_open_orders(symbol="ETHUSDT").data()
+    assert [(o.order_id, o.status) for o in cancelled] == [(eth, "CANCELED")]
+    assert sim.seen[-1].params.keys() == {"symbol", "timestamp"}
+    with pytest.raises(BadRequestError) as caught:
+        api.delete_open_orders(symbol="ETHUSDT")
+    assert caught.value.error_message == "Unknown order sent."

@@ -213,3 +213,18 @@ def test_oauth_access_token_is_taken_as_a_bearer(served: tuple[CoinbaseSimulator
     order_id = sim.place_order(token_account.api_key)
     order = _raw(served, token_account.secret, f"/api/v3/brokerage/orders/historical/{order_id}")
     assert order.json()["order"]["order_id"] == order_id
+
+
+def test_sdk_kill_switch_sequence_lists_open_orders_and_cancels_them_in_one_batch(
+    served: tuple[CoinbaseSimulator, str, Path],
+) -> None:
+    """What ordergate's Coinbase kill switch sends, through the SDK: list_orders(OPEN), then cancel_orders(all)."""
+    sim = served[0]
+    account = sim.new_credentials()
+    client = sdk(served, account)
+    placed = {sim.place_order(account.api_key) for _ in range(30)}
+    listed = client.list_orders(order_status=["OPEN"], limit=250)
+    assert {o.order_id for o in listed.orders} == placed and listed.has_next is False
+    results = client.cancel_orders([o.order_id for o in listed.orders]).results
+    assert {r.order_id for r in results if r.success} == placed
+    assert client.list_orders(order_status=["OPEN"]).orders == []

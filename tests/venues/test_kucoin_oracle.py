@@ -19,6 +19,10 @@ from kucoin_universal_sdk.generate.account.account.api_account import AccountAPI
 from kucoin_universal_sdk.generate.spot.order.api_order import OrderAPIImpl
 from kucoin_universal_sdk.generate.spot.order.model_add_order_old_req import AddOrderOldReq, AddOrderOldReqBuilder
 from kucoin_universal_sdk.generate.spot.order.model_add_order_req import AddOrderReq, AddOrderReqBuilder
+from kucoin_universal_sdk.generate.spot.order.model_batch_cancel_order_old_req import BatchCancelOrderOldReqBuilder
+from kucoin_universal_sdk.generate.spot.order.model_cancel_all_orders_by_symbol_req import (
+    CancelAllOrdersBySymbolReqBuilder,
+)
 from kucoin_universal_sdk.generate.spot.order.model_cancel_order_by_order_id_old_req import (
     CancelOrderByOrderIdOldReqBuilder,
 )
@@ -299,3 +303,36 @@ def test_official_sdk_lists_classic_orders_by_page(served: tuple[KucoinSimulator
     with pytest.raises(RestError) as caught:
         orders.get_orders_list_old(GetOrdersListOldReqBuilder().set_page_size(5).build())
     assert caught.value.get_common_response().code == "400100"
+
+
+def test_official_sdk_cancels_all_hf_orders_by_symbol_and_everywhere(served: tuple[KucoinSimulator, str]) -> None:
+    """The kill switch's HF requests, sent by the SDK: open-order symbols, cancel-all of one symbol, of all."""
+    sim, url = served
+    account = sim.new_credentials(hf=True)
+    orders = client(url, account).orders
+    btc = [orders.add_order(_limit(AddOrderReqBuilder(), AddOrderReq, "buy", "20000", "1")).order_id for _ in range(3)]
+    eth = [sim.place_order(account.api_key, symbol="ETH-USDT"), sim.place_order(account.api_key, symbol="SOL-USDT")]
+    assert orders.get_symbols_with_open_order().symbols == ["BTC-USDT", "ETH-USDT", "SOL-USDT"]
+
+    by_symbol = orders.cancel_all_orders_by_symbol(CancelAllOrdersBySymbolReqBuilder().set_symbol("BTC-USDT").build())
+    assert by_symbol.data == "success" and sim.seen[-1].endpoint == "/api/v1/hf/orders?symbol=BTC-USDT"
+    assert all(sim.status(o).value == "cancelled" for o in btc)
+    everywhere = orders.cancel_all_orders()
+    assert (everywhere.succeed_symbols, everywhere.failed_symbols) == (["ETH-USDT", "SOL-USDT"], [])
+    assert all(sim.status(o).value == "cancelled" for o in eth)
+    assert orders.get_symbols_with_open_order().symbols == []
+
+
+def test_official_sdk_cancels_all_classic_orders(served: tuple[KucoinSimulator, str]) -> None:
+    sim, url = served
+    account = sim.new_credentials(hf=False)
+    orders = client(url, account).orders
+    btc = [orders.add_order_old(_limit(AddOrderOldReqBuilder(), AddOrderOldReq, "sell", "30000", "1")).order_id
+           for _ in range(2)]  # fmt: skip
+    eth = sim.place_order(account.api_key, symbol="ETH-USDT")
+
+    answer = orders.batch_cancel_order_old(BatchCancelOrderOldReqBuilder().set_symbol("BTC-USDT").build())
+    assert answer.cancelled_order_ids == btc and sim.status(eth).value == "inProgress"
+    assert sim.seen[-1].endpoint == "/api/v1/orders?symbol=BTC-USDT&tradeType=TRADE"
+    assert orders.batch_cancel_order_old(BatchCancelOrderOldReqBuilder().build()).cancelled_order_ids == [eth]
+    assert orders.batch_cancel_order_old(BatchCancelOrderOldReqBuilder().build()).cancelled_order_ids == []

@@ -174,7 +174,8 @@ def _document_kill_switch(doc: dict[str, Any]) -> None:
             "operationId": "cancelAllOrders",
             "summary": "Kill switch: cancel every open order of an account",
             "description": "Needs a `write` client. The venue's own cancel-all where it has one that applies the "
-            "filters (Kraken CancelAll, Alpaca DELETE /v2/orders, Bybit cancel-all by symbol); otherwise the open "
+            "filters (Kraken CancelAll, Alpaca DELETE /v2/orders, Bybit cancel-all by symbol, Binance DELETE "
+            "/api/v3/openOrders per symbol, KuCoin cancel-all, Coinbase listing + batch_cancel); otherwise the open "
             "orders are listed (every page) and each is cancelled as a single cancel, concurrently and paced by the "
             "key's budget. Names every order touched; one audit row per order.",
             "requestBody": {

@@ -95,6 +95,27 @@ def not_cancelable(order_id: str, status: OrderStatus) -> GatewayError:
     )
 
 
+def looked_up(
+    order_id: str, snapshot: OrderSnapshot | None, status: int | None, venue: str
+) -> CancelAck | GatewayError:
+    """The outcome of an order a cancel-all was meant to reach, read from a lookup after it."""
+    if snapshot is None:
+        return GatewayError(
+            ErrorType.cancelOutcomeUnknown,
+            f"{venue}'s cancel-all did not name this order and it could not be looked up; check it before acting.",
+            error_data={"orderId": order_id},
+        )
+    if snapshot.status is OrderStatus.cancelled:
+        return CancelAck(order_id, OrderStatus.cancelled, status)
+    if snapshot.status in OPEN_STATUSES:
+        return GatewayError(
+            ErrorType.institutionUnavailable,
+            f"{venue}'s cancel-all did not cancel this order: it still reads open.",
+            error_data={"orderId": order_id},
+        )
+    return not_cancelable(order_id, snapshot.status)
+
+
 def uses_native(adapter: Adapter, req: KillRequest) -> bool:
     if not isinstance(adapter, NativeCancelAll):
         return False

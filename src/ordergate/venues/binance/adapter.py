@@ -25,6 +25,7 @@ from typing import Any
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
+from ordergate.domain.killswitch import NativeResult, Touched, looked_up
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.binance import listing
@@ -36,6 +37,7 @@ from ordergate.venues.binance.constants import (
     ALL_ORDERS_PATH,
     API_KEY_HEADER,
     BANNED_UNTIL,
+    CANCEL_OPEN_ORDERS_PATH,
     CODE_MAP,
     DEFAULT_RETRY_AFTER_S,
     HTTP_STATUS_MAP,
@@ -54,7 +56,7 @@ from ordergate.venues.binance.constants import (
 )
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
-from ordergate.venues.transport import OutcomeUnknown, Transport, TransportError, UpstreamResponse
+from ordergate.venues.transport import NotDelivered, OutcomeUnknown, Transport, TransportError, UpstreamResponse
 
 # Binance's orderId is a Java long; it answers -1100 "Illegal characters found in parameter 'orderId'" for
 # anything else. Such an id cannot name an order, so it is refused as the client's invalid field, unsent.
@@ -68,10 +70,15 @@ class _Op(Enum):
     verify = "verify"
     listing = "listing"
     probe = "probe"  # the read that tells a missing trade permission from a bad key after -2015
+    cancel_all = "cancel_all"
 
 
 class _NoSuchOrder(Exception):
     pass
+
+
+class _NothingOpen(Exception):
+    """-2011 on DELETE /api/v3/openOrders: the symbol has no open order."""
 
 
 class _Archived(Exception):
@@ -105,6 +112,53 @@ class BinanceAdapter(Adapter):
             )
         confirmed = STATUS_MAP.get(venue_status) is OrderStatus.cancelled
         return CancelAck(order.id, OrderStatus.cancelled if confirmed else OrderStatus.inProgress, status)
+
+    # DELETE /api/v3/openOrders works per symbol and cannot filter by side.
+    cancel_all_filters: frozenset[str] = frozenset({"symbolPair"})
+
+    async def cancel_all(self, creds: Credentials, symbol_pair: str | None, side: OrderSide | None) -> NativeResult:
+        """One DELETE /api/v3/openOrders per symbol. Without symbolPair the open orders of every symbol are listed
+        first (one request) to learn the symbols; a listed order the DELETE's answer does not name (filled or
+        cancelled meanwhile) is looked up, so each is reported with its final state."""
+        listed: dict[str, list[str]] = {}
+        if symbol_pair:
+            symbol = self._listing_symbol(OrderQuery(count=1, symbol_pair=symbol_pair))
+            assert symbol is not None
+            listed[symbol[0]] = []
+        else:
+            status, payload = await self._signed_any(creds, "GET", OPEN_ORDERS_PATH, [], _Op.listing)
+            for row in _rows(status, payload):
+                listed.setdefault(str(row.get("symbol") or ""), []).append(str(row.get("orderId")))
+            listed.pop("", None)
+        touched: list[Touched] = []
+        for symbol, order_ids in listed.items():
+            try:
+                status, payload = await self._signed_any(
+                    creds, "DELETE", CANCEL_OPEN_ORDERS_PATH, [("symbol", symbol)], _Op.cancel_all
+                )
+            except _NothingOpen:
+                status, payload = 400, []
+            except (GatewayError, NotDelivered, OutcomeUnknown):
+                if len(listed) == 1 and not order_ids:
+                    raise  # nothing named yet: the kill switch's own error answers it
+                status, payload = None, []  # each listed order of this symbol is looked up below
+            named = {str(entry.get("orderId")): entry for entry in _cancelled_entries(payload)}
+            for order_id, entry in named.items():
+                venue_status = STATUS_MAP.get(str(entry.get("status")))
+                done = OrderStatus.cancelled if venue_status is OrderStatus.cancelled else OrderStatus.inProgress
+                touched.append(Touched(order_id, CancelAck(order_id, done, status)))
+            for order_id in (i for i in order_ids if i not in named):
+                ref = OrderRef(order_id, True, None, symbol)
+                try:
+                    snapshot = await self.get_order(creds, ref)
+                except (GatewayError, TransportError):
+                    snapshot = None
+                touched.append(Touched(order_id, looked_up(order_id, snapshot, status, "Binance")))
+        return NativeResult(
+            touched,
+            how="Binance DELETE /api/v3/openOrders per symbol (open orders listed first when no symbolPair) names "
+            "each order it cancelled; listed orders it did not name are looked up",
+        )
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         params = self._order_params(order)
@@ -277,13 +331,15 @@ class BinanceAdapter(Adapter):
         message = f"Binance answered {text}" if error else f"Binance answered HTTP {status} without a Binance error"
 
         if kind in (Ambiguous.unknownOrder, Ambiguous.noSuchOrder, Ambiguous.archived):
+            if op is _Op.cancel_all:
+                return _NothingOpen()
             if op is _Op.cancel:
                 return UnknownOrderAtVenue(status, text)
             if op in (_Op.lookup, _Op.probe):
                 return _Archived() if kind is Ambiguous.archived else _NoSuchOrder()
             kind = ErrorType.institutionRejected
         elif kind is Ambiguous.outcomeUnknown:
-            if op is _Op.cancel:
+            if op in (_Op.cancel, _Op.cancel_all):
                 return OutcomeUnknown(text)
             kind = ErrorType.institutionUnavailable
         elif kind is Ambiguous.clockSkew:
@@ -350,6 +406,20 @@ def _rows(status: int, payload: Any) -> list[dict[str, Any]]:
 def _keeper(query: OrderQuery) -> Any:
     statuses = query.statuses
     return lambda row: statuses is None or STATUS_MAP.get(str(row.get("status")), OrderStatus.unknown) in statuses
+
+
+def _cancelled_entries(payload: Any) -> list[dict[str, Any]]:
+    """The orders in DELETE /api/v3/openOrders's answer; an order list's own orders are in its `orderReports`."""
+    entries: list[dict[str, Any]] = []
+    for entry in payload if isinstance(payload, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        reports = entry.get("orderReports")
+        if isinstance(reports, list):
+            entries += [r for r in reports if isinstance(r, dict) and r.get("orderId") is not None]
+        elif entry.get("orderId") is not None:
+            entries.append(entry)
+    return entries
 
 
 def _binance_error(payload: dict[str, Any] | None) -> tuple[int, str] | None:

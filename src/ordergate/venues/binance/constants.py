@@ -171,5 +171,11 @@ ORDER_ID_SHAPE = OrderIdShape(r"[0-9]{1,19}", "28457")
 # pages forward. `startTime` is not sent for Mesh's `from`: without `endTime` its paging direction is undocumented
 # and with it the 24-hour cap applies; `from` is filtered here and ends the paging instead.
 OPEN_ORDERS_PATH = "/api/v3/openOrders"
+# Kill switch: DELETE /api/v3/openOrders (rest-api.md "Cancel All Open Orders on a Symbol (TRADE)"): `symbol`
+# mandatory, weight 1, "Cancels all active orders on a symbol. This includes orders that are part of an order list";
+# answers an array of the single cancel's bodies (an order list as an object with `orderReports`). With nothing open
+# on the symbol it answers -2011 "Unknown order sent." (binance-connector-python#185, JKorf/Binance.Net#359;
+# python-binance's `cancel_all_open_orders` sends it as a DELETE with a form body).
+CANCEL_OPEN_ORDERS_PATH = OPEN_ORDERS_PATH
 ALL_ORDERS_PATH = "/api/v3/allOrders"
 ALL_ORDERS_MAX_LIMIT = 1000

@@ -6,6 +6,7 @@ concatenated with the raw form body, `signature` left out, wherever it was sent)
 -1104 for parameters an endpoint does not read, and 4xx/5xx with `{"code": -n, "msg": …}` for failures.
 
     POST|DELETE|GET /api/v3/order   (place | cancel | query)      GET /api/v3/openOrders, /api/v3/account
+    DELETE /api/v3/openOrders       (cancel every open order of one symbol; -2011 when it has none)
     GET /api/v3/allOrders           (every order of one symbol: orderId / startTime / endTime / limit)
     GET /api/v3/time, /api/v3/ping  (unsigned)
 
@@ -16,8 +17,9 @@ trade permission gets -2015 (HTTP 401) on place and cancel but can read; every r
 
 Control surface: simkit's (`/_control/accounts`, `/orders`, `/orders/{id}`, `/orders/{id}/fill`, `/faults`,
 `/stats`) plus `POST /_control/orders/{id}/expire {"status"?: "EXPIRED" | "EXPIRED_IN_MATCH"}`. Operation names
-for faults and counts: place, cancel, query, openOrders, allOrders, account, time, ping. `venue_error` takes simkit's
-symbolic names or a Binance code, optionally with its message: "-2011" or "-2011:Order was canceled".
+for faults and counts: place, cancel, query, openOrders, cancelOpenOrders (the DELETE), allOrders, account, time,
+ping. `venue_error` takes simkit's symbolic names or a Binance code, optionally with its message: "-2011" or
+"-2011:Order was canceled".
 Binance has no acknowledged-only cancel (PENDING_CANCEL is "currently unused"), so the `pending` fault is ignored.
 """
 
@@ -50,8 +52,9 @@ from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase, WithAbort,
 SYMBOLS = frozenset({"BTCUSDT", "ETHUSDT", "BNBUSDT", "ETHBTC", "BTCUSD", "币安人生USDT"})
 _LIVE = frozenset({"NEW", "PARTIALLY_FILLED"})
 _ORDER_OPS = {"POST": "place", "DELETE": "cancel", "GET": "query"}
-_TRADE_OPS = frozenset({"place", "cancel"})
-_WEIGHTS = {"place": 1, "cancel": 1, "query": 4, "openOrders": 6, "allOrders": 20, "account": 20, "time": 1, "ping": 1}
+_TRADE_OPS = frozenset({"place", "cancel", "cancelOpenOrders"})
+_WEIGHTS = {"place": 1, "cancel": 1, "cancelOpenOrders": 1, "query": 4, "openOrders": 6, "allOrders": 20,
+            "account": 20, "time": 1, "ping": 1}  # fmt: skip
 _ALL_SYMBOLS_OPEN_ORDERS_WEIGHT = 80
 _DAY_MS = 24 * 3600 * 1000
 _READS = {  # parameters each endpoint reads besides timestamp and recvWindow (-1104 for any other)
@@ -60,6 +63,7 @@ _READS = {  # parameters each endpoint reads besides timestamp and recvWindow (-
     "cancel": {"symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions"},
     "query": {"symbol", "orderId", "origClientOrderId"},
     "openOrders": {"symbol"},
+    "cancelOpenOrders": {"symbol"},
     "allOrders": {"symbol", "orderId", "startTime", "endTime", "limit"},
     "account": {"omitZeroBalances"},
 }  # fmt: skip
@@ -214,12 +218,13 @@ class BinanceSimulator(SimulatorBase):
         self.seen: deque[SeenRequest] = deque(maxlen=10_000)
         self._handlers: dict[str, Callable[[_Account, dict[str, str]], Any]] = {
             "place": self._place, "cancel": self._cancel, "query": self._query,
-            "openOrders": self._open_orders, "allOrders": self._all_orders, "account": self._account,
+            "openOrders": self._open_orders, "cancelOpenOrders": self._cancel_open_orders,
+            "allOrders": self._all_orders, "account": self._account,
         }  # fmt: skip
         starlette = Starlette(
             routes=[
                 Route("/api/v3/order", self._order_route, methods=list(_ORDER_OPS)),
-                Route("/api/v3/openOrders", partial(self._private, op="openOrders"), methods=["GET"]),
+                Route("/api/v3/openOrders", self._open_orders_route, methods=["GET", "DELETE"]),
                 Route("/api/v3/allOrders", partial(self._private, op="allOrders"), methods=["GET"]),
                 Route("/api/v3/account", partial(self._private, op="account"), methods=["GET"]),
                 Route("/api/v3/time", partial(self._public, op="time"), methods=["GET"]),
@@ -316,6 +321,9 @@ class BinanceSimulator(SimulatorBase):
     # -- HTTP ------------------------------------------------------------------------------------------
     async def _order_route(self, request: Request) -> Response:
         return await self._private(request, _ORDER_OPS[request.method])
+
+    async def _open_orders_route(self, request: Request) -> Response:
+        return await self._private(request, "cancelOpenOrders" if request.method == "DELETE" else "openOrders")
 
     async def _public(self, request: Request, op: str) -> Response:
         def process(_fault: Fault | None) -> Response:
@@ -454,6 +462,21 @@ class BinanceSimulator(SimulatorBase):
         cancel_id = params.get("newClientOrderId") or secrets.token_urlsafe(16)
         body = {**order.common(), "origClientOrderId": order.client_order_id, "clientOrderId": cancel_id}
         return {**body, "transactTime": order.update_time}
+
+    def _cancel_open_orders(self, account: _Account, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Every open order of one symbol, each answered as a single cancel is; with none open Binance answers
+        -2011 "Unknown order sent." (binance-connector-python#185, Binance.Net#359)."""
+        symbol = self._symbol(params)
+        live = [o for o in self._orders.values() if o.api_key == account.api_key and o.symbol == symbol]
+        live = sorted((o for o in live if o.status in _LIVE), key=lambda o: o.order_id)
+        if not live:
+            raise _Refusal(-2011)
+        answer = []
+        for order in live:
+            order.close("CANCELED")
+            body = {**order.common(), "origClientOrderId": order.client_order_id}
+            answer.append({**body, "clientOrderId": secrets.token_urlsafe(16), "transactTime": order.update_time})
+        return answer
 
     def _query(self, account: _Account, params: dict[str, str]) -> dict[str, Any]:
         return self._find(account, params, -2013).as_query()

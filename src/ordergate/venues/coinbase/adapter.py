@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
+from ordergate.domain.killswitch import NativeResult, Touched, looked_up
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery
 from ordergate.venues.coinbase.auth import KeyFormatError, SigningKey, build_jwt, load_signing_key, request_uri
@@ -30,6 +31,9 @@ from ordergate.venues.coinbase.constants import (
     DEFAULT_RETRY_AFTER_S,
     JSON_CONTENT_TYPE,
     KEY_PERMISSIONS_PATH,
+    KILL_CANCEL_MAX,
+    KILL_LIST_PAGE,
+    KILL_MAX_ORDERS,
     LIST_PATH,
     LIVE_STATUSES,
     MISSING_SCOPES,
@@ -46,7 +50,7 @@ from ordergate.venues.coinbase.constants import (
 )
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
-from ordergate.venues.transport import UpstreamResponse
+from ordergate.venues.transport import TransportError, UpstreamResponse
 
 _MAX_ORDER_ID = 128
 
@@ -141,6 +145,70 @@ class CoinbaseAdapter(Adapter):
         token = payload.get("cursor")
         more = payload.get("has_next") is True and isinstance(token, str) and token != ""
         return OrderPage(kept, {"cursor": token} if more else None)
+
+    # Kill switch. Coinbase has no cancel-all: the open orders are listed and cancelled through batch_cancel, many
+    # ids a request. No filter is applied here, so a filtered kill switch takes the generic listing path.
+    cancel_all_filters: frozenset[str] = frozenset()
+
+    async def cancel_all(self, creds: Credentials, symbol_pair: str | None, side: OrderSide | None) -> NativeResult:
+        listed: list[OrderSnapshot] = []
+        cursor: dict[str, Any] | None = None
+        while True:
+            query = OrderQuery(count=KILL_LIST_PAGE, statuses=OPEN_STATUSES, cursor=cursor)
+            page = await self.list_orders(creds, query)
+            listed += [o for o in page.orders if o.order_id]
+            cursor = page.cursor
+            if cursor is None or len(listed) >= KILL_MAX_ORDERS:
+                break
+        touched: list[Touched] = []
+        for start in range(0, len(listed), KILL_CANCEL_MAX):
+            touched += await self._cancel_many(creds, listed[start : start + KILL_CANCEL_MAX])
+        return NativeResult(
+            touched,
+            how=f"Coinbase has no cancel-all: open orders listed, then batch_cancel with up to {KILL_CANCEL_MAX} ids a "
+            "request; orders it did not cancel are looked up",
+        )
+
+    async def _cancel_many(self, creds: Credentials, orders: list[OrderSnapshot]) -> list[Touched]:
+        """One batch_cancel for the kill switch (kept apart from the batch extension's cancel path); an order
+        without a definite answer (unknown to Coinbase, no result, request failed) is looked up."""
+        refs = {o.order_id: OrderRef(o.order_id, True, o.side, o.symbol_pair) for o in orders}
+        body = json.dumps({"order_ids": list(refs)}, separators=(",", ":")).encode()
+        results: dict[str, dict[str, Any]] = {}
+        status: int | None = None
+        try:
+            resp = await self._send(creds, "POST", CANCEL_PATH, body)
+            status, payload = resp.status, _json_object(resp.body)
+            refused = _request_failure(resp, payload, _Op.cancel, creds) if 400 <= resp.status < 500 else None
+            if isinstance(refused, GatewayError):  # refused as a whole (rate limit, key, scope): nothing cancelled
+                return [Touched(order_id, refused) for order_id in refs]
+            entries = payload.get("results") if payload is not None and resp.status == 200 else None
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict) and isinstance(entry.get("success"), bool) and entry.get("order_id"):
+                    results[str(entry["order_id"])] = entry
+        except TransportError:
+            pass  # sent or not, each order's state is read below
+        touched = []
+        for order_id, ref in refs.items():
+            result = results.get(order_id)
+            try:
+                if result is None:
+                    raise UnknownOrderAtVenue(status or 0, "no result")
+                if result["success"]:
+                    outcome: CancelAck | GatewayError = CancelAck(order_id, OrderStatus.inProgress, status)
+                else:
+                    reason = str(result.get("failure_reason") or DEFAULT_FAILURE_REASON)
+                    outcome = _cancel_refused(ref, reason, status or 200, creds)
+            except UnknownOrderAtVenue:
+                try:
+                    snapshot = await self.get_order(creds, ref)
+                except (GatewayError, TransportError):
+                    snapshot = None
+                outcome = looked_up(order_id, snapshot, status, "Coinbase")
+            except GatewayError as exc:
+                outcome = exc
+            touched.append(Touched(order_id, outcome))
+        return touched
 
     async def _call(self, creds: Credentials, method: str, path: str, body: bytes | None, op: _Op) -> dict[str, Any]:
         resp = await self._send(creds, method, path, body)

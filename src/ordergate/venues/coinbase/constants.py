@@ -45,6 +45,13 @@ CANCEL_PATH = "/api/v3/brokerage/orders/batch_cancel"
 # `results[]` entry per id with its own success/failure_reason. Coinbase documents no per-request maximum; 100 is
 # ordergate's own cap (a whole batch of the extension's 100 orders), which the simulator enforces.
 CANCEL_BATCH_MAX = 100
+
+# Kill switch (issue 18: "Coinbase via list + batch_cancel"): Advanced Trade has no cancel-all, so the open orders
+# are listed (`order_status=OPEN`, KILL_LIST_PAGE a page) and cancelled KILL_CANCEL_MAX ids a batch_cancel. Coinbase
+# documents no maximum for `order_ids`; 100 is ordergate's choice, which the simulator enforces.
+KILL_LIST_PAGE = 250
+KILL_CANCEL_MAX = 100
+KILL_MAX_ORDERS = 10_000  # as the generic kill switch's listing
 ORDER_PATH = "/api/v3/brokerage/orders/historical/{order_id}"
 CREATE_PATH = "/api/v3/brokerage/orders"  # used by the simulator and the oracle, never by the adapter
 KEY_PERMISSIONS_PATH = "/api/v3/brokerage/key_permissions"

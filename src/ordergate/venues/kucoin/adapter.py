@@ -20,11 +20,12 @@ from typing import Any
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
+from ordergate.domain.killswitch import NativeResult
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
-from ordergate.venues.kucoin import listing
+from ordergate.venues.kucoin import killswitch, listing
 from ordergate.venues.kucoin.auth import auth_headers
 from ordergate.venues.kucoin.constants import (
     CLASSIC_ORDER_PATH,
@@ -52,6 +53,7 @@ class _Op(Enum):
     lookup = "lookup"
     verify = "verify"
     listing = "listing"
+    cancel_all = "cancel_all"
 
 
 def account_fingerprint(api_key: str) -> str:
@@ -97,6 +99,23 @@ class KucoinAdapter(Adapter):
             raise UnknownOrderAtVenue(status, "KuCoin's cancel answer does not name the order")
         # Both endpoints "only send cancellation requests"; the order's state is known only from a lookup.
         return CancelAck(order.id, OrderStatus.inProgress, status)
+
+    # Both account kinds cancel all of one symbol or of every symbol; neither filters by side.
+    cancel_all_filters: frozenset[str] = frozenset({"symbolPair"})
+
+    async def cancel_all(self, creds: Credentials, symbol_pair: str | None, side: OrderSide | None) -> NativeResult:
+        if not creds.passphrase:
+            raise GatewayError(
+                ErrorType.institutionAuthFailed, "This KuCoin authToken holds no API passphrase; reconnect the account."
+            )
+        symbol = self._listing_symbol(OrderQuery(count=1, symbol_pair=symbol_pair), required=False)
+
+        async def call(method: str, endpoint: str) -> tuple[int, Any]:
+            return await self._call(creds, method, endpoint, _Op.cancel_all if method == "DELETE" else _Op.listing)
+
+        if not _is_hf(creds):
+            return await killswitch.classic(call, symbol)
+        return await killswitch.hf(call, lambda i, row: _snapshot(i, row, hf=True), symbol)
 
     async def get_order(self, creds: Credentials, order: OrderRef) -> OrderSnapshot | None:
         endpoint = self._order_endpoint(creds, order)
@@ -246,7 +265,7 @@ def _venue_failure(
     message = f"KuCoin answered {text}"
     kind = ERROR_MAP.get(code)
     if kind is Ambiguous.unknownOrder:
-        if op in (_Op.verify, _Op.listing):
+        if op in (_Op.verify, _Op.listing, _Op.cancel_all):
             return GatewayError(ErrorType.institutionRejected, message, upstream_status=status)
         # Cancel: unknown, filled and cancelled orders all answer this; the service looks the order up.
         # Lookup: with a well-formed id and symbol, a parameter error can only mean no such order.

@@ -144,3 +144,17 @@ HF_ACTIVE_PATH = "/api/v1/hf/orders/active"
 HF_DONE_PATH = "/api/v1/hf/orders/done"
 CLASSIC_PAGE_SIZE = (10, 500)
 HF_DONE_LIMIT_MAX = 100
+
+# Kill switch, from kucoin-universal-sdk 1.3.2 spot/order (api_order.py and its models):
+# - classic: DELETE /api/v1/orders?symbol=&tradeType=TRADE (`batch_cancel_order_old`; symbol optional, tradeType
+#   default TRADE) answers {"cancelledOrderIds": [...]}: every order it cancelled, named.
+# - HF: DELETE /api/v1/hf/orders?symbol= (`cancel_all_orders_by_symbol`) answers data "success";
+#   DELETE /api/v1/hf/orders/cancelAll (`cancel_all_orders`, every symbol) answers {succeedSymbols,
+#   failedSymbols: [{symbol, error}]}. Neither names an order, so HF orders are named from the open-order listing
+#   before (GET /api/v1/hf/orders/active/symbols, `get_symbols_with_open_order`, answers {"symbols": [...]}; then
+#   the active listing per symbol) and their outcome read from the done listing after.
+# All of them "only send cancellation requests" like the single cancels: an order named is `inProgress`.
+CLASSIC_CANCEL_ALL_PATH = "/api/v1/orders"
+HF_CANCEL_SYMBOL_PATH = "/api/v1/hf/orders"
+HF_CANCEL_ALL_PATH = "/api/v1/hf/orders/cancelAll"
+HF_OPEN_SYMBOLS_PATH = "/api/v1/hf/orders/active/symbols"

@@ -15,6 +15,9 @@ resource pool per UID; a used-up pool answers HTTP 429 / 429000.
     GET    /api/v1/orders?status=active|done&currentPage&pageSize (classic listing, newest first, pageSize 10..500)
     GET    /api/v1/hf/orders/active?symbol=                      (HF open orders of a symbol, all at once)
     GET    /api/v1/hf/orders/done?symbol=&lastId=&limit=         (HF done orders, newest first, limit 1..100)
+    DELETE /api/v1/orders?symbol=&tradeType=                     (classic: cancel all, symbol optional)
+    DELETE /api/v1/hf/orders?symbol= | /api/v1/hf/orders/cancelAll (HF: cancel all of a symbol | of every symbol)
+    GET    /api/v1/hf/orders/active/symbols                      (HF: the symbols with open orders)
 
 Answers follow observed KuCoin behaviour: a classic cancel of an unknown, foreign, filled or cancelled order is
 HTTP 200 `400100 order_not_exist_or_not_allow_to_cancel`; HF cancels and lookups of such orders answer 400100
@@ -137,6 +140,10 @@ class KucoinSimulator(SimulatorBase):
             _Spec("GET", "/api/v1/orders", "list_orders", "spot", 2, False, self._list_classic),
             _Spec("GET", "/api/v1/hf/orders/active", "hf_active_orders", "spot", 2, False, self._list_hf_active),
             _Spec("GET", "/api/v1/hf/orders/done", "hf_done_orders", "spot", 2, False, self._list_hf_done),
+            _Spec("GET", "/api/v1/hf/orders/active/symbols", "hf_open_symbols", "spot", 2, False, self._open_symbols),
+            _Spec("DELETE", "/api/v1/orders", "cancel_all_orders", "spot", 20, True, self._cancel_all_classic),
+            _Spec("DELETE", "/api/v1/hf/orders", "cancel_hf_symbol", "spot", 2, True, self._cancel_hf_symbol),
+            _Spec("DELETE", "/api/v1/hf/orders/cancelAll", "cancel_hf_all", "spot", 30, True, self._cancel_hf_all),
             _Spec("GET", "/api/v1/hf/accounts/opened", "hf_account_type", "spot", 30, False, self._account_type),
             _Spec("GET", "/api/v1/user/api-key", "api_key_info", "management", 20, False, self._api_key_info),
             _Spec("POST", "/api/v1/orders", "place_order", "spot", 2, True, self._place_classic),
@@ -340,6 +347,35 @@ class KucoinSimulator(SimulatorBase):
     def _cancel_hf(self, account: Account, args: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
         self._cancel(self._find(account, args, hf=True, missing=_HF_NOT_FOUND), fault, _HF_NOT_FOUND)
         return {"orderId": args["order_id"]}
+
+    def _cancel_every(self, account: Account, symbol: str | None, *, hf: bool, fault: Fault | None) -> list[str]:
+        mine = [o for o in self._orders.values() if o.api_key == account.api_key and o.hf == hf and o.active]
+        chosen = sorted((o for o in mine if symbol in (None, o.symbol)), key=lambda o: o.seq)
+        for order in chosen:
+            self._cancel(order, fault, _CANCEL_REFUSED)
+        return [o.id for o in chosen]
+
+    def _cancel_all_classic(self, account: Account, args: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
+        if args["query"].get("tradeType", "TRADE") != "TRADE":
+            return {"cancelledOrderIds": []}  # margin orders are not simulated
+        return {"cancelledOrderIds": self._cancel_every(account, args["query"].get("symbol"), hf=False, fault=fault)}
+
+    def _cancel_hf_symbol(self, account: Account, args: dict[str, Any], fault: Fault | None) -> str:
+        symbol = args["query"].get("symbol")
+        if not symbol:
+            raise _Refusal("400100", "symbol can not be empty")
+        self._cancel_every(account, symbol, hf=True, fault=fault)
+        return "success"
+
+    def _cancel_hf_all(self, account: Account, _args: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
+        mine = (o for o in self._orders.values() if o.api_key == account.api_key and o.hf and o.active)
+        symbols = sorted({o.symbol for o in mine})
+        self._cancel_every(account, None, hf=True, fault=fault)
+        return {"succeedSymbols": symbols, "failedSymbols": []}
+
+    def _open_symbols(self, account: Account, _args: dict[str, Any], _fault: Fault | None) -> dict[str, Any]:
+        mine = (o for o in self._orders.values() if o.api_key == account.api_key and o.hf and o.active)
+        return {"symbols": sorted({o.symbol for o in mine})}
 
     def _get_classic(self, account: Account, args: dict[str, Any], _fault: Fault | None) -> dict[str, Any]:
         return self._find(account, args, hf=False, missing=_CLASSIC_NOT_FOUND).view()
