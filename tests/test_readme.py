@@ -118,6 +118,24 @@ def test_readme_robinhood_login_goes_through_the_verification_code(tmp_path: Pat
     assert banner is not None and "ROBINHOOD_CODE" in banner.read()
 
 
+def test_readme_etrade_three_legged_connect(tmp_path: Path) -> None:
+    """The README's E*TRADE walk-through, literally: request token → challengeIssued with the authorize page, the
+    page's verification code with the challengeId → one authToken per account, and an order cancelled with it."""
+    port = _free_port()
+    with running(["serve", "--sandbox", "--port", str(port)], tmp_path) as proc:
+        _wait_healthy(port, proc)
+        script = "set -euo pipefail\n" + _walkthrough("walkthrough-etrade").replace(
+            "127.0.0.1:8080", f"127.0.0.1:{port}"
+        )
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+    issued, connected, cancelled = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    assert issued["content"]["status"] == "challengeIssued"
+    assert f"127.0.0.1:{port}/sandbox/" in issued["content"]["redirectLink"]
+    assert connected["content"]["status"] == "succeeded" and len(connected["content"]["accountTokens"]) == 2
+    assert cancelled["status"] == "ok" and cancelled["content"]["status"] == "inProgress"
+
+
 def test_production_mode_refuses_to_start_without_token_keys(tmp_path: Path) -> None:
     out = subprocess.run(
         [*ORDERGATE, "serve", "--port", str(_free_port())], cwd=tmp_path, capture_output=True, text=True, timeout=30

@@ -238,6 +238,19 @@ class ETradeSimulator(SimulatorBase):
         token, secret = self.issue_access_token(consumer_key, user)
         return SimAccount(token, secret, f"{consumer_key}:{consumer_secret}", {"accountIdKey": account.key})
 
+    def sandbox_login(self, _code: str) -> dict[str, Any]:
+        """The sandbox's demo consumer key: `/authenticate` walks the three-legged flow with it, and the authorize page
+        (under the sandbox's mount) shows the demo user's verifier, as E*TRADE's page does once the user accepts."""
+        key, secret = self.demo_consumer
+        return {"username": self.demo_user, "env": {"ETRADE_CONSUMER_KEY": key, "ETRADE_CONSUMER_SECRET": secret}}
+
+    def place_demo(self, username: str, *, quantity: str = "1", price: str = "100") -> tuple[str, dict[str, Any]]:
+        """An order on the first account of a user connected through the three-legged flow (the sandbox's demo)."""
+        key = self.accounts_of(username)[0]
+        with self._lock:
+            order = self._new_order(key, "AAPL", "BUY", Decimal(quantity), "LIMIT", Decimal(price), "GOOD_FOR_DAY")
+        return str(order.id), {"isCryptocurrency": False}
+
     def place(self, account: SimAccount, *, volume: str = "1", price: str = "100") -> tuple[str, dict[str, Any]]:
         key = str(account.extras.get("accountIdKey") or self._first_account(account.api_key))
         with self._lock:
