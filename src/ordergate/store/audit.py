@@ -602,19 +602,31 @@ class AuditSpool:
                 unreadable.append(line)
         written: list[AuditRecord] = []
         refused: list[AuditRecord] = []
+        unwritten: list[AuditRecord] = []
         for start in range(0, len(records), _MAX_BATCH):
             chunk = records[start : start + _MAX_BATCH]
             errors = await self._write(chunk)
             for rec, error in zip(chunk, errors, strict=True):
-                (written if error is None else refused).append(rec)
-        if refused and not written:
-            # Nothing went in: the database is unreachable, not refusing these rows. Put them back for the next
-            # attempt (the appended tail stays after them).
+                if error is None:
+                    written.append(rec)
+                else:
+                    # Only a row the database read and said no to is set aside; a connection that failed (the
+                    # database coming back, a stale pooled connection) says nothing about the row: it waits.
+                    (refused if refused_by_database(error) else unwritten).append(rec)
+        if unwritten and not written and not refused:
+            # Nothing went in: the database is unreachable. Put the file back for the next attempt (the appended
+            # tail stays after it).
             async with self._lock:
                 tail = self._file.read_bytes() if self._file.exists() else b""
                 self._file.write_bytes(claimed.read_bytes() + tail)
                 claimed.unlink()
-            raise RuntimeError(f"audit spool replay failed for {len(refused)} rows")
+            raise RuntimeError(f"audit spool replay failed for {len(unwritten)} rows")
+        if unwritten:
+            lines = "".join(
+                json.dumps({name: getattr(rec, name) for name in _FIELDS}, default=str) + "\n" for rec in unwritten
+            )
+            async with self._lock:
+                await asyncio.to_thread(self._append_sync, self._file, lines)
         if refused or unreadable:
             lines = [json.dumps({name: getattr(rec, name) for name in _FIELDS}, default=str) for rec in refused]
             await asyncio.to_thread(
@@ -634,6 +646,18 @@ class AuditSpool:
             with contextlib.suppress(Exception):
                 await self.replay()
             await asyncio.sleep(self._interval)
+
+
+def refused_by_database(error: BaseException) -> bool:
+    """The database (or the driver encoding for it) rejected the row itself: bad data, which no retry will fix.
+    Anything else — a refused, reset or stale connection, a timeout — is the database being unreachable."""
+    from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
+
+    if isinstance(error, DataError | IntegrityError | ProgrammingError | UnicodeError):
+        return True
+    if isinstance(error, StatementError) and isinstance(error.orig, UnicodeError | ValueError):
+        return True
+    return isinstance(error, ValueError) and not isinstance(error, ConnectionError)
 
 
 def _count_lines(path: Path) -> int:
