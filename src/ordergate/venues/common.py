@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -32,3 +33,8 @@ def number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return result if math.isfinite(result) else None
+
+
+def key_fingerprint(prefix: str, key: str) -> str:
+    """An account id for a venue that names none: stable per key, and no use to anyone who reads it."""
+    return f"{prefix}-" + hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -15,7 +15,6 @@ Two answers cost an extra request, and only on that error path:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -54,6 +53,7 @@ from ordergate.venues.binance.constants import (
     normalize_symbol,
     split_symbol,
 )
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown, Transport, TransportError, UpstreamResponse
@@ -86,7 +86,7 @@ class _Archived(Exception):
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "binance-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("binance", api_key)
 
 
 class BinanceAdapter(Adapter):

@@ -9,7 +9,6 @@ cancel service looks the order up: active orders first, then the two-week histor
 
 from __future__ import annotations
 
-import hashlib
 import json
 from enum import Enum
 from typing import Any
@@ -35,6 +34,7 @@ from ordergate.venues.bitfinex.constants import (
     split_symbol,
     status_of,
 )
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.nonces import NonceGate
@@ -53,7 +53,7 @@ def compact(value: Any) -> bytes:
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "bitfinex-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("bitfinex", api_key)
 
 
 class BitfinexAdapter(Adapter):

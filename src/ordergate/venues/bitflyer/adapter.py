@@ -13,7 +13,6 @@ answer tells nothing about the order. Three requests make the answer true:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -47,6 +46,7 @@ from ordergate.venues.bitflyer.constants import (
     split_product,
 )
 from ordergate.venues.bitflyer.listing import build_page, page_query
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import Transport, TransportError, UpstreamResponse
@@ -72,7 +72,7 @@ def lookup_query(product_code: str, order_id: str) -> str:
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "bitflyer-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("bitflyer", api_key)
 
 
 class BitflyerAdapter(Adapter):

@@ -13,7 +13,6 @@ of every status holds the open orders.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from enum import Enum
@@ -41,6 +40,7 @@ from ordergate.venues.bitso.constants import (
     VERIFY_PATH,
     Ambiguous,
 )
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.nonces import NonceGate
@@ -57,7 +57,7 @@ class _Op(Enum):
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "bitso-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("bitso", api_key)
 
 
 def require_order_id(order_id: str) -> str:

@@ -13,7 +13,6 @@ earlier is "not found" there too, which is the venue's own answer.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -45,6 +44,7 @@ from ordergate.venues.bitstamp.constants import (
     VERIFY_PATH,
     Ambiguous,
 )
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import OutcomeUnknown, Transport, UpstreamResponse
@@ -73,7 +73,7 @@ def order_body(order_id: str) -> bytes:
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "bitstamp-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("bitstamp", api_key)
 
 
 class BitstampAdapter(Adapter):

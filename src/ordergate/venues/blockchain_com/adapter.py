@@ -11,7 +11,6 @@ those the statuses ask for), newest first within each.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +32,7 @@ from ordergate.venues.blockchain_com.constants import (
     TIME_IN_FORCE_MAP,
     VERIFY_PATH,
 )
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import UpstreamResponse
@@ -42,7 +42,7 @@ VENUE = "Blockchain.com"
 
 def account_fingerprint(token: str) -> str:
     # The token is the only credential (the username is an optional label), so the account is named by its hash.
-    return "blockchain-com-" + hashlib.sha256(token.encode()).hexdigest()[:12]
+    return key_fingerprint("blockchain-com", token)
 
 
 def require_order_id(order_id: str) -> str:

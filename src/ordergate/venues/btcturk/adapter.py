@@ -11,7 +11,6 @@ any other status needs `GET /api/v1/allOrders`, which BtcTurk answers per pair, 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from ordergate.venues.btcturk.constants import (
     VERIFY_PATH,
     Ambiguous,
 )
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import Transport, UpstreamResponse
@@ -56,7 +56,7 @@ class _Op(Enum):
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "btcturk-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("btcturk", api_key)
 
 
 def require_order_id(order_id: str) -> str:

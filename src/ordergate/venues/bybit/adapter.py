@@ -9,7 +9,6 @@ still race it, so an accepted cancel is reported `inProgress`; lookups show `can
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -49,6 +48,7 @@ from ordergate.venues.bybit.constants import (
     normalize_symbol,
     split_symbol,
 )
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import OutcomeUnknown, Transport, UpstreamResponse
@@ -90,7 +90,7 @@ def lookup_query(order_id: str) -> bytes:
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "bybit-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("bybit", api_key)
 
 
 class BybitAdapter(Adapter):

@@ -393,6 +393,7 @@ class BybitSimulator(SimulatorBase):
         for order in mine:
             self._cancel_locked(order)
         return {"list": [{"orderId": o.order_id, "orderLinkId": o.link_id} for o in mine], "success": "1"}
+
     def _cancel_batch(self, account: _Account, params: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
         requests = params.get("request")
         if not isinstance(requests, list) or not requests or not all(isinstance(r, dict) for r in requests):

@@ -15,7 +15,6 @@ Errors come as `{"error": …}` (sometimes with `statusCode`), under HTTP 4xx/5x
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -48,6 +47,7 @@ from ordergate.venues.cex_io.constants import (
     VERIFY_ACTION,
 )
 from ordergate.venues.cex_io.listing import following, params, start
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.transport import NotDelivered, OutcomeUnknown
@@ -64,7 +64,7 @@ class _Op(Enum):
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "cexio-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("cexio", api_key)
 
 
 def order_id_number(order_id: str) -> int:

@@ -17,7 +17,6 @@ their record, so they get the usual 409 / 200 answers.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -47,6 +46,7 @@ from ordergate.venues.coinbase_exchange.constants import (
     VERIFY_PATH,
     Ambiguous,
 )
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 
@@ -82,7 +82,7 @@ def cancel_target(order: OrderRef) -> str:
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "coinbase-exchange-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("coinbase-exchange", api_key)
 
 
 class CoinbaseExchangeAdapter(Adapter):

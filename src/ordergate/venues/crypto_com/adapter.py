@@ -9,7 +9,6 @@ asynchronous at Crypto.com ("the response is simply a confirmation of the reques
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -21,6 +20,7 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.crypto_com.auth import now_ms, signed_body
@@ -62,7 +62,7 @@ class _Op(Enum):
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "cryptocom-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("cryptocom", api_key)
 
 
 def _request_id() -> int:

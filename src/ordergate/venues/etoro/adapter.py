@@ -24,8 +24,8 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery
+from ordergate.venues.common import key_fingerprint, scrub
 from ordergate.venues.common import number as _number
-from ordergate.venues.common import scrub
 from ordergate.venues.etoro.auth import auth_headers, environment, environment_hint, path_for
 from ordergate.venues.etoro.constants import (
     CANCEL_PATHS,
@@ -207,9 +207,8 @@ def _unix_ms(value: Any) -> int | None:
 
 
 def _fingerprint(user_key: str) -> str:
-    import hashlib
 
-    return "etoro-" + hashlib.sha256(user_key.encode()).hexdigest()[:12]
+    return key_fingerprint("etoro", user_key)
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:

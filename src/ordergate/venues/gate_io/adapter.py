@@ -11,7 +11,6 @@ path is always Gate's own /api/v4/..., whatever prefix sits in front of it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -23,6 +22,7 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.gate_io import listing
@@ -60,7 +60,7 @@ class _NoSuchOrder(Exception):
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "gateio-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("gateio", api_key)
 
 
 class GateIoAdapter(Adapter):

@@ -18,7 +18,6 @@ which Gemini confirms and which is true either way.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from enum import Enum
@@ -28,6 +27,7 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.gemini import auth, listing
@@ -61,7 +61,7 @@ class _Op(Enum):
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "gemini-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("gemini", api_key)
 
 
 def order_id_number(order_id: str) -> int:

@@ -7,7 +7,6 @@ failures, so the body decides, and the HTTP status only matters when there is no
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -21,6 +20,7 @@ from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.killswitch import NativeResult, Touched, not_cancelable
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.kraken.auth import NonceGate, sign
@@ -74,7 +74,7 @@ def build_body(nonce: int | str, params: list[tuple[str, str]], otp: str | None)
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "kraken-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("kraken", api_key)
 
 
 def build_json_body(nonce: int | str, fields: dict[str, Any], otp: str | None) -> bytes:

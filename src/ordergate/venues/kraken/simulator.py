@@ -493,6 +493,7 @@ class KrakenSimulator(SimulatorBase):
         with self._lock:
             armed = self._timers.get(api_key)
             return armed[0] if armed else None
+
     def _cancel_order_batch(self, account: _Account, params: dict[str, str], _fault: Fault | None) -> dict[str, Any]:
         try:
             txids = json.loads(params.get("orders", ""))

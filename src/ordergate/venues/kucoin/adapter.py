@@ -10,7 +10,6 @@ so the body's code decides and the HTTP status only matters when there is no rea
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -23,6 +22,7 @@ from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.killswitch import NativeResult
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.kucoin import killswitch, listing
@@ -57,7 +57,7 @@ class _Op(Enum):
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "kucoin-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("kucoin", api_key)
 
 
 def _milliseconds() -> int:

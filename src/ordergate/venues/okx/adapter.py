@@ -8,7 +8,6 @@ that your cancellation request has been accepted", the order state being the pro
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery
+from ordergate.venues.common import key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
 from ordergate.venues.okx.auth import signed_headers
@@ -68,7 +68,7 @@ def lookup_path(inst_id: str, ord_id: str) -> str:
 
 
 def account_fingerprint(api_key: str) -> str:
-    return "okx-" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    return key_fingerprint("okx", api_key)
 
 
 def cancel_batch_body(orders: Sequence[tuple[str, str]]) -> bytes:
