@@ -189,4 +189,4 @@ async def test_expired_keys_are_purged_and_fresh_ones_kept(gw: GatewayHarness) -
         left = (await session.execute(select(IdempotencyKey.key))).scalars().all()
         assert left == ["new"]
         assert (await session.execute(select(func.count()).select_from(IdempotencyKey))).scalar() == 1
-    assert [t.get_name() for t in gw.gateway.background] == ["idempotency-purge"]
+    assert "idempotency-purge" in [t.get_name() for t in gw.gateway.background]

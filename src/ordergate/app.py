@@ -27,7 +27,7 @@ from ordergate.coordination import make_coordination
 from ordergate.domain.cancel import CancelService
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.gateway import Gateway
-from ordergate.observability import render_metrics
+from ordergate.observability import flush_metrics_forever, render_metrics
 from ordergate.settings import Settings
 from ordergate.store.audit import AuditLog
 from ordergate.store.clients import ClientStore
@@ -101,6 +101,7 @@ async def build_gateway(settings: Settings) -> Gateway:
         health=health,
     )
     gateway.background.append(asyncio.create_task(gateway.idempotency.purge_forever(), name="idempotency-purge"))
+    gateway.background.append(asyncio.create_task(flush_metrics_forever(), name="metrics-flush"))
     return gateway
 
 

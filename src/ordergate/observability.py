@@ -6,9 +6,11 @@ scrape of `/metrics` aggregates all workers (prometheus_client's multiprocess mo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+from bisect import bisect_left
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -48,40 +50,80 @@ AUTH_FAILURES = Counter(
 )
 
 
-_REQUEST_CHILDREN: dict[tuple[str, int, str, str], Any] = {}
-_IN_FLIGHT_CHILDREN: dict[str, Any] = {}
+# The hot path counts into plain dicts (no lock, no label lookup, no bucket walk per request); the counts move into
+# the Prometheus metrics when /metrics is rendered and once a second (`flush_metrics_forever`), so a scrape that
+# another worker serves in multiprocess mode sees this worker's counts at most a second late.
+_requests: dict[tuple[str, int, str, str], int] = {}
+_UPSTREAM_BOUNDS = (*UPSTREAM_SECONDS._upper_bounds,)  # the buckets' upper bounds, +Inf last
+_upstream: dict[tuple[str, str], list[float]] = {}  # (venue, outcome) -> [sum, count per bucket...]
 
 
 def count_request(endpoint: str, http_status: int, error_type: str, venue: str) -> None:
-    """REQUESTS.labels(...).inc() with the labelled child looked up once per label set (every label is bounded:
-    endpoints, HTTP statuses, ErrorType values, known venues)."""
+    """One answered API request (every label is bounded: endpoints, HTTP statuses, ErrorType values, venues)."""
     key = (endpoint, http_status, error_type, venue)
-    child = _REQUEST_CHILDREN.get(key)
-    if child is None:
-        child = _REQUEST_CHILDREN[key] = REQUESTS.labels(endpoint, str(http_status), error_type, venue)
-    child.inc()
-
-
-_UPSTREAM_CHILDREN: dict[tuple[str, str], Any] = {}
+    _requests[key] = _requests.get(key, 0) + 1
 
 
 def observe_upstream(venue: str, outcome: str, seconds: float) -> None:
-    """UPSTREAM_SECONDS.labels(venue, outcome).observe(seconds), the child looked up once per label pair."""
-    key = (venue, outcome)
-    child = _UPSTREAM_CHILDREN.get(key)
-    if child is None:
-        child = _UPSTREAM_CHILDREN[key] = UPSTREAM_SECONDS.labels(venue, outcome)
-    child.observe(seconds)
+    """One request to a venue and how long it took."""
+    tally = _upstream.get((venue, outcome))
+    if tally is None:
+        tally = _upstream[(venue, outcome)] = [0.0] * (len(_UPSTREAM_BOUNDS) + 1)
+    tally[0] += seconds
+    tally[bisect_left(_UPSTREAM_BOUNDS, seconds) + 1] += 1  # the first bucket whose bound is >= seconds
 
 
-def in_flight(endpoint: str) -> Any:
-    child = _IN_FLIGHT_CHILDREN.get(endpoint)
-    if child is None:
-        child = _IN_FLIGHT_CHILDREN[endpoint] = IN_FLIGHT.labels(endpoint)
-    return child
+class InFlight:
+    """Requests of one endpoint being processed: an int on the hot path, set into the gauge at each flush."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def inc(self) -> None:
+        self.n += 1
+
+    def dec(self) -> None:
+        self.n -= 1
+
+
+_in_flight: dict[str, InFlight] = {}
+
+
+def in_flight(endpoint: str) -> InFlight:
+    gauge = _in_flight.get(endpoint)
+    if gauge is None:
+        gauge = _in_flight[endpoint] = InFlight()
+    return gauge
+
+
+def flush_metrics() -> None:
+    """Move the hot path's counts into the Prometheus metrics."""
+    global _requests, _upstream
+    requests, _requests = _requests, {}
+    for (endpoint, status, error_type, venue), n in requests.items():
+        REQUESTS.labels(endpoint, str(status), error_type, venue).inc(n)
+    upstream, _upstream = _upstream, {}
+    for (venue, outcome), tally in upstream.items():
+        child = UPSTREAM_SECONDS.labels(venue, outcome)
+        # prometheus_client has no public call to add n observations at once; its own observe() does exactly this.
+        child._sum.inc(tally[0])
+        for bucket, n in zip(child._buckets, tally[1:], strict=True):
+            if n:
+                bucket.inc(n)
+    for endpoint, gauge in _in_flight.items():
+        IN_FLIGHT.labels(endpoint).set(gauge.n)
+
+
+async def flush_metrics_forever(interval_s: float = 1.0) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        flush_metrics()
 
 
 def render_metrics() -> tuple[bytes, str]:
+    flush_metrics()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -17,7 +17,7 @@ from ordergate.api import envelope
 from ordergate.api.auth import source_of
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import IntegrationType
-from ordergate.observability import IN_FLIGHT, RATE_LIMITED, REQUESTS, request_id_var
+from ordergate.observability import RATE_LIMITED, count_request, in_flight, request_id_var
 from ordergate.store.audit import AuditLog, AuditRecord
 from ordergate.venues.transport import UpstreamTrace, current_trace
 
@@ -65,8 +65,8 @@ class Attempt:
     async def run(self, work: Callable[[Attempt], Awaitable[Response]]) -> Response:
         token = current_trace.set(self._trace)
         rid_token = request_id_var.set(self.request_id)
-        in_flight = IN_FLIGHT.labels(self.endpoint)
-        in_flight.inc()
+        gauge = in_flight(self.endpoint)
+        gauge.inc()
         try:
             response = await work(self)
             error_type = getattr(response, "error_type", "")
@@ -99,11 +99,11 @@ class Attempt:
             error_type = ErrorType.internalError.value
         finally:
             current_trace.reset(token)
-            in_flight.dec()
+            gauge.dec()
         try:
             return await self._audited(response, error_type)
         finally:
-            REQUESTS.labels(self.endpoint, str(response.status_code), error_type, self._trace.venue).inc()
+            count_request(self.endpoint, response.status_code, error_type, self._trace.venue)
             request_id_var.reset(rid_token)
 
     async def _audited(self, response: Response, error_type: str) -> Response:

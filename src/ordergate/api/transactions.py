@@ -101,9 +101,7 @@ async def features(request: Request, gateway: GatewayDep) -> Response:
     async def work(attempt: Attempt) -> Response:
         client_id, data = await _read(request, gateway, attempt, Scope.read)
         body = validate(TransactionsBrokerBaseRequest, data)
-        content = feature_list(
-            gateway.registry, gateway.sealer, client_id, body.type, body.authToken, gateway.health
-        )
+        content = feature_list(gateway.registry, gateway.sealer, client_id, body.type, body.authToken, gateway.health)
         return envelope.ok(content, request_id=attempt.request_id)
 
     return await Attempt(request, gateway.audit, "transactions/featureList").run(work)

@@ -165,7 +165,11 @@ def venue_key_id(spec: VenueSpec, creds: Credentials) -> str:
     """Identifies a venue key for rate-limit state without keeping the key itself."""
     # The secret is part of it: OAuth accounts share a placeholder api_key ("oauth"), and one user's 429 must not
     # silence another's. Only a digest is kept.
-    return hashlib.sha256(f"{spec.family}\x00{creds.api_key}\x00{creds.secret}".encode()).hexdigest()[:32]
+    key_id = creds.memo.get("key_id")
+    if key_id is None:
+        digest = hashlib.sha256(f"{spec.family}\x00{creds.api_key}\x00{creds.secret}".encode()).hexdigest()[:32]
+        key_id = creds.memo["key_id"] = digest
+    return key_id  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,9 @@ class Credentials:
     passphrase: str | None = None
     # Venue-specific facts captured when the account was connected (e.g. Kraken: {"otp": True}).
     extras: dict[str, object] = field(default_factory=dict)
+    # What adapters and the cancel service derive from these credentials once (a decoded signing key, the rate-limit
+    # key id), kept as long as the opened credentials are (TokenSealer's cache).
+    memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     def __repr__(self) -> str:  # never let a secret reach a log through repr()
         return f"Credentials(type={self.type.value!r}, api_key=<redacted>, extras={self.extras!r})"

@@ -2,9 +2,9 @@
 
 Rows from concurrent requests are committed together (group commit): each request awaits the commit that
 carries its row, so a storm of cancels costs a few transactions rather than one each. On SQLite (a file) the
-writer is a thread with its own stdlib sqlite3 connection: a batch costs one hand-off to that thread, a few
-multi-row INSERTs + one commit, and one wake-up of the event loop (bench/README.md has the figures). Other
-databases use an asyncio task on the async engine.
+batch is written with the stdlib driver on the event loop itself, falling back to a thread whenever that could
+block (store/audit_sqlite.py; bench/README.md has the figures). Other databases use an asyncio task on the async
+engine.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import contextlib
 import json
 import logging
 import os
-import queue
 import re
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
@@ -24,10 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ordergate.observability import AUDIT_REJECTED_ROWS, AUDIT_SPOOL_ROWS
+from ordergate.store.audit_sqlite import SqliteAuditWriter, SqliteRows
 from ordergate.store.db import sqlite_file_engine
 from ordergate.store.models import AuditEvent
 
@@ -105,90 +103,6 @@ def sanitised_row(row: tuple[object, ...]) -> tuple[object, ...]:
     return row
 
 
-# The SQLite writer thread uses the stdlib driver with one prepared statement: SQLAlchemy's per-row parameter
-# processing cost more than SQLite's insert itself. Built from the model's own names, never from input.
-_SQLITE_INSERT = (
-    f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(_FIELDS)}) VALUES ({', '.join('?' for _ in _FIELDS)})"  # noqa: S608
-)
-
-
-_INSERTS: dict[int, str] = {}
-
-
-def _sqlite_insert(n: int) -> str:
-    """One INSERT of `n` rows. pysqlite releases and retakes the GIL around every statement step, so a batch
-    of 50 rows through executemany made the writer thread ask the event loop's thread for the GIL 50 times
-    (each a forced switch); a few multi-row statements (sizes: powers of two, so sqlite3's statement cache
-    keeps them prepared) ask a few times."""
-    sql = _INSERTS.get(n)
-    if sql is None:
-        one = f"({', '.join('?' for _ in _FIELDS)})"
-        sql = _INSERTS[n] = f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(_FIELDS)}) VALUES " + ", ".join(  # noqa: S608
-            one for _ in range(n)
-        )
-    return sql
-
-
-def _insert_all(conn: object, params: list[tuple[object, ...]]) -> None:
-    start, total = 0, len(params)
-    while start < total:
-        size = 1 << min((total - start).bit_length() - 1, 8)  # the largest power of two left, at most 256
-        flat = [value for row in params[start : start + size] for value in row]
-        conn.execute(_sqlite_insert(size), flat)  # type: ignore[attr-defined]
-        start += size
-
-
-def _sqlite_params(row: tuple[object, ...]) -> tuple[object, ...]:
-    """The row as SQLAlchemy's SQLite DateTime stores it ("YYYY-MM-DD HH:MM:SS.ffffff", no offset, as UTC).
-    Raises for a created_at that is not a datetime, as SQLAlchemy's DateTime type does."""
-    created = row[_CREATED_AT]
-    if not isinstance(created, datetime):
-        raise TypeError("created_at must be a datetime")
-    if created.tzinfo is not None:
-        created = created.astimezone(UTC)
-    text = (
-        f"{created.year:04d}-{created.month:02d}-{created.day:02d} "
-        f"{created.hour:02d}:{created.minute:02d}:{created.second:02d}.{created.microsecond:06d}"
-    )
-    return (*row[:_CREATED_AT], text, *row[_CREATED_AT + 1 :])
-
-
-def _write_sync(conn: object, rows: list[tuple[object, ...]]) -> list[BaseException | None]:
-    """Write `rows` in one transaction (a stdlib sqlite3 connection, multi-row inserts); if that fails, each on its
-    own, so one row the database refuses does not take its batch-mates down with it. Returns each row's error
-    (None = written)."""
-    params: list[tuple[object, ...]] = []
-    errors: list[BaseException | None] = [None] * len(rows)
-    for i, row in enumerate(rows):
-        try:
-            params.append(_sqlite_params(row))
-        except Exception as exc:  # noqa: BLE001 - this row only
-            errors[i] = exc
-    if len(params) == len(rows):
-        try:
-            _insert_all(conn, params)
-            conn.commit()  # type: ignore[attr-defined]
-            return errors
-        except Exception as exc:  # noqa: BLE001 - retried row by row below
-            with contextlib.suppress(Exception):
-                conn.rollback()  # type: ignore[attr-defined]
-            if len(rows) == 1:
-                return [exc]
-    elif not params:
-        return errors
-    for i, row in enumerate(rows):
-        if errors[i] is not None:
-            continue
-        try:
-            conn.execute(_SQLITE_INSERT, _sqlite_params(row))  # type: ignore[attr-defined]
-            conn.commit()  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - reported to this row's request only
-            with contextlib.suppress(Exception):
-                conn.rollback()  # type: ignore[attr-defined]
-            errors[i] = exc
-    return errors
-
-
 def _settle(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
     for fut, error in waiters:
         if not fut.done():
@@ -196,130 +110,6 @@ def _settle(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) ->
                 fut.set_result(None)
             else:
                 fut.set_exception(error)
-
-
-class _SharedFuture(asyncio.Future):  # type: ignore[type-arg]
-    """Awaited by every request of a batch: a cancelled request must not cancel its batch-mates' answer, so
-    cancel() refuses (the task is then cancelled once the batch is written), which costs less than a shield
-    per request."""
-
-    def cancel(self, msg: object = None) -> bool:
-        return False
-
-
-class _Batch:
-    """The rows one event loop has submitted since its last hand-off; one future answers them all, with each
-    row's error (None = written) at the row's index."""
-
-    __slots__ = ("done", "loop", "rows")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.rows: list[tuple[object, ...]] = []
-        self.done: asyncio.Future[list[BaseException | None]] = _SharedFuture(loop=loop)
-
-
-# While rows arrive concurrently (a batch held more than one), the next hand-off waits until this long after the
-# previous one, so batches gather more rows: in-process a commit costs ~40 µs of CPU whatever its size and a row
-# ~8 µs, and each hand-off wakes the writer thread and then the event loop. One request alone is never delayed.
-_GATHER_S = 0.004
-
-
-class _ThreadWriter:
-    """Group commit on a dedicated thread and connection (SQLite).
-
-    A request appends its row to the loop's open batch and awaits the batch's future: no per-row future, queue
-    hand-off or thread wake-up. One batch per loop is at the thread at a time; rows arriving meanwhile gather in
-    the next one, which is handed over when the thread reports the previous (one call_soon_threadsafe per batch)
-    and, under concurrency, no sooner than _GATHER_S after the previous hand-off.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
-        self._open: dict[asyncio.AbstractEventLoop, _Batch] = {}
-        self._busy: set[asyncio.AbstractEventLoop] = set()  # loops with a batch at the thread
-        self._scheduled: set[asyncio.AbstractEventLoop] = set()  # loops with a hand-off callback pending
-        self._next_at: dict[asyncio.AbstractEventLoop, float] = {}
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-        self._thread.start()
-
-    async def write(self, row: tuple[object, ...]) -> None:
-        loop = asyncio.get_running_loop()
-        batch = self._open.get(loop)
-        if batch is None:
-            batch = self._open[loop] = _Batch(loop)
-            if loop not in self._busy and loop not in self._scheduled:
-                self._schedule(loop)
-        index = len(batch.rows)
-        batch.rows.append(row)
-        error = (await batch.done)[index]
-        if error is not None:
-            raise error
-
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._scheduled.add(loop)
-        wait = self._next_at.get(loop, 0.0) - loop.time()
-        if wait > 0:
-            loop.call_later(wait, self._hand_off, loop)
-        else:
-            loop.call_soon(self._hand_off, loop)  # after this loop iteration's other requests add theirs
-
-    def _hand_off(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._scheduled.discard(loop)
-        if loop in self._busy:
-            return  # _written schedules the open batch
-        batch = self._open.pop(loop, None)
-        if batch is None:
-            return
-        self._busy.add(loop)
-        self._next_at[loop] = loop.time() + _GATHER_S if len(batch.rows) > 1 else 0.0
-        self._queue.put(batch)
-
-    def _written(self, batch: _Batch, errors: list[BaseException | None]) -> None:
-        loop = batch.loop
-        self._busy.discard(loop)
-        if not batch.done.done():
-            batch.done.set_result(errors)
-        if loop in self._open and loop not in self._scheduled:
-            self._schedule(loop)
-
-    async def stop(self) -> None:
-        for loop in list(self._open):  # rows already submitted are written before the thread stops
-            batch = self._open.pop(loop)
-            self._busy.add(loop)
-            self._queue.put(batch)
-        # The sentinel queues behind every batch already handed over, so those are written first.
-        self._queue.put(None)
-        await asyncio.to_thread(self._thread.join)
-        self._engine.dispose()
-
-    def _run(self) -> None:
-        pooled = None  # SQLAlchemy's pooled connection (the pragmas applied on connect), used through its driver
-        while True:
-            batch = self._queue.get()
-            if batch is None:
-                break
-            errors: list[BaseException | None] = []
-            for start in range(0, len(batch.rows), _MAX_BATCH):
-                rows = batch.rows[start : start + _MAX_BATCH]
-                try:
-                    if pooled is None:
-                        pooled = self._engine.raw_connection()
-                    chunk = _write_sync(pooled.driver_connection, rows)
-                except Exception as exc:  # noqa: BLE001 - no connection: reported to each waiting request
-                    chunk = [exc] * len(rows)
-                if any(chunk):
-                    log.error("audit write failed for %d of %d rows", sum(e is not None for e in chunk), len(rows))
-                    if all(chunk) and pooled is not None:
-                        with contextlib.suppress(Exception):
-                            pooled.invalidate()
-                        pooled = None
-                errors += chunk
-            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
-                batch.loop.call_soon_threadsafe(self._written, batch, errors)
-        if pooled is not None:
-            pooled.close()
 
 
 class AuditLog:
@@ -345,7 +135,7 @@ class AuditLog:
         self._spool = AuditSpool(spool_dir, self._write_each) if spool_dir is not None else None
         self._queue: asyncio.Queue[tuple[tuple[object, ...], asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._thread_writer: _ThreadWriter | None = None
+        self._thread_writer: SqliteAuditWriter | None = None
 
     async def start(self) -> None:
         if self._writer is not None or self._thread_writer is not None:
@@ -355,7 +145,7 @@ class AuditLog:
         self._flusher = asyncio.create_task(self._flush_forever(), name="audit-aggregates")
         sync_engine = sqlite_file_engine(self._engine) if self._engine is not None else None
         if sync_engine is not None:
-            self._thread_writer = _ThreadWriter(sync_engine)
+            self._thread_writer = SqliteAuditWriter(sync_engine, SqliteRows(AuditEvent.__tablename__, _FIELDS))
         else:
             self._writer = asyncio.create_task(self._run(), name="audit-writer")
 

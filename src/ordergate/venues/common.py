@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 from ordergate.domain.orders import Credentials
 
@@ -38,3 +40,16 @@ def number(value: Any) -> float | None:
 def key_fingerprint(prefix: str, key: str) -> str:
     """An account id for a venue that names none: stable per key, and no use to anyone who reads it."""
     return f"{prefix}-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+# What urlencode leaves as it is: letters, digits and "_.-~".
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def form_encode(fields: list[tuple[str, str]]) -> bytes:
+    """`urlencode(fields).encode()`, byte for byte; fields made only of characters it leaves alone (order ids,
+    nonces) are joined directly, at a sixth of its cost."""
+    for name, value in fields:
+        if not (_UNRESERVED.fullmatch(value) and _UNRESERVED.fullmatch(name)):
+            return urlencode(fields).encode()
+    return "&".join([f"{name}={value}" for name, value in fields]).encode()

@@ -10,11 +10,27 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ordergate.venues.transport import NotDelivered
+
+
+class _Hold:
+    __slots__ = ("_api_key", "_gate", "_state")
+
+    def __init__(self, gate: NonceGate, api_key: str) -> None:
+        self._gate = gate
+        self._api_key = api_key
+        self._state: _KeyState | None = None
+
+    async def __aenter__(self) -> Callable[[], int]:
+        state = self._state = await self._gate._acquire(self._api_key)
+        return lambda: self._gate._next(state)
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._state is not None
+        self._gate._release(self._state)
 
 
 def _microseconds() -> int:
@@ -52,9 +68,12 @@ class NonceGate:
     def __len__(self) -> int:
         return len(self._states)
 
-    @asynccontextmanager
-    async def hold(self, api_key: str) -> AsyncIterator[Callable[[], int]]:
-        """Serialize one key's requests; yields a function that issues the next nonce for that key."""
+    def hold(self, api_key: str) -> _Hold:
+        """Serialize one key's requests: `async with gate.hold(key) as next_nonce`, where `next_nonce()` issues the
+        key's next nonce. (A class rather than an @asynccontextmanager: it is on every signed request's path.)"""
+        return _Hold(self, api_key)
+
+    async def _acquire(self, api_key: str) -> _KeyState:
         slot = hashlib.sha256(api_key.encode()).digest()
         state = self._states.get(slot)
         if state is None:
@@ -72,13 +91,18 @@ class NonceGate:
                 except TimeoutError:
                     # Nothing was sent, so this is the same situation as a venue that cannot be reached.
                     raise NotDelivered(f"{self._venue} key queue wait exceeded") from None
-            try:
-                yield lambda: self._next(state)
-            finally:
-                state.lock.release()
-        finally:
-            state.users -= 1
-            self._evict()
+        except BaseException:
+            self._done(state)
+            raise
+        return state
+
+    def _release(self, state: _KeyState) -> None:
+        state.lock.release()
+        self._done(state)
+
+    def _done(self, state: _KeyState) -> None:
+        state.users -= 1
+        self._evict()
 
     def _next(self, state: _KeyState) -> int:
         state.last_nonce = max(self._clock(), state.last_nonce + 1)

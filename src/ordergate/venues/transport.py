@@ -156,9 +156,8 @@ class Transport:
                 if 300 <= resp.status < 400:
                     raise VenueRedirected(resp.status)
                 payload = await self._read_capped(resp)
-                return UpstreamResponse(
-                    resp.status, dict(resp.headers), payload, (time.perf_counter() - started) * 1000
-                )
+                # aiohttp's read-only, case-insensitive header view: it outlives the response, no copy needed.
+                return UpstreamResponse(resp.status, resp.headers, payload, (time.perf_counter() - started) * 1000)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
             outcome = "not_delivered"
             if self.health is not None and trace is not None:
@@ -187,6 +186,9 @@ class Transport:
         if declared is not None and declared > self._max_response:
             resp.close()
             raise ResponseTooLarge(f"answer of {declared} bytes")
+        if declared is not None and "Content-Encoding" not in resp.headers:
+            # The body is exactly `declared` bytes, within the cap: one read instead of a chunk loop.
+            return await resp.read()
         payload = bytearray()
         async for chunk in resp.content.iter_chunked(64 * 1024):
             payload += chunk

@@ -7,23 +7,23 @@ failures, so the body decides, and the HTTP status only matters when there is no
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
 from collections.abc import Sequence
 from enum import Enum
 from typing import Any
-from urllib.parse import urlencode
 
 from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.killswitch import NativeResult, Touched, not_cancelable
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
-from ordergate.venues.common import key_fingerprint
+from ordergate.venues.common import form_encode, key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
-from ordergate.venues.kraken.auth import NonceGate, sign
+from ordergate.venues.kraken.auth import NonceGate, sign_with
 from ordergate.venues.kraken.constants import (
     CANCEL_ALL_AFTER_PATH,
     CANCEL_ALL_PATH,
@@ -70,7 +70,15 @@ def build_body(nonce: int | str, params: list[tuple[str, str]], otp: str | None)
     fields = [("nonce", str(nonce)), *params]
     if otp:
         fields.append(("otp", otp))
-    return urlencode(fields).encode()
+    return form_encode(fields)
+
+
+def signing_key(creds: Credentials) -> bytes:
+    """The decoded private key, decoded once per opened token. Raises ValueError when it is not base64."""
+    key = creds.memo.get("kraken_key")
+    if key is None:
+        key = creds.memo["kraken_key"] = base64.b64decode(creds.secret, validate=True)
+    return key  # type: ignore[return-value]
 
 
 def account_fingerprint(api_key: str) -> str:
@@ -280,7 +288,7 @@ class KrakenAdapter(Adapter):
             else:
                 body, content_type = build_json_body(nonce, json_fields, otp), JSON_CONTENT_TYPE
             try:
-                signature = sign(path, body, nonce, creds.secret)
+                signature = sign_with(path.encode(), body, nonce, signing_key(creds))
             except ValueError:
                 raise GatewayError(
                     ErrorType.institutionAuthFailed, "The Kraken private key is not valid base64"

@@ -14,7 +14,7 @@ import hmac
 
 from ordergate.venues.nonces import NonceGate
 
-__all__ = ["NonceGate", "sign"]
+__all__ = ["NonceGate", "sign", "sign_with"]
 
 
 def sign(path: str, body: bytes, nonce: str | int, secret_b64: str) -> str:
@@ -22,7 +22,10 @@ def sign(path: str, body: bytes, nonce: str | int, secret_b64: str) -> str:
 
     Raises ValueError when the secret is not base64 (binascii.Error is a ValueError).
     """
-    secret = base64.b64decode(secret_b64, validate=True)
+    return sign_with(path.encode(), body, nonce, base64.b64decode(secret_b64, validate=True))
+
+
+def sign_with(path: bytes, body: bytes, nonce: str | int, secret: bytes) -> str:
+    """`sign` with the secret already decoded (the adapter decodes it once per opened token)."""
     digest = hashlib.sha256(str(nonce).encode() + body).digest()
-    mac = hmac.new(secret, path.encode() + digest, hashlib.sha512)
-    return base64.b64encode(mac.digest()).decode()
+    return base64.b64encode(hmac.digest(secret, path + digest, "sha512")).decode()

@@ -1,0 +1,285 @@
+"""Group commit of audit rows into a SQLite file: on the event loop's own thread when it can, else on a thread.
+
+A request appends its row tuple to its loop's open batch and awaits the batch's one future. The batch is written
+at the end of the loop iteration (and, while rows keep arriving, no sooner than `_GATHER_S` after the previous
+write, so batches gather rows) with the stdlib driver: a few multi-row INSERTs and one commit. In WAL mode with
+synchronous=NORMAL a commit is a write() into the WAL, no fsync, so doing it on the loop costs ~30 µs per batch
+plus ~5 µs per row and no hand-off at all; a thread writer paid the same plus a wake-up of the thread, a wake-up
+of the loop and the GIL passed back and forth between the two (bench/README.md has the figures).
+
+What could block the loop is kept off it:
+- the loop's connection never waits for a lock (busy_timeout 0): when another process or connection holds the
+  write lock, or anything else goes wrong, the batch goes to the writer thread, whose connection waits (30 s), and
+  retries row by row there, so one refused row does not take its batch-mates down;
+- the loop's connection never checkpoints (wal_autocheckpoint 0, where the fsyncs of WAL mode happen): the thread
+  runs a passive checkpoint once a second while rows are written.
+The row is committed before the request's future resolves, so before its response leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger("ordergate.audit")
+
+_MAX_BATCH = 500
+# While rows arrive concurrently (a batch held more than one), the next write waits until this long after the
+# previous one, so batches gather more rows: a commit costs ~30 µs of CPU whatever its size and a row ~5 µs.
+# One request alone is never delayed.
+_GATHER_S = 0.002
+_CHECKPOINT_EVERY_S = 1.0
+
+
+class SqliteRows:
+    """The INSERT statements and parameter shaping for one table's rows (tuples in `fields` order)."""
+
+    def __init__(self, table: str, fields: Sequence[str]) -> None:
+        self._table = table
+        self._fields = tuple(fields)
+        self._created_at = self._fields.index("created_at")
+        self._one = f"({', '.join('?' for _ in self._fields)})"
+        self._inserts: dict[int, str] = {}
+        self.single = self.insert(1)
+
+    def insert(self, n: int) -> str:
+        """One INSERT of `n` rows. pysqlite releases and retakes the GIL around every statement step, so
+        executemany of 50 rows asks for the GIL 50 times; a few multi-row statements (sizes: powers of two, so
+        sqlite3's statement cache keeps them prepared) ask a few times. Built from the model's names only."""
+        sql = self._inserts.get(n)
+        if sql is None:
+            sql = self._inserts[n] = (
+                f"INSERT INTO {self._table} ({', '.join(self._fields)}) VALUES "  # noqa: S608
+                + ", ".join(self._one for _ in range(n))
+            )
+        return sql
+
+    def params(self, row: tuple[object, ...]) -> tuple[object, ...]:
+        """The row as SQLAlchemy's SQLite DateTime stores it ("YYYY-MM-DD HH:MM:SS.ffffff", no offset, as UTC).
+        Raises for a created_at that is not a datetime, as SQLAlchemy's DateTime type does."""
+        i = self._created_at
+        created = row[i]
+        if not isinstance(created, datetime):
+            raise TypeError("created_at must be a datetime")
+        if created.tzinfo is not None and created.utcoffset():
+            created = created.astimezone(UTC)
+        # "YYYY-MM-DD HH:MM:SS.ffffff" and whatever offset follows, cut off (UTC by now).
+        text = created.isoformat(" ", "microseconds")[:26]
+        return (*row[:i], text, *row[i + 1 :])
+
+    def insert_all(self, conn: sqlite3.Connection, params: list[tuple[object, ...]]) -> None:
+        start, total = 0, len(params)
+        while start < total:
+            size = 1 << min((total - start).bit_length() - 1, 8)  # the largest power of two left, at most 256
+            flat = [value for row in params[start : start + size] for value in row]
+            conn.execute(self.insert(size), flat)
+            start += size
+
+    def write_all(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+        """All of `rows` in one transaction, or none (raises)."""
+        try:
+            self.insert_all(conn, [self.params(row) for row in rows])
+            conn.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            raise
+
+    def write_each(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> list[BaseException | None]:
+        """`rows` in one transaction; if that fails, each on its own, so one row the database refuses does not
+        take its batch-mates down with it. Returns each row's error (None = written)."""
+        params: list[tuple[object, ...]] = []
+        errors: list[BaseException | None] = [None] * len(rows)
+        for i, row in enumerate(rows):
+            try:
+                params.append(self.params(row))
+            except Exception as exc:  # noqa: BLE001 - this row only
+                errors[i] = exc
+        if len(params) == len(rows):
+            try:
+                self.insert_all(conn, params)
+                conn.commit()
+                return errors
+            except Exception as exc:  # noqa: BLE001 - retried row by row below
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                if len(rows) == 1:
+                    return [exc]
+        elif not params:
+            return errors
+        for i, row in enumerate(rows):
+            if errors[i] is not None:
+                continue
+            try:
+                conn.execute(self.single, self.params(row))
+                conn.commit()
+            except Exception as exc:  # noqa: BLE001 - reported to this row's request only
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                errors[i] = exc
+        return errors
+
+
+class _SharedFuture(asyncio.Future):  # type: ignore[type-arg]
+    """Awaited by every request of a batch: a cancelled request must not cancel its batch-mates' answer, so
+    cancel() refuses (the task is then cancelled once the batch is written), which costs less than a shield
+    per request."""
+
+    def cancel(self, msg: object = None) -> bool:
+        return False
+
+
+class _Batch:
+    """The rows one event loop has submitted since its last write; one future answers them all, with each
+    row's error (None = written) at the row's index."""
+
+    __slots__ = ("done", "loop", "rows")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.rows: list[tuple[object, ...]] = []
+        self.done: asyncio.Future[list[BaseException | None]] = _SharedFuture(loop=loop)
+
+
+_CHECKPOINT = object()  # a request to the writer thread
+
+
+class SqliteAuditWriter:
+    """Group commit into a SQLite file (see the module docstring): on the loop, falling back to a thread."""
+
+    def __init__(self, engine: Engine, rows: SqliteRows) -> None:
+        self._engine = engine
+        self._rows = rows
+        self._path = engine.url.database
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._open: dict[asyncio.AbstractEventLoop, _Batch] = {}
+        self._busy: set[asyncio.AbstractEventLoop] = set()  # loops with a batch at the thread
+        self._scheduled: set[asyncio.AbstractEventLoop] = set()  # loops with a write pending
+        self._next_at: dict[asyncio.AbstractEventLoop, float] = {}
+        self._conns: dict[asyncio.AbstractEventLoop, sqlite3.Connection] = {}
+        self._checkpoint_at = 0.0
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    async def write(self, row: tuple[object, ...]) -> None:
+        loop = asyncio.get_running_loop()
+        batch = self._open.get(loop)
+        if batch is None:
+            batch = self._open[loop] = _Batch(loop)
+            if loop not in self._busy and loop not in self._scheduled:
+                self._schedule(loop)
+        index = len(batch.rows)
+        batch.rows.append(row)
+        error = (await batch.done)[index]
+        if error is not None:
+            raise error
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled.add(loop)
+        wait = self._next_at.get(loop, 0.0) - loop.time()
+        if wait > 0:
+            loop.call_later(wait, self._flush, loop)
+        else:
+            loop.call_soon(self._flush, loop)  # after this loop iteration's other requests add theirs
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled.discard(loop)
+        if loop in self._busy:
+            return  # _written schedules the open batch
+        batch = self._open.pop(loop, None)
+        if batch is None:
+            return
+        rows = batch.rows
+        self._next_at[loop] = loop.time() + _GATHER_S if len(rows) > 1 else 0.0
+        if len(rows) <= _MAX_BATCH:
+            try:
+                self._rows.write_all(self._loop_connection(loop), rows)
+            except Exception as exc:  # noqa: BLE001 - the thread retries it, waiting and row by row
+                log.debug("audit batch handed to the writer thread: %s", exc)
+            else:
+                batch.done.set_result([None] * len(rows))
+                self._maybe_checkpoint(loop)
+                return
+        self._busy.add(loop)
+        self._queue.put(batch)
+
+    def _loop_connection(self, loop: asyncio.AbstractEventLoop) -> sqlite3.Connection:
+        conn = self._conns.get(loop)
+        if conn is None:
+            # Only ever used on `loop`'s thread; check_same_thread is off so that stop() can close it from another.
+            conn = sqlite3.connect(self._path, timeout=0, check_same_thread=False)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=0")
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._conns[loop] = conn
+        return conn
+
+    def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        if now >= self._checkpoint_at:
+            self._checkpoint_at = now + _CHECKPOINT_EVERY_S
+            self._queue.put(_CHECKPOINT)
+
+    def _written(self, batch: _Batch, errors: list[BaseException | None]) -> None:
+        loop = batch.loop
+        self._busy.discard(loop)
+        if not batch.done.done():
+            batch.done.set_result(errors)
+        if loop in self._open and loop not in self._scheduled:
+            self._schedule(loop)
+
+    async def stop(self) -> None:
+        for loop in list(self._open):  # rows already submitted are written before the thread stops
+            batch = self._open.pop(loop)
+            self._busy.add(loop)
+            self._queue.put(batch)
+        # The sentinel queues behind every batch already handed over, so those are written first.
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+        for conn in self._conns.values():
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._conns.clear()
+        self._engine.dispose()
+
+    def _run(self) -> None:
+        pooled = None  # SQLAlchemy's pooled connection (the pragmas applied on connect), used through its driver
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                break
+            if batch is _CHECKPOINT:
+                with contextlib.suppress(Exception):
+                    if pooled is None:
+                        pooled = self._engine.raw_connection()
+                    pooled.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+                continue
+            assert isinstance(batch, _Batch)
+            errors: list[BaseException | None] = []
+            for start in range(0, len(batch.rows), _MAX_BATCH):
+                rows = batch.rows[start : start + _MAX_BATCH]
+                try:
+                    if pooled is None:
+                        pooled = self._engine.raw_connection()
+                    chunk = self._rows.write_each(pooled.driver_connection, rows)  # type: ignore[arg-type]
+                except Exception as exc:  # noqa: BLE001 - no connection: reported to each waiting request
+                    chunk = [exc] * len(rows)
+                if any(chunk):
+                    log.error("audit write failed for %d of %d rows", sum(e is not None for e in chunk), len(rows))
+                    if all(chunk) and pooled is not None:
+                        with contextlib.suppress(Exception):
+                            pooled.invalidate()
+                        pooled = None
+                errors += chunk
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                batch.loop.call_soon_threadsafe(self._written, batch, errors)
+        if pooled is not None:
+            pooled.close()

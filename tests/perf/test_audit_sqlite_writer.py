@@ -1,0 +1,135 @@
+"""The SQLite audit writer (issue 16): batches are committed on the event loop when that cannot block it, and go to
+the writer thread when it could (another connection holds the write lock); checkpoints run on the thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from ordergate.store import audit_sqlite
+from ordergate.store.audit import FIELDS, AuditLog, AuditRecord
+from ordergate.store.db import make_engine, migrate, sessions
+
+
+def _row(i: int, created: datetime | None = None) -> tuple[object, ...]:
+    rec = AuditRecord(f"r{i}", "transactions/cancel", "c", "kraken", f"o{i}", "ok", "", 200, 200, 1, 1.0)
+    rec.created_at = created or datetime.now(UTC)
+    return tuple(getattr(rec, name) for name in FIELDS)
+
+
+class _Spy:
+    """The writer's queue to its thread, recording what was handed over."""
+
+    def __init__(self, queue: object) -> None:
+        self.queue = queue
+        self.items: list[object] = []
+
+    def put(self, item: object) -> None:
+        self.items.append(item)
+        self.queue.put(item)  # type: ignore[attr-defined]
+
+    def get(self) -> object:
+        return self.queue.get()  # type: ignore[attr-defined]
+
+
+async def _log(tmp_path: Path) -> tuple[AuditLog, Path]:
+    db = tmp_path / "a.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{db}")
+    await migrate(engine)
+    log = AuditLog(sessions(engine), engine=engine, spool_dir=tmp_path / "spool")
+    await log.start()
+    return log, db
+
+
+def _count(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+
+
+async def test_a_batch_is_committed_on_the_loop_without_the_thread(tmp_path: Path) -> None:
+    log, db = await _log(tmp_path)
+    writer = log._thread_writer
+    assert writer is not None
+    spy = writer._queue = _Spy(writer._queue)  # type: ignore[assignment]
+    await asyncio.gather(*(log.record_row(_row(i)) for i in range(50)))
+    assert _count(db) == 50  # committed: visible to another connection before record_row returned
+    assert not [item for item in spy.items if isinstance(item, audit_sqlite._Batch)]
+    await log.stop()
+
+
+async def test_a_locked_database_sends_the_batch_to_the_thread_and_never_blocks_the_loop(tmp_path: Path) -> None:
+    log, db = await _log(tmp_path)
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write transaction
+    released = threading.Event()
+
+    def release_later() -> None:
+        time.sleep(0.5)
+        holder.execute("COMMIT")
+        released.set()
+
+    threading.Thread(target=release_later).start()
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not released.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    started = time.monotonic()
+    tick_task = asyncio.create_task(ticker())
+    await asyncio.gather(*(log.record_row(_row(i)) for i in range(20)))
+    assert released.is_set() and time.monotonic() - started >= 0.45  # waited for the lock, on the thread
+    assert _count(db) == 20
+    assert ticks >= 20  # the loop kept running while the thread waited
+    await tick_task
+    # Once the lock is free, batches are written on the loop again.
+    await log.record_row(_row(99))
+    assert _count(db) == 21
+    holder.close()
+    await log.stop()
+
+
+async def test_checkpoints_run_on_the_writer_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_sqlite, "_CHECKPOINT_EVERY_S", 0.0)
+    log, db = await _log(tmp_path)
+    writer = log._thread_writer
+    assert writer is not None
+    spy = writer._queue = _Spy(writer._queue)  # type: ignore[assignment]
+    for i in range(30):
+        await log.record_row(_row(i))
+    assert sum(item is audit_sqlite._CHECKPOINT for item in spy.items) >= 30
+    await log.stop()
+    # The loop's connection never checkpoints on its own; the thread's passive checkpoints kept the WAL applied.
+    with sqlite3.connect(db) as conn:
+        busy, log_frames, checkpointed = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and checkpointed == log_frames
+
+
+async def test_created_at_is_stored_as_sqlalchemy_stores_it(tmp_path: Path) -> None:
+    log, db = await _log(tmp_path)
+    plus_two = timezone(timedelta(hours=2))
+    moments = [
+        datetime(2026, 1, 2, 3, 4, 5, 0, UTC),
+        datetime(2026, 1, 2, 5, 4, 5, 123456, plus_two),  # 03:04:05.123456 UTC
+        datetime(2026, 1, 2, 3, 4, 5, 7),  # naive: taken as UTC
+    ]
+    for i, moment in enumerate(moments):
+        await log.record_row(_row(i, moment))
+    with sqlite3.connect(db) as conn:
+        stored = [r[0] for r in conn.execute("SELECT created_at FROM audit_events ORDER BY id")]
+    assert stored == ["2026-01-02 03:04:05.000000", "2026-01-02 03:04:05.123456", "2026-01-02 03:04:05.000007"]
+    tail = await log.tail(3)
+    assert [r.created_at.replace(tzinfo=None) for r in tail] == [  # type: ignore[union-attr]
+        datetime(2026, 1, 2, 3, 4, 5, 0),
+        datetime(2026, 1, 2, 3, 4, 5, 123456),
+        datetime(2026, 1, 2, 3, 4, 5, 7),
+    ]
+    await log.stop()

@@ -1,0 +1,127 @@
+"""Pieces of the lean cancel path (issue 16) that must say exactly what the slower code they replaced said."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ordergate import observability, tokens
+from ordergate.domain.integrations import IntegrationType
+from ordergate.domain.orders import Credentials
+from ordergate.tokens import InvalidToken, TokenSealer, generate_key_spec, parse_token_keys
+from ordergate.venues.common import form_encode
+
+
+@given(st.lists(st.tuples(st.sampled_from(["nonce", "txid", "otp", "a b"]), st.text(max_size=30)), max_size=4))
+def test_form_encode_is_urlencode_byte_for_byte(fields: list[tuple[str, str]]) -> None:
+    assert form_encode(fields) == urlencode(fields).encode()
+
+
+def test_form_encode_takes_the_direct_path_for_order_ids() -> None:
+    fields = [("nonce", "1733300000000000"), ("txid", "OQCLML-BW3P3-BUCMWZ")]
+    assert form_encode(fields) == b"nonce=1733300000000000&txid=OQCLML-BW3P3-BUCMWZ"
+
+
+class _CountingAead:
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.decrypts = 0
+
+    def encrypt(self, *args: object) -> bytes:
+        return self.inner.encrypt(*args)  # type: ignore[attr-defined,no-any-return]
+
+    def decrypt(self, *args: object) -> bytes:
+        self.decrypts += 1
+        return self.inner.decrypt(*args)  # type: ignore[attr-defined,no-any-return]
+
+
+def _sealer() -> tuple[TokenSealer, _CountingAead]:
+    sealer = TokenSealer(parse_token_keys(generate_key_spec("k1")))
+    counting = sealer._keys["k1"] = _CountingAead(sealer._keys["k1"])  # type: ignore[assignment]
+    return sealer, counting
+
+
+def _creds() -> Credentials:
+    return Credentials(IntegrationType.kraken, "key", "c2VjcmV0")
+
+
+def test_an_opened_token_is_not_decrypted_again_while_cached() -> None:
+    sealer, aead = _sealer()
+    token = sealer.seal("client-a", _creds())
+    first = sealer.open("client-a", IntegrationType.kraken, token)
+    assert sealer.open("client-a", IntegrationType.kraken, token) is first
+    assert aead.decrypts == 1
+
+
+def test_the_cache_never_opens_a_token_for_another_client_type_or_spelling() -> None:
+    sealer, _ = _sealer()
+    token = sealer.seal("client-a", _creds())
+    sealer.open("client-a", IntegrationType.kraken, token)
+    with pytest.raises(InvalidToken):
+        sealer.open("client-b", IntegrationType.kraken, token)
+    with pytest.raises(InvalidToken):
+        sealer.open("client-a", IntegrationType.krakenDirect, token)
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(InvalidToken):
+        sealer.open("client-a", IntegrationType.kraken, tampered)
+    # Failures are not cached: the same wrong request fails the same way again.
+    with pytest.raises(InvalidToken):
+        sealer.open("client-b", IntegrationType.kraken, token)
+
+
+def test_cached_tokens_expire_and_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    sealer, aead = _sealer()
+    now = [1000.0]
+    monkeypatch.setattr(tokens.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(tokens, "_OPENED_MAX", 10)
+    token = sealer.seal("client-a", _creds())
+    sealer.open("client-a", IntegrationType.kraken, token)
+    now[0] += tokens._OPENED_TTL_S + 1
+    sealer.open("client-a", IntegrationType.kraken, token)
+    assert aead.decrypts == 2  # expired, opened again
+    for i in range(50):
+        sealer.open(f"client-{i}", IntegrationType.kraken, sealer.seal(f"client-{i}", _creds()))
+        assert len(sealer._opened) <= 10
+
+
+def test_counted_upstream_latencies_land_in_the_buckets_prometheus_would_use() -> None:
+    from prometheus_client import generate_latest
+
+    venue = "testVenueBuckets"
+    for seconds in (0.005, 0.0051, 0.01, 0.3, 10.0, 11.0):
+        observability.observe_upstream(venue, "200", seconds)
+    observability.flush_metrics()
+    text = generate_latest().decode()
+
+    def bucket(le: str) -> float:
+        found = re.search(
+            rf'ordergate_upstream_request_seconds_bucket{{le="{re.escape(le)}",outcome="200",venue="{venue}"}} (\S+)',
+            text,
+        )
+        assert found is not None, le
+        return float(found.group(1))
+
+    # Cumulative, with `le` inclusive as in prometheus_client's own observe().
+    assert [bucket(le) for le in ("0.005", "0.01", "0.25", "0.5", "10.0", "+Inf")] == [1, 3, 3, 4, 5, 6]
+    count = re.search(rf'ordergate_upstream_request_seconds_count{{outcome="200",venue="{venue}"}} (\S+)', text)
+    assert count is not None and float(count.group(1)) == 6
+
+
+def test_in_flight_and_request_counts_reach_the_metrics() -> None:
+    from prometheus_client import generate_latest
+
+    gauge = observability.in_flight("testEndpoint")
+    gauge.inc()
+    gauge.inc()
+    gauge.dec()
+    observability.count_request("testEndpoint", 200, "", "kraken")
+    observability.flush_metrics()
+    text = generate_latest().decode()
+    assert 'ordergate_in_flight_requests{endpoint="testEndpoint"} 1.0' in text
+    assert (
+        'ordergate_requests_total{endpoint="testEndpoint",error_type="",http_status="200",venue="kraken"} 1.0' in text
+    )
