@@ -5,9 +5,9 @@
 In-process, on a temporary database (created and dropped through --admin-url). Two tables of figures, µs per row
 at batch sizes 1, 8, 32 and 128, the median of --rounds interleaved rounds:
 
-1. `statements`: which asyncpg call, on one held connection (no pool): a prepared multi-row INSERT, binary COPY
-   (`copy_records_to_table`), prepared `executemany`, and one INSERT ... SELECT FROM unnest(arrays). What
-   store/audit_pg.py chose from.
+1. `statements`: which asyncpg call, on one held connection (no pool): a prepared multi-row INSERT (`values`;
+   `values+tx` inside BEGIN/COMMIT), binary COPY (`copy_records_to_table`), prepared `executemany`, and one
+   INSERT ... SELECT FROM unnest(arrays). What store/audit_pg.py chose from.
 2. `writer`: AuditLog._write_each, what the writer task calls per batch, through the engine's pool as the gateway
    runs it (make_engine: pre-ping on every checkout): `sqlalchemy` = the session + Core insert; `asyncpg` =
    store/audit_pg.py.
@@ -144,8 +144,13 @@ async def main() -> None:
                 inserts[n] = f"INSERT INTO {TABLE} ({cols}) VALUES {rows}"  # noqa: S608
             return inserts[n]
 
+        async def values_tx(r: list[tuple[object, ...]]) -> None:
+            async with held.transaction():
+                await held.execute(values_sql(len(r)), *chain.from_iterable(r))
+
         statements: dict[str, Callable[[Any], Awaitable[object]]] = {
             "values": lambda r: held.execute(values_sql(len(r)), *chain.from_iterable(r)),
+            "values+tx": values_tx,
             "copy": lambda r: held.copy_records_to_table(TABLE, records=r, columns=FIELDS),
             "executemany": lambda r: held.executemany(f"INSERT INTO {TABLE} ({cols}) VALUES {one}", r),  # noqa: S608
             "unnest": lambda r: held.execute(

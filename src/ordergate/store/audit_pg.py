@@ -1,14 +1,16 @@
 """Audit batches to PostgreSQL through asyncpg itself (issue 16).
 
-SQLAlchemy's Core insert cost ~2-3x the gateway CPU per row of the driver's own calls, so on `postgresql+asyncpg`
-a batch goes to asyncpg directly, on a connection checked out of the engine's pool (pool size, pre-ping and
-disposal stay with the engine). Each batch is one statement, so one transaction, in autocommit: an explicit
-BEGIN/COMMIT would add two round trips (~90 µs of CPU a batch, measured) to an atomicity one statement has.
+Through SQLAlchemy's session and Core insert a row cost the gateway 2-3x the CPU it costs through asyncpg's own
+calls (bench/audit_pg.py), so on `postgresql+asyncpg` a batch goes to asyncpg directly, on a connection checked
+out of the engine's pool (pool size, pre-ping and disposal stay with the engine). Each batch is one statement, so
+one transaction, in autocommit: an explicit BEGIN/COMMIT adds two round trips (90-160 µs of CPU a batch here)
+to an atomicity the one statement already has.
 
-Which statement (bench/audit_pg.py, CPU per row on the gateway): up to `_VALUES_MAX` rows, one prepared
-multi-row INSERT (one round trip, kept in asyncpg's statement cache per row count); above, binary COPY, which
-costs about the same at 32-128 rows, has no limit on bind parameters or statement length (asyncpg caches no
-statement over 15 KiB) and needs no statement per row count.
+Which statement (bench/audit_pg.py, gateway CPU per row): up to `_VALUES_MAX` rows, one prepared multi-row
+INSERT, the cheapest at 1, 8 and 32 rows (one round trip; asyncpg keeps it prepared, one per row count); above,
+binary COPY: at 128 rows it costs the gateway within a fraction of a µs per row of that INSERT and the server no
+more, and it needs no statement per row count (asyncpg's cache holds 100 a connection), no bind-parameter limit
+and no statement past the 15 KiB asyncpg still caches.
 
 Unlike SQLAlchemy's execute, the driver connection invalidates nothing on failure, so `write` does: any failure
 that is not the server (or the driver's encoder) refusing the data gives the connection up and is raised as
