@@ -19,7 +19,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -28,6 +30,9 @@ from ordergate.observability import AUDIT_REJECTED_ROWS, AUDIT_SPOOL_ROWS
 from ordergate.store.audit_sqlite import SqliteAuditWriter, SqliteRows
 from ordergate.store.db import sqlite_file_engine
 from ordergate.store.models import AuditEvent
+
+if TYPE_CHECKING:
+    from ordergate.store.audit_pg import PgAuditWriter
 
 log = logging.getLogger("ordergate.audit")
 _MAX_BATCH = 500
@@ -82,6 +87,9 @@ def _rows(records: list[AuditRecord]) -> list[dict[str, object]]:
     return [{name: getattr(rec, name) for name in _FIELDS} for rec in records]
 
 
+_ROW = attrgetter(*_FIELDS)  # as_row in C, for the asyncpg writer (store/audit_pg.py)
+
+
 def as_row(rec: AuditRecord) -> tuple[object, ...]:
     return tuple(getattr(rec, name) for name in _FIELDS)
 
@@ -132,6 +140,7 @@ class AuditLog:
         self._aggregates: dict[tuple[str, str, str], AuditRecord | None] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._engine = engine
+        self._pg: PgAuditWriter | None = None  # PostgreSQL through asyncpg: batches go to asyncpg itself
         self._spool = AuditSpool(spool_dir, self._write_each) if spool_dir is not None else None
         self._queue: asyncio.Queue[tuple[tuple[object, ...], asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -140,6 +149,9 @@ class AuditLog:
     async def start(self) -> None:
         if self._writer is not None or self._thread_writer is not None:
             return
+        from ordergate.store.audit_pg import pg_writer
+
+        self._pg = pg_writer(self._engine, AuditEvent.__tablename__, _FIELDS)  # before the spool: it replays via _write
         if self._spool is not None:
             await self._spool.start()
         self._flusher = asyncio.create_task(self._flush_forever(), name="audit-aggregates")
@@ -243,6 +255,9 @@ class AuditLog:
                 self._queue.task_done()
 
     async def _write(self, records: list[AuditRecord]) -> None:
+        if self._pg is not None:
+            await self._pg.write(list(map(_ROW, records)))
+            return
         async with self._sessions() as session, session.begin():
             await session.execute(_INSERT, _rows(records))
 
@@ -443,9 +458,15 @@ def refused_by_database(error: BaseException) -> bool:
     Anything else — a refused, reset or stale connection, a timeout — is the database being unreachable."""
     from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
 
+    from ordergate.store.audit_pg import refused_by_postgres
+
     if isinstance(error, DataError | IntegrityError | ProgrammingError | UnicodeError):
         return True
     if isinstance(error, StatementError) and isinstance(error.orig, UnicodeError | ValueError):
+        return True
+    # asyncpg's own exceptions (DataError, IntegrityConstraintViolationError, SyntaxOrAccessError...), as the
+    # asyncpg writer raises them or wrapped by SQLAlchemy in a DBAPIError whose .orig carries the SQLSTATE.
+    if refused_by_postgres(error) or refused_by_postgres(getattr(error, "orig", None)):
         return True
     return isinstance(error, ValueError) and not isinstance(error, ConnectionError)
 
