@@ -126,6 +126,7 @@ class OrdergateApp(FastAPI):
     """
 
     hot_routes: dict[tuple[str, str], HotEndpoint] = {}  # (method, path) -> endpoint; set by create_app
+    gateway: Gateway | None = None  # set by the lifespan, as app.state.gateway (read here without State's __getattr__)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -228,7 +229,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = await build_gateway(settings)
-        app.state.gateway = gateway
+        app.state.gateway = app.gateway = gateway  # type: ignore[attr-defined]
         if settings.sandbox:
             from ordergate.sandbox import seed
 

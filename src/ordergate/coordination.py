@@ -30,6 +30,8 @@ class KeySequencer(Protocol):
 class Coordination(Protocol):
     #: None: each adapter keeps its own in-process sequencing.
     key_sequencer: KeySequencer | None
+    #: True when answers need no I/O: `take_token_now` / `check_now` may then be called instead of awaiting.
+    local: bool
 
     async def take_token(self, key: str, rate: float, burst: int) -> float: ...
     async def block(self, key: str, seconds: float, reason: str) -> None: ...
@@ -48,19 +50,26 @@ def unavailable(what: str) -> GatewayError:
 
 class LocalCoordination:
     key_sequencer: KeySequencer | None = None
+    local = True
 
     def __init__(self) -> None:
         self._buckets: dict[tuple[float, int], TokenBuckets] = {}
         self._cooldowns = Cooldowns()
 
-    async def take_token(self, key: str, rate: float, burst: int) -> float:
+    def take_token_now(self, key: str, rate: float, burst: int) -> float:
         buckets = self._buckets.get((rate, burst))
         if buckets is None:
             buckets = self._buckets[(rate, burst)] = TokenBuckets(rate, burst)
         return buckets.take(key)
 
+    async def take_token(self, key: str, rate: float, burst: int) -> float:
+        return self.take_token_now(key, rate, burst)
+
     async def block(self, key: str, seconds: float, reason: str) -> None:
         self._cooldowns.block(key, seconds, reason)
+
+    def check_now(self, key: str) -> tuple[float, str] | None:
+        return self._cooldowns.check(key)
 
     async def check(self, key: str) -> tuple[float, str] | None:
         return self._cooldowns.check(key)
@@ -171,6 +180,8 @@ class RedisKeySequencer:
 
 
 class RedisCoordination:
+    local = False
+
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
 

@@ -91,11 +91,14 @@ async def admit(client: Client, scope: Scope, limit: ClientLimit | None) -> None
             f"The API key used does not have {scope.value} permission to call this endpoint.",
             error_data={"requiredScope": scope.value},
         )
-    if (
-        limit is not None
-        and limit.rate > 0
-        and (wait := await limit.coordination.take_token(client.id, limit.rate, limit.burst))
-    ):
+    if limit is None or limit.rate <= 0:
+        return
+    coordination = limit.coordination
+    if coordination.local:
+        wait = coordination.take_token_now(client.id, limit.rate, limit.burst)  # type: ignore[attr-defined]
+    else:
+        wait = await coordination.take_token(client.id, limit.rate, limit.burst)
+    if wait:
         raise GatewayError(
             ErrorType.rateLimited,
             "Too many requests for this API client.",

@@ -32,6 +32,7 @@ from ordergate.api.parsing import (
     fast_order_request,
     incomplete,
     parse_json_object,
+    printable_body,
     too_large,
     validate,
 )
@@ -91,30 +92,23 @@ _LIMITS = frozenset({"client", "venue", "venueBudget", "source"})
 
 
 class RequestTrace(UpstreamTrace):
-    """The upstream trace of one request, carrying its request id for the JSON log formatter."""
+    """One request's upstream trace, carrying its request id (for the JSON log formatter) and what its audit row
+    learns as the request goes (the raw-path counterpart of api.attempt.Attempt)."""
 
-    __slots__ = ("request_id",)
+    __slots__ = ("client_id", "integration_type", "order_id", "request_id")
 
     def __init__(self, request_id: str) -> None:
         self.requests = 0
         self.last_status = None
         self.venue = "unknown"
         self.request_id = request_id
-
-
-class _Call:
-    """What the audit row learns as the request goes (the raw-path counterpart of api.attempt.Attempt)."""
-
-    __slots__ = ("client_id", "integration_type", "order_id")
-
-    def __init__(self) -> None:
         self.client_id: str | None = None
         self.integration_type: str | None = None
         self.order_id: str | None = None
 
 
 class HotEndpoint:
-    """One raw-ASGI endpoint; `app.state.gateway` is read per request (the lifespan sets it)."""
+    """One raw-ASGI endpoint; the app's `gateway` is read per request (the lifespan sets it)."""
 
     def __init__(self, app: Any, endpoint: str, scope: Scope) -> None:
         self.app = app
@@ -123,7 +117,7 @@ class HotEndpoint:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
-        gateway: Gateway = self.app.state.gateway
+        gateway: Gateway = self.app.gateway
         found: list[bytes | None] = [None, None, None, None, None, None]
         for key, value in scope["headers"]:
             i = _WANTED.get(key)
@@ -133,9 +127,8 @@ class HotEndpoint:
         rid = given.decode("latin-1") if given is not None else None
         if rid is None or not SAFE_REQUEST_ID.match(rid):
             rid = os.urandom(16).hex()  # 128 random bits like uuid4().hex, at a fifth of its cost
-        trace = RequestTrace(rid)
+        trace = call = RequestTrace(rid)
         current_trace.set(trace)  # this request's task has its own context: nothing to reset
-        call = _Call()
         gauge = in_flight(self.endpoint)
         gauge.inc()
         aggregated = False
@@ -211,7 +204,7 @@ class HotEndpoint:
         scope: dict[str, Any],
         receive: Any,
         found: list[bytes | None],
-        call: _Call,
+        call: RequestTrace,
         rid: str,
         trace: RequestTrace,
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]] | None, str]:
@@ -247,11 +240,14 @@ class HotEndpoint:
             _learn(call, trace, exc.data)
             raise
         _learn(call, trace, data)
+        printable = printable_body(raw)
         if self.endpoint == "transactions/cancel":
             if found[_IDEMPOTENCY] is not None:
                 return await self._idempotent_cancel(gateway, scope, client.id, data, rid)
-            return 200, await _cancel(gateway, client.id, data), None, ""
-        return 200, await _details(gateway, client.id, data), None, ""
+            token, kind, order = _checked(data, printable)
+            ack = await gateway.cancels.cancel(client.id, CancelRequest(token, kind, order))
+            return 200, envelope.render_cancel_ok(ack.order_id, ack.status.value), None, ""
+        return 200, await _details(gateway, client.id, data, printable), None, ""
 
     async def _idempotent_cancel(
         self, gateway: Gateway, scope: dict[str, Any], client_id: str, data: dict[str, Any], rid: str
@@ -288,7 +284,7 @@ async def _read_body(receive: Any, limit: int) -> bytes:
     return body
 
 
-def _learn(call: _Call, trace: RequestTrace, data: dict[str, Any]) -> None:
+def _learn(call: RequestTrace, trace: RequestTrace, data: dict[str, Any]) -> None:
     kind = data.get("type")
     if type(kind) is str:
         call.integration_type = kind[:64]
@@ -299,8 +295,8 @@ def _learn(call: _Call, trace: RequestTrace, data: dict[str, Any]) -> None:
         call.order_id = order_id
 
 
-def _checked(data: dict[str, Any]) -> tuple[str, IntegrationType, OrderRef]:
-    fast = fast_order_request(data)
+def _checked(data: dict[str, Any], printable: bool = False) -> tuple[str, IntegrationType, OrderRef]:
+    fast = fast_order_request(data, printable)
     if fast is not None:
         return fast
     body = validate(TransactionsB2BBrokerOrderRequest, data)
@@ -320,7 +316,7 @@ async def _cancel(gateway: Gateway, client_id: str, data: dict[str, Any]) -> byt
     return envelope.render_cancel_ok(ack.order_id, ack.status.value)
 
 
-async def _details(gateway: Gateway, client_id: str, data: dict[str, Any]) -> bytes:
-    token, kind, order = _checked(data)
+async def _details(gateway: Gateway, client_id: str, data: dict[str, Any], printable: bool) -> bytes:
+    token, kind, order = _checked(data, printable)
     snapshot = await order_details(gateway.registry, gateway.sealer, client_id, kind, token, order)
     return envelope.render_ok(render_order(snapshot, kind, order.is_cryptocurrency))

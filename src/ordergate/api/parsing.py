@@ -196,13 +196,30 @@ def _text(value: object, longest: int, shortest: int = 0) -> bool:
     )
 
 
-def fast_order_request(data: dict[str, Any]) -> tuple[str, IntegrationType, OrderRef] | None:
-    """(authToken, type, order) when `data` is a valid order request in Mesh's exact spelling, else None."""
+def _sized(value: object, longest: int, shortest: int = 0) -> bool:
+    return type(value) is str and shortest <= len(value) <= longest
+
+
+def printable_body(body: bytes) -> bool:
+    """Every string `parse_json_object` decodes from `body` is printable ASCII: the body is ASCII with no escape
+    (the strict decoder refuses raw characters below 0x20) and no DEL, the one raw ASCII character that is not."""
+    return body.isascii() and b"\\" not in body and b"\x7f" not in body
+
+
+def fast_order_request(data: dict[str, Any], printable: bool = False) -> tuple[str, IntegrationType, OrderRef] | None:
+    """(authToken, type, order) when `data` is a valid order request in Mesh's exact spelling, else None.
+    `printable`: the body's strings are known to hold no control character (`printable_body`)."""
+    _text_ok = _sized if printable else _text
     token = data.get("authToken")
     kind = _TYPES.get(data.get("type")) if type(data.get("type")) is str else None  # type: ignore[arg-type]
     order_id = data.get("id")
     crypto = data.get("isCryptocurrency")
-    if kind is None or type(crypto) is not bool or not _text(token, MAX_TOKEN_CHARS, 1) or not _text(order_id, 4096, 1):
+    if (
+        kind is None
+        or type(crypto) is not bool
+        or not _text_ok(token, MAX_TOKEN_CHARS, 1)
+        or not _text_ok(order_id, 4096, 1)
+    ):
         return None
     side = data.get("side")
     if side is not None:
@@ -211,7 +228,7 @@ def fast_order_request(data: dict[str, Any]) -> tuple[str, IntegrationType, Orde
             return None
     pair = data.get("symbolPair")
     mfa = data.get("mfaCode")
-    if (pair is not None and not _text(pair, 4096)) or (mfa is not None and not _text(mfa, 4096)):
+    if (pair is not None and not _text_ok(pair, 4096)) or (mfa is not None and not _text_ok(mfa, 4096)):
         return None
     if len(data) > 4 and not _ORDER_FIELDS.issuperset(data):
         # An unknown property is ignored, but it may be a case variant of a known one ("ID"): the full path

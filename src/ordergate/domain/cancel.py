@@ -32,7 +32,7 @@ log = logging.getLogger("ordergate.cancel")
 _OPEN = frozenset({OrderStatus.inProgress, OrderStatus.partiallyFilled, OrderStatus.unknown})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through object.__setattr__, per request
 class CancelRequest:
     auth_token: str
     type: IntegrationType
@@ -145,6 +145,27 @@ def _unknown_outcome(order: OrderRef, why: str) -> GatewayError:
 _BACK_OFF = frozenset({ErrorType.rateLimited, ErrorType.institutionLocked})
 
 
+def _raise_if_blocked(spec: VenueSpec, blocked: tuple[float, str] | None) -> None:
+    if blocked is not None:
+        remaining, reason = blocked
+        raise GatewayError(
+            ErrorType(reason),
+            f"{spec.name} asked to back off with this key; not contacting it again for {remaining:.0f} s.",
+            retry_after=remaining,
+            error_data={"limit": "venue"},
+        )
+
+
+def _over_budget(spec: VenueSpec, wait: float) -> GatewayError:
+    rate, burst = spec.key_budget or (0.0, 0)
+    return GatewayError(
+        ErrorType.rateLimited,
+        f"This key's cancels would exceed {spec.name}'s documented limit; not sent.",
+        retry_after=wait,
+        error_data={"limit": "venueBudget", "ratePerSecond": rate, "burst": burst},
+    )
+
+
 def venue_back_off_id(spec: VenueSpec, base_url: str) -> str:
     """The cool-down key shared by every key sent to a venue that limits and bans by IP (Binance)."""
     return f"host:{spec.family}:{base_url}"
@@ -172,7 +193,7 @@ def venue_key_id(spec: VenueSpec, creds: Credentials) -> str:
     return key_id  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as CancelRequest
 class Prepared:
     """A cancel request checked and its token opened, not yet sent."""
 
@@ -209,13 +230,22 @@ class CancelService:
         (domain/settle.py). `pace_s`: wait up to this long for the key's budget instead of refusing at once (a
         batch paces its orders rather than failing those past the burst)."""
         prepared = self.prepare(client_id, req)
-        await self.admit(prepared, pace_s)
+        if self.coordination.local and pace_s <= 0:
+            self.admit_now(prepared)
+        else:
+            await self.admit(prepared, pace_s)
+        adapter, creds, order = prepared.adapter, prepared.creds, req.order
         try:
-            ack = await self._cancel(prepared.adapter, prepared.creds, req.order, retries_left=1, sent_before=False)
+            try:
+                ack = await adapter.cancel(creds, order)
+            except (UnknownOrderAtVenue, OutcomeUnknown, VenueRedirected, NotDelivered, GatewayError) as exc:
+                ack = await self.resolve(adapter, creds, order, exc)
         except GatewayError as exc:
             await self.note_back_off(prepared, exc)
             raise
-        return await self.settle(prepared, ack, wait_s)
+        if wait_s > 0 and ack.status is OrderStatus.inProgress:
+            return await self.settle(prepared, ack, wait_s)
+        return ack
 
     def prepare(self, client_id: str, req: CancelRequest) -> Prepared:
         """Everything decided before anything is sent: venue, id shape, fields, token."""
@@ -227,6 +257,17 @@ class CancelService:
         # Where a venue limits and bans by IP (Binance), its back-off applies to every key sent from this gateway.
         back_off_id = venue_back_off_id(spec, adapter.base_url) if spec.limits_per_ip else key_id
         return Prepared(req, spec, adapter, creds, key_id, back_off_id)
+
+    def admit_now(self, prepared: Prepared) -> None:
+        """`admit` with in-process coordination (`coordination.local`), which answers without I/O: no await."""
+        coordination = self.coordination
+        _raise_if_blocked(prepared.spec, coordination.check_now(prepared.back_off_id))  # type: ignore[attr-defined]
+        spec = prepared.spec
+        if self.key_budgets and spec.key_budget is not None:
+            rate, burst = spec.key_budget
+            wait = coordination.take_token_now(f"budget:{prepared.back_off_id}", rate, burst)  # type: ignore[attr-defined]
+            if wait:
+                raise _over_budget(spec, wait)
 
     async def admit(self, prepared: Prepared, pace_s: float = 0.0) -> None:
         """The key's back-off and one unit of its budget."""
@@ -263,27 +304,15 @@ class CancelService:
                 break
             await asyncio.sleep(wait)
         if wait:
-            raise GatewayError(
-                ErrorType.rateLimited,
-                f"This key's cancels would exceed {spec.name}'s documented limit; not sent.",
-                retry_after=wait,
-                error_data={"limit": "venueBudget", "ratePerSecond": rate, "burst": burst},
-            )
+            raise _over_budget(spec, wait)
 
     async def raise_if_cooling_down(self, spec: VenueSpec, key_id: str) -> None:
-        blocked = await self.coordination.check(key_id)
-        if blocked is not None:
-            remaining, reason = blocked
-            raise GatewayError(
-                ErrorType(reason),
-                f"{spec.name} asked to back off with this key; not contacting it again for {remaining:.0f} s.",
-                retry_after=remaining,
-                error_data={"limit": "venue"},
-            )
+        _raise_if_blocked(spec, await self.coordination.check(key_id))
 
     async def _cancel(
         self, adapter: Adapter, creds: Credentials, order: OrderRef, retries_left: int, sent_before: bool
     ) -> CancelAck:
+        """A retry after a lookup (the first attempt is inline in `cancel`)."""
         try:
             return await adapter.cancel(creds, order)
         except (UnknownOrderAtVenue, OutcomeUnknown, VenueRedirected, NotDelivered, GatewayError) as exc:

@@ -42,14 +42,15 @@ def key_fingerprint(prefix: str, key: str) -> str:
     return f"{prefix}-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-# What urlencode leaves as it is: letters, digits and "_.-~".
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+# What urlencode leaves as it is (letters, digits and "_.-~"), plus the "=" and "&" that join fields.
+_JOINED = re.compile(r"[A-Za-z0-9_.~=&-]*")
 
 
 def form_encode(fields: list[tuple[str, str]]) -> bytes:
     """`urlencode(fields).encode()`, byte for byte; fields made only of characters it leaves alone (order ids,
     nonces) are joined directly, at a sixth of its cost."""
-    for name, value in fields:
-        if not (_UNRESERVED.fullmatch(value) and _UNRESERVED.fullmatch(name)):
-            return urlencode(fields).encode()
-    return "&".join([f"{name}={value}" for name, value in fields]).encode()
+    joined = "&".join([f"{name}={value}" for name, value in fields])
+    # Safe characters only, and no "=" or "&" but the joining ones (a value holding one must be escaped).
+    if _JOINED.fullmatch(joined) and joined.count("=") == len(fields) and joined.count("&") == len(fields) - 1:
+        return joined.encode()
+    return urlencode(fields).encode()
