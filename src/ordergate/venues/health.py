@@ -87,6 +87,11 @@ class VenueHealth:
             streak.timeouts, streak.timeouts_since = 0, now
         streak.timeouts += 1
 
+    def needs_answer(self, venue: str) -> bool:
+        """Whether `answered` has anything to do (a streak to end): the hot path awaits it only then."""
+        streak = self._streaks.get(venue)
+        return (streak is not None and streak.failures > 0) or venue in self._shared_dirty
+
     async def answered(self, venue: str) -> None:
         """Any answer from the venue: the hot path, so a dict lookup unless a streak is open."""
         streak = self._streaks.get(venue)

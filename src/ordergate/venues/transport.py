@@ -143,15 +143,15 @@ class Transport:
         if trace is not None:
             trace.requests += 1
         try:
-            # Only an operator's explicit choice turns verification off (a local gateway's self-signed certificate).
-            tls = {} if verify_tls else {"ssl": False}
+            # Only an operator's explicit choice turns verification off (a local gateway's self-signed certificate);
+            # ssl=True is aiohttp's default verification.
             async with self._session.request(
-                method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False, **tls
+                method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False, ssl=verify_tls
             ) as resp:
                 if trace is not None:
                     trace.last_status = resp.status
                 outcome = str(resp.status)
-                if self.health is not None and trace is not None:
+                if self.health is not None and trace is not None and self.health.needs_answer(trace.venue):
                     await self.health.answered(trace.venue)
                 if 300 <= resp.status < 400:
                     raise VenueRedirected(resp.status)

@@ -8,7 +8,6 @@ RSA keys (base64 RSA-SHA256 signatures) are not supported: Mesh hands over an AP
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 
@@ -17,7 +16,7 @@ from ordergate.venues.bybit.constants import HEADER_KEY, HEADER_RECV_WINDOW, HEA
 
 def sign(secret: str, timestamp: int | str, api_key: str, recv_window: int | str, payload: bytes) -> str:
     message = f"{timestamp}{api_key}{recv_window}".encode() + payload
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), message, "sha256").hex()  # hmac.new(...).hexdigest(), one C call
 
 
 def signed_headers(api_key: str, secret: str, timestamp: int, recv_window: int, payload: bytes) -> dict[str, str]:
