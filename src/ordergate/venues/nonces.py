@@ -16,16 +16,21 @@ from dataclasses import dataclass, field
 from ordergate.venues.transport import NotDelivered
 
 
-class _Hold:
-    __slots__ = ("_api_key", "_gate", "_state")
+def slot_of(api_key: str) -> bytes:
+    """Where a key's state is kept: its SHA-256, so the table never holds API keys in clear."""
+    return hashlib.sha256(api_key.encode()).digest()
 
-    def __init__(self, gate: NonceGate, api_key: str) -> None:
+
+class _Hold:
+    __slots__ = ("_gate", "_slot", "_state")
+
+    def __init__(self, gate: NonceGate, slot: bytes) -> None:
         self._gate = gate
-        self._api_key = api_key
+        self._slot = slot
         self._state: _KeyState | None = None
 
     async def __aenter__(self) -> Callable[[], int]:
-        state = self._state = await self._gate._acquire(self._api_key)
+        state = self._state = await self._gate._acquire(self._slot)
         return lambda: self._gate._next(state)
 
     async def __aexit__(self, *exc: object) -> None:
@@ -68,13 +73,13 @@ class NonceGate:
     def __len__(self) -> int:
         return len(self._states)
 
-    def hold(self, api_key: str) -> _Hold:
+    def hold(self, api_key: str, slot: bytes | None = None) -> _Hold:
         """Serialize one key's requests: `async with gate.hold(key) as next_nonce`, where `next_nonce()` issues the
-        key's next nonce. (A class rather than an @asynccontextmanager: it is on every signed request's path.)"""
-        return _Hold(self, api_key)
+        key's next nonce. `slot`: the key's `slot_of`, when the caller keeps it. (A class rather than an
+        @asynccontextmanager: it is on every signed request's path.)"""
+        return _Hold(self, slot if slot is not None else slot_of(api_key))
 
-    async def _acquire(self, api_key: str) -> _KeyState:
-        slot = hashlib.sha256(api_key.encode()).digest()
+    async def _acquire(self, slot: bytes) -> _KeyState:
         state = self._states.get(slot)
         if state is None:
             state = self._states[slot] = _KeyState()

@@ -46,6 +46,7 @@ from ordergate.venues.kraken.constants import (
     Ambiguous,
     split_pair,
 )
+from ordergate.venues.nonces import slot_of
 from ordergate.venues.transport import OutcomeUnknown, Transport
 
 # ClosedOrders requests one listing page may take when a statuses filter (applied here: Kraken has none) skips
@@ -71,6 +72,14 @@ def build_body(nonce: int | str, params: list[tuple[str, str]], otp: str | None)
     if otp:
         fields.append(("otp", otp))
     return form_encode(fields)
+
+
+def _slot(creds: Credentials) -> bytes:
+    """The key's NonceGate slot, hashed once per opened token."""
+    slot = creds.memo.get("nonce_slot")
+    if slot is None:
+        slot = creds.memo["nonce_slot"] = slot_of(creds.api_key)
+    return slot  # type: ignore[return-value]
 
 
 def signing_key(creds: Credentials) -> bytes:
@@ -279,9 +288,9 @@ class KrakenAdapter(Adapter):
         *,
         json_fields: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        shared = getattr(self.coordination, "key_sequencer", None)
-        gate = shared if shared is not None else self._nonces  # across workers when Redis is configured
-        async with gate.hold(creds.api_key) as next_nonce:
+        shared = getattr(self.coordination, "key_sequencer", None)  # across workers when Redis is configured
+        hold = shared.hold(creds.api_key) if shared is not None else self._nonces.hold(creds.api_key, _slot(creds))
+        async with hold as next_nonce:
             nonce = next_nonce()
             if json_fields is None:
                 body, content_type = build_body(nonce, params, otp), FORM_CONTENT_TYPE
@@ -300,7 +309,8 @@ class KrakenAdapter(Adapter):
         if payload is not None:
             listed = payload.get("error")
             # "W…" entries are warnings that accompany a successful result.
-            errors = [e for e in listed if isinstance(e, str) and e.startswith("E")] if isinstance(listed, list) else []
+            listed = listed if listed and type(listed) is list else ()
+            errors = [e for e in listed if isinstance(e, str) and e.startswith("E")] if listed else ()
             if errors:
                 raise _venue_failure(op, resp.status, errors, creds, otp)
         if resp.status >= 400 or payload is None:
