@@ -819,7 +819,9 @@ def main() -> int:
     warmup = int(args.warmup if args.warmup is not None else 1)
     reps = args.reps or (1 if short else 3)
     concurrency = args.concurrency or ([16] if short else [1, 16, 64, 256])
-    nkeys = args.keys or (50 if short else 2000)
+    # Enough keys that the short runs stay inside Kraken's documented budget per key (burst 180), which ordergate
+    # enforces: 50 keys ran out of it once the gateway passed ~3,000 cancels/s.
+    nkeys = args.keys or (200 if short else 2000)
     storm_total, storm_c = (500, 32) if short else (20_000, 256)
     variants = args.variants.split(",")
     loader = args.loader
