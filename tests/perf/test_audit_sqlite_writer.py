@@ -90,9 +90,15 @@ async def test_a_locked_database_sends_the_batch_to_the_thread_and_never_blocks_
     assert _count(db) == 20
     assert ticks >= 20  # the loop kept running while the thread waited
     await tick_task
-    # Once the lock is free, batches are written on the loop again.
-    await log.record_row(_row(99))
+    # While the lock was contended the thread takes the batches; a while after, the loop writes them again.
+    await log.record_row(_row(98))
     assert _count(db) == 21
+    writer = log._thread_writer
+    assert writer is not None and writer._loop_after > 0
+    writer._loop_after = 0.0  # the back-off has passed
+    spy = writer._queue = _Spy(writer._queue)  # type: ignore[assignment]
+    await log.record_row(_row(99))
+    assert _count(db) == 22 and not [item for item in spy.items if isinstance(item, audit_sqlite._Batch)]
     holder.close()
     await log.stop()
 

@@ -37,6 +37,7 @@ _MAX_BATCH = 500
 # One request alone is never delayed.
 _GATHER_S = 0.002
 _CHECKPOINT_EVERY_S = 1.0
+_LOOP_BACK_OFF_S = 1.0
 
 
 class SqliteRows:
@@ -173,6 +174,7 @@ class SqliteAuditWriter:
         self._next_at: dict[asyncio.AbstractEventLoop, float] = {}
         self._conns: dict[asyncio.AbstractEventLoop, sqlite3.Connection] = {}
         self._checkpoint_at = 0.0
+        self._loop_after = 0.0  # loop time before which batches go straight to the thread
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
@@ -206,11 +208,14 @@ class SqliteAuditWriter:
             return
         rows = batch.rows
         self._next_at[loop] = loop.time() + _GATHER_S if len(rows) > 1 else 0.0
-        if len(rows) <= _MAX_BATCH:
+        if len(rows) <= _MAX_BATCH and loop.time() >= self._loop_after:
             try:
                 self._rows.write_all(self._loop_connection(loop), rows)
             except Exception as exc:  # noqa: BLE001 - the thread retries it, waiting and row by row
                 log.debug("audit batch handed to the writer thread: %s", exc)
+                # Another writer holds the lock (another worker process, typically): a failed attempt costs as
+                # much as the thread's write, so the thread takes the batches for a while before the loop retries.
+                self._loop_after = loop.time() + _LOOP_BACK_OFF_S
             else:
                 batch.done.set_result([None] * len(rows))
                 self._maybe_checkpoint(loop)
