@@ -127,7 +127,7 @@ class HotEndpoint:
         rid = given.decode("latin-1") if given is not None else None
         if rid is None or not SAFE_REQUEST_ID.match(rid):
             rid = os.urandom(16).hex()  # 128 random bits like uuid4().hex, at a fifth of its cost
-        trace = call = RequestTrace(rid)
+        trace = RequestTrace(rid)
         current_trace.set(trace)  # this request's task has its own context: nothing to reset
         gauge = in_flight(self.endpoint)
         gauge.inc()
@@ -135,13 +135,13 @@ class HotEndpoint:
         headers: list[tuple[bytes, bytes]] | None = None
         retry: str | None = None
         try:
-            status, body, headers, error_type = await self._work(gateway, scope, receive, found, call, rid, trace)
+            status, body, headers, error_type = await self._work(gateway, scope, receive, found, rid, trace)
         except GatewayError as exc:
             status, body, retry = envelope.render_error(exc)
             error_type = exc.error_type.value
             if exc.error_data and exc.error_data.get("limit") in _LIMITS:
                 RATE_LIMITED.labels(exc.error_data["limit"]).inc()
-            aggregated = call.client_id is None and (
+            aggregated = trace.client_id is None and (
                 exc.error_type is ErrorType.invalidClientCredentials
                 or (exc.error_data is not None and exc.error_data.get("limit") == "source")
             )
@@ -159,12 +159,12 @@ class HotEndpoint:
             error_type = ErrorType.internalError.value
         finally:
             gauge.dec()
-        order_id = call.order_id
+        order_id = trace.order_id
         row = (
             rid,
             self.endpoint,
-            call.client_id,
-            call.integration_type,
+            trace.client_id,
+            trace.integration_type,
             order_id[:256] if order_id else None,
             _STATUS_OF[error_type] if error_type else "ok",
             error_type,
@@ -204,7 +204,6 @@ class HotEndpoint:
         scope: dict[str, Any],
         receive: Any,
         found: list[bytes | None],
-        call: RequestTrace,
         rid: str,
         trace: RequestTrace,
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]] | None, str]:
@@ -223,10 +222,10 @@ class HotEndpoint:
                 self.scope,
                 gateway.client_limit,
                 guard=gateway.source_guard,
-                attempt=call,
+                attempt=trace,
             )
         else:
-            call.client_id = client.id
+            trace.client_id = client.id
             await admit(client, self.scope, gateway.client_limit)
         # Then the body.
         limit = gateway.settings.max_body_bytes
@@ -237,9 +236,9 @@ class HotEndpoint:
         try:
             data = parse_json_object(raw)
         except UnencodableBody as exc:
-            _learn(call, trace, exc.data)
+            _learn(trace, exc.data)
             raise
-        _learn(call, trace, data)
+        _learn(trace, data)
         printable = printable_body(raw)
         if self.endpoint == "transactions/cancel":
             if found[_IDEMPOTENCY] is not None:
@@ -284,15 +283,15 @@ async def _read_body(receive: Any, limit: int) -> bytes:
     return body
 
 
-def _learn(call: RequestTrace, trace: RequestTrace, data: dict[str, Any]) -> None:
+def _learn(trace: RequestTrace, data: dict[str, Any]) -> None:
     kind = data.get("type")
     if type(kind) is str:
-        call.integration_type = kind[:64]
-        if call.integration_type in KNOWN_TYPES:
-            trace.venue = call.integration_type
+        trace.integration_type = kind[:64]
+        if trace.integration_type in KNOWN_TYPES:
+            trace.venue = trace.integration_type
     order_id = data.get("id")
     if type(order_id) is str:
-        call.order_id = order_id
+        trace.order_id = order_id
 
 
 def _checked(data: dict[str, Any], printable: bool = False) -> tuple[str, IntegrationType, OrderRef]:

@@ -87,11 +87,11 @@ def _rows(records: list[AuditRecord]) -> list[dict[str, object]]:
     return [{name: getattr(rec, name) for name in _FIELDS} for rec in records]
 
 
-_ROW = attrgetter(*_FIELDS)  # as_row in C, for the asyncpg writer (store/audit_pg.py)
+_ROW = attrgetter(*_FIELDS)  # a record as its row tuple, in C
 
 
 def as_row(rec: AuditRecord) -> tuple[object, ...]:
-    return tuple(getattr(rec, name) for name in _FIELDS)
+    return _ROW(rec)  # type: ignore[no-any-return]
 
 
 def _record_of(row: tuple[object, ...]) -> AuditRecord:
@@ -256,7 +256,7 @@ class AuditLog:
 
     async def _write(self, records: list[AuditRecord]) -> None:
         if self._pg is not None:
-            await self._pg.write(list(map(_ROW, records)))
+            await self._pg.write(list(map(as_row, records)))
             return
         async with self._sessions() as session, session.begin():
             await session.execute(_INSERT, _rows(records))
