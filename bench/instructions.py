@@ -75,6 +75,7 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--tree", action="append", default=[], help="name=path/to/src: another ordergate to count")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (callgrind files, for callgrind_annotate)")
     args = ap.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
@@ -92,7 +93,10 @@ def main() -> int:
     finally:
         for server in servers:
             server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep:
+            print(f"callgrind files kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     bare = rows[0]["instructions_per_cancel"]
     for row in rows[1:]:
         row["ratio_to_bare_proxy"] = round(row["instructions_per_cancel"] / bare, 3)

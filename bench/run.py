@@ -84,14 +84,19 @@ def tree(pid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process and its live descendants (uvicorn workers), from /proc/<pid>/stat."""
-    total = 0
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(utime, stime) of the process and its live descendants (uvicorn workers), from /proc/<pid>/stat."""
+    user = system = 0
     for p in tree(pid):
         with contextlib.suppress(OSError), open(f"/proc/{p}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / CLK_TCK
+            user += int(fields[11])  # utime, stime: fields 14 and 15 of stat
+            system += int(fields[12])
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -325,12 +330,13 @@ def measure(
         load.run(mode, url, concurrency, warmup_s)
         settle(upstream)
     stats0 = get_json(upstream.url + "/_stats")
-    cpu0 = cpu_seconds(server.pid) if server else 0.0
+    user0, sys0 = cpu_times(server.pid) if server else (0.0, 0.0)
     up0 = cpu_seconds(upstream.pid)
     busy0, all0 = machine_busy()
     res = load.run(mode, url, concurrency, duration_s)
     busy1, all1 = machine_busy()
-    cpu1 = cpu_seconds(server.pid) if server else 0.0
+    user1, sys1 = cpu_times(server.pid) if server else (0.0, 0.0)
+    cpu0, cpu1 = user0 + sys0, user1 + sys1
     up1 = cpu_seconds(upstream.pid)
     stats1 = get_json(upstream.url + "/_stats")
     n = max(res["requests"], 1)
@@ -350,6 +356,7 @@ def measure(
         "upstream_errors": upstream_errors,
         "upstream_cancels": stats1["cancels"] - stats0["cancels"],
         "cpu_us_per_cancel": round((cpu1 - cpu0) / n * 1e6, 1) if server else None,
+        "sys_us_per_cancel": round((sys1 - sys0) / n * 1e6, 1) if server else None,  # of cpu_us_per_cancel: in the kernel
         "upstream_cpu_us_per_cancel": round((up1 - up0) / n * 1e6, 1),
         "loader_cpu_us_per_cancel": round(res["loader_cpu_s"] / n * 1e6, 1),
         "machine_busy_pct": round(100 * (busy1 - busy0) / max(all1 - all0, 1), 1),
@@ -658,6 +665,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]
             "p50_ms": _median(rows, "p50_ms"),
             "p99_ms": _median(rows, "p99_ms"),
             "cpu_us_per_cancel": _median(rows, "cpu_us_per_cancel"),
+            "sys_us_per_cancel": _median(rows, "sys_us_per_cancel"),
             "upstream_cpu_us_per_cancel": _median(rows, "upstream_cpu_us_per_cancel"),
             "loader_cpu_us_per_cancel": _median(rows, "loader_cpu_us_per_cancel"),
             "machine_busy_pct": _median(rows, "machine_busy_pct"),

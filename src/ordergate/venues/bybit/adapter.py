@@ -21,9 +21,10 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.killswitch import NativeResult, Touched
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
+from ordergate.jsonfast import loads_bytes
 from ordergate.venues.base import Adapter, OrderPage, OrderQuery, VenueSpec
 from ordergate.venues.bybit import listing
-from ordergate.venues.bybit.auth import now_ms, signed_headers
+from ordergate.venues.bybit.auth import now_ms, signed_headers, signing_mac
 from ordergate.venues.bybit.constants import (
     CANCEL_ALL_PATH,
     CANCEL_BATCH_MAX,
@@ -330,7 +331,10 @@ class BybitAdapter(Adapter):
         self, creds: Credentials, method: str, path: str, payload: bytes, op: _Op
     ) -> tuple[UpstreamResponse, dict[str, Any]]:
         """The whole answer of a request whose retCode is 0 and which has a result; anything else raises."""
-        headers = signed_headers(creds.api_key, creds.secret, self._clock(), self._recv_window, payload)
+        keyed = creds.memo.get("bybit_mac")
+        if keyed is None:
+            keyed = creds.memo["bybit_mac"] = signing_mac(creds.secret)
+        headers = signed_headers(creds.api_key, keyed, self._clock(), self._recv_window, payload)  # type: ignore[arg-type]
         if method == "GET":
             url, body = self.base_url + path + ("?" + payload.decode() if payload else ""), None
         else:
@@ -451,7 +455,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(body)
+        value = loads_bytes(body)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

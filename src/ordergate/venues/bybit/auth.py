@@ -8,18 +8,25 @@ RSA keys (base64 RSA-SHA256 signatures) are not supported: Mesh hands over an AP
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from ordergate.venues.bybit.constants import HEADER_KEY, HEADER_RECV_WINDOW, HEADER_SIGN, HEADER_TIMESTAMP
+from ordergate.venues.common import KeyedMac, keyed_mac, mac
 
 
-def sign(secret: str, timestamp: int | str, api_key: str, recv_window: int | str, payload: bytes) -> str:
-    message = f"{timestamp}{api_key}{recv_window}".encode() + payload
-    return hmac.digest(secret.encode(), message, "sha256").hex()  # hmac.new(...).hexdigest(), one C call
+def sign(secret: str | KeyedMac, timestamp: int | str, api_key: str, recv_window: int | str, payload: bytes) -> str:
+    """`secret`: the HMAC secret, or `signing_mac` of it (the adapter keeps one per opened token)."""
+    keyed = signing_mac(secret) if isinstance(secret, str) else secret
+    return mac(keyed, f"{timestamp}{api_key}{recv_window}".encode() + payload).hex()
 
 
-def signed_headers(api_key: str, secret: str, timestamp: int, recv_window: int, payload: bytes) -> dict[str, str]:
+def signing_mac(secret: str) -> KeyedMac:
+    return keyed_mac(secret.encode(), "sha256")
+
+
+def signed_headers(
+    api_key: str, secret: str | KeyedMac, timestamp: int, recv_window: int, payload: bytes
+) -> dict[str, str]:
     return {
         HEADER_KEY: api_key,
         HEADER_TIMESTAMP: str(timestamp),

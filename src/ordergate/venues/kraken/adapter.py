@@ -19,11 +19,12 @@ from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.integrations import OrderSide, OrderStatus
 from ordergate.domain.killswitch import NativeResult, Touched, not_cancelable
 from ordergate.domain.orders import AccountInfo, CancelAck, Credentials, OrderRef, OrderSnapshot
+from ordergate.jsonfast import loads_bytes
 from ordergate.venues.base import OPEN_STATUSES, Adapter, OrderPage, OrderQuery, VenueSpec
-from ordergate.venues.common import form_encode, key_fingerprint
+from ordergate.venues.common import KeyedMac, form_encode, key_fingerprint
 from ordergate.venues.common import number as _number
 from ordergate.venues.common import scrub as _scrub
-from ordergate.venues.kraken.auth import NonceGate, sign_with
+from ordergate.venues.kraken.auth import NonceGate, sign_with, signing_mac
 from ordergate.venues.kraken.constants import (
     CANCEL_ALL_AFTER_PATH,
     CANCEL_ALL_PATH,
@@ -55,7 +56,7 @@ _MAX_CLOSED_REQUESTS = 4
 
 # Kraken reads an integer `txid` as a userref and a comma-separated one as a list, and would then act on
 # every matching order. A Mesh order id names exactly one order, so such ids are refused before sending.
-_MULTI_ORDER_ID = re.compile(r"^-?\d+$|,")
+_INTEGER = re.compile(r"-?\d+$")
 
 
 class _Op(Enum):
@@ -82,11 +83,11 @@ def _slot(creds: Credentials) -> bytes:
     return slot  # type: ignore[return-value]
 
 
-def signing_key(creds: Credentials) -> bytes:
-    """The decoded private key, decoded once per opened token. Raises ValueError when it is not base64."""
+def signing_key(creds: Credentials) -> KeyedMac:
+    """The private key, decoded and keyed once per opened token. Raises ValueError when it is not base64."""
     key = creds.memo.get("kraken_key")
     if key is None:
-        key = creds.memo["kraken_key"] = base64.b64decode(creds.secret, validate=True)
+        key = creds.memo["kraken_key"] = signing_mac(base64.b64decode(creds.secret, validate=True))
     return key  # type: ignore[return-value]
 
 
@@ -370,7 +371,9 @@ def _final(txid: str, snapshot: OrderSnapshot | None, status: int) -> CancelAck 
 
 
 def _require_single_order_id(order_id: str) -> None:
-    if not order_id or _MULTI_ORDER_ID.search(order_id):
+    # An integer starts with "-" or a digit; the regex runs only then (txids start with a letter).
+    integer = (order_id[:1] == "-" or order_id[:1].isdecimal()) and _INTEGER.match(order_id) is not None
+    if not order_id or "," in order_id or integer:
         raise GatewayError(
             ErrorType.invalidField,
             "A Kraken order id is a txid such as OABCDE-FGHIJ-KLMNOP; numbers and lists name several orders",
@@ -388,7 +391,7 @@ def _require_mfa(creds: Credentials, mfa_code: str | None) -> None:
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(body)
+        value = loads_bytes(body)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
+from binascii import b2a_base64
 
+from ordergate.venues.common import KeyedMac, keyed_mac, mac
 from ordergate.venues.nonces import NonceGate
 
 __all__ = ["NonceGate", "sign", "sign_with"]
@@ -22,10 +23,15 @@ def sign(path: str, body: bytes, nonce: str | int, secret_b64: str) -> str:
 
     Raises ValueError when the secret is not base64 (binascii.Error is a ValueError).
     """
-    return sign_with(path.encode(), body, nonce, base64.b64decode(secret_b64, validate=True))
+    return sign_with(path.encode(), body, nonce, signing_mac(base64.b64decode(secret_b64, validate=True)))
 
 
-def sign_with(path: bytes, body: bytes, nonce: str | int, secret: bytes) -> str:
-    """`sign` with the secret already decoded (the adapter decodes it once per opened token)."""
+def signing_mac(secret: bytes) -> KeyedMac:
+    """The decoded secret as a keyed HMAC-SHA512 context (the adapter keeps one per opened token)."""
+    return keyed_mac(secret, "sha512")
+
+
+def sign_with(path: bytes, body: bytes, nonce: str | int, keyed: KeyedMac) -> str:
+    """`sign` with the secret already decoded and keyed (`signing_mac`)."""
     digest = hashlib.sha256(str(nonce).encode() + body).digest()
-    return base64.b64encode(hmac.digest(secret, path + digest, "sha512")).decode()
+    return b2a_base64(mac(keyed, path + digest), newline=False).decode()
