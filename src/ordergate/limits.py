@@ -19,6 +19,7 @@ class TokenBuckets:
 
     def __init__(self, rate: float, burst: int, *, max_keys: int = 100_000) -> None:
         self.rate, self.burst, self._max = rate, burst, max_keys
+        self._full = float(burst)
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     @property
@@ -26,18 +27,21 @@ class TokenBuckets:
         return self.rate > 0
 
     def take(self, key: str, now: float | None = None) -> float:
-        if not self.enabled:
+        rate = self.rate
+        if rate <= 0:  # not enabled
             return 0.0
-        now = time.monotonic() if now is None else now
-        bucket = self._buckets.get(key)
+        if now is None:
+            now = time.monotonic()
+        buckets = self._buckets
+        bucket = buckets.get(key)
         if bucket is None:
-            bucket = _Bucket(float(self.burst), now)
-            self._buckets[key] = bucket
-            if len(self._buckets) > self._max:
-                self._buckets.popitem(last=False)
+            bucket = buckets[key] = _Bucket(self._full, now)
+            if len(buckets) > self._max:
+                buckets.popitem(last=False)
         else:
-            self._buckets.move_to_end(key)
-            bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate)
+            buckets.move_to_end(key)
+            tokens = bucket.tokens + (now - bucket.updated) * rate
+            bucket.tokens = tokens if tokens < self._full else self._full
             bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0

@@ -85,19 +85,31 @@ async def require_client(
 
 async def admit(client: Client, scope: Scope, limit: ClientLimit | None) -> None:
     """A verified client's scope and per-client rate limit."""
+    if limit is None or limit.coordination.local:
+        admit_now(client, scope, limit)
+        return
+    _require_scope(client, scope)
+    if limit.rate > 0:
+        _raise_if_limited(limit, await limit.coordination.take_token(client.id, limit.rate, limit.burst))
+
+
+def admit_now(client: Client, scope: Scope, limit: ClientLimit | None) -> None:
+    """`admit` when the limit is kept in process (`coordination.local`, or no limit): no await."""
+    _require_scope(client, scope)
+    if limit is not None and limit.rate > 0:
+        _raise_if_limited(limit, limit.coordination.take_token_now(client.id, limit.rate, limit.burst))  # type: ignore[attr-defined]
+
+
+def _require_scope(client: Client, scope: Scope) -> None:
     if scope not in client.scopes:
         raise GatewayError(
             ErrorType.insufficientScope,
             f"The API key used does not have {scope.value} permission to call this endpoint.",
             error_data={"requiredScope": scope.value},
         )
-    if limit is None or limit.rate <= 0:
-        return
-    coordination = limit.coordination
-    if coordination.local:
-        wait = coordination.take_token_now(client.id, limit.rate, limit.burst)  # type: ignore[attr-defined]
-    else:
-        wait = await coordination.take_token(client.id, limit.rate, limit.burst)
+
+
+def _raise_if_limited(limit: ClientLimit, wait: float) -> None:
     if wait:
         raise GatewayError(
             ErrorType.rateLimited,

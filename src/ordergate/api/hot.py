@@ -23,7 +23,7 @@ from starlette.requests import Request
 
 from ordergate.api import envelope
 from ordergate.api.attempt import KNOWN_TYPES, SAFE_REQUEST_ID
-from ordergate.api.auth import admit, require_client, source_of_scope
+from ordergate.api.auth import admit, admit_now, require_client, source_of_scope
 from ordergate.api.idempotency import idempotent
 from ordergate.api.models import TransactionsB2BBrokerOrderRequest
 from ordergate.api.parsing import (
@@ -73,16 +73,9 @@ if (
 ):
     raise RuntimeError("api/hot.py builds audit rows in an order AuditRecord no longer has")
 
-# Indexes of the headers the hot path reads, in one pass over the ASGI header list (uvicorn lowercases names).
-_CLIENT_ID, _SECRET, _CTYPE, _CLEN, _RID, _IDEMPOTENCY = range(6)
-_WANTED = {
-    b"x-client-id": _CLIENT_ID,
-    b"x-client-secret": _SECRET,
-    b"content-type": _CTYPE,
-    b"content-length": _CLEN,
-    b"x-request-id": _RID,
-    b"idempotency-key": _IDEMPOTENCY,
-}
+# The headers the hot path reads (ASGI servers lowercase names), and their indexes in what it found.
+_WANTED = (b"x-client-id", b"x-client-secret", b"content-type", b"content-length", b"x-request-id", b"idempotency-key")
+_CLIENT_ID, _SECRET, _CTYPE, _CLEN, _RID, _IDEMPOTENCY = range(len(_WANTED))
 _STATUS_OF = {t.value: t.info.status.value for t in ErrorType}
 _DB_DOWN = (
     "ordergate's database is unreachable; nothing was sent to the institution. Retry shortly.",
@@ -118,11 +111,11 @@ class HotEndpoint:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
         gateway: Gateway = self.app.gateway
-        found: list[bytes | None] = [None, None, None, None, None, None]
-        for key, value in scope["headers"]:
-            i = _WANTED.get(key)
-            if i is not None and found[i] is None:
-                found[i] = value
+        raw_headers = scope["headers"]
+        if type(raw_headers) is not list:
+            raw_headers = list(raw_headers)
+        # dict() and map() in C; reversed, so that the first of repeated headers wins, as in a walk from the front.
+        found = list(map(dict(reversed(raw_headers)).get, _WANTED))
         given = found[_RID]
         rid = given.decode("latin-1") if given is not None else None
         if rid is None or not SAFE_REQUEST_ID.match(rid):
@@ -226,7 +219,11 @@ class HotEndpoint:
             )
         else:
             trace.client_id = client.id
-            await admit(client, self.scope, gateway.client_limit)
+            limit = gateway.client_limit
+            if limit is None or limit.coordination.local:
+                admit_now(client, self.scope, limit)
+            else:
+                await admit(client, self.scope, limit)
         # Then the body.
         limit = gateway.settings.max_body_bytes
         ctype, clen = found[_CTYPE], found[_CLEN]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ordergate.domain.integrations import IntegrationType, OrderSide, OrderStatus
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen sets each field through object.__setattr__ (per request)
 class OrderRef:
     """The order a client names, as Mesh's cancel/details request carries it."""
 
@@ -62,7 +62,7 @@ class OrderSnapshot:
     asset_type: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen sets each field through object.__setattr__ (per request)
 class CancelAck:
     """The venue accepted the cancel. `status` is `cancelled` when the venue confirms it, else `inProgress`."""
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import operator
 import os
 import re
 import time
@@ -100,15 +101,16 @@ def _record_of(row: tuple[object, ...]) -> AuditRecord:
 
 _TEXT_INDEXES = tuple(_FIELDS.index(name) for name in _TEXT_FIELDS)
 _CREATED_AT = _FIELDS.index("created_at")
+_TEXTS_OF = operator.itemgetter(*_TEXT_INDEXES)
 
 
 def sanitised_row(row: tuple[object, ...]) -> tuple[object, ...]:
-    """`_sanitise` for a row tuple; the row itself when nothing needs escaping (the common case)."""
-    for i in _TEXT_INDEXES:
-        value = row[i]
-        if value is not None and not (value.isascii() and "\x00" not in value):  # type: ignore[union-attr]
-            return tuple(storable(v) if j in _TEXT_INDEXES and v is not None else v for j, v in enumerate(row))  # type: ignore[arg-type]
-    return row
+    """`_sanitise` for a row tuple; the row itself when nothing needs escaping (the common case, decided by one
+    check over the text fields joined, in C, rather than a loop over them)."""
+    joined = "".join(filter(None, _TEXTS_OF(row)))  # type: ignore[arg-type]
+    if joined.isascii() and "\x00" not in joined:
+        return row
+    return tuple(storable(v) if j in _TEXT_INDEXES and v is not None else v for j, v in enumerate(row))  # type: ignore[arg-type]
 
 
 def _settle(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:

@@ -26,6 +26,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import chain
 
 from sqlalchemy.engine import Engine
 
@@ -93,7 +94,7 @@ class SqliteRows:
         start, total = 0, len(params)
         while start < total:
             size = 1 << min((total - start).bit_length() - 1, 8)  # the largest power of two left, at most 256
-            flat = [value for row in params[start : start + size] for value in row]
+            flat = list(chain.from_iterable(params[start : start + size]))
             conn.execute(self.insert(size), flat)
             start += size
 

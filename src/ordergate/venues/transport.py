@@ -58,7 +58,7 @@ class VenueRedirected(GatewayError):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen sets each field through object.__setattr__ (per request)
 class UpstreamResponse:
     status: int
     headers: Mapping[str, str]
