@@ -82,6 +82,8 @@ def render_error(exc: GatewayError) -> tuple[int, bytes, str | None]:
 
 def raw_headers(body: bytes, request_id: bytes, retry_after: str | None = None) -> list[tuple[bytes, bytes]]:
     """The ASGI header list of an envelope answer (the same headers EnvelopeResponse sends)."""
+    if retry_after is None:
+        return [(REQUEST_ID_KEY, request_id), (b"content-length", b"%d" % len(body)), JSON_HEADER]
     headers = [(REQUEST_ID_KEY, request_id)]
     if retry_after is not None:
         headers.append((b"retry-after", retry_after.encode()))

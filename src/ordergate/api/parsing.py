@@ -214,15 +214,17 @@ def fast_order_request(data: dict[str, Any], printable: bool = False) -> tuple[s
     `printable`: the body's strings are known to hold no control character (`printable_body`)."""
     _text_ok = _sized if printable else _text
     token = data.get("authToken")
-    kind = _TYPES.get(data.get("type")) if type(data.get("type")) is str else None  # type: ignore[arg-type]
+    kind = data.get("type")
+    kind = _TYPES.get(kind) if type(kind) is str else None  # type: ignore[arg-type]
     order_id = data.get("id")
     crypto = data.get("isCryptocurrency")
-    if (
-        kind is None
-        or type(crypto) is not bool
-        or not _text_ok(token, MAX_TOKEN_CHARS, 1)
-        or not _text_ok(order_id, 4096, 1)
-    ):
+    if kind is None or type(crypto) is not bool:
+        return None
+    if printable:  # _sized, inline for the two fields every request has
+        sized = type(token) is str and 0 < len(token) <= MAX_TOKEN_CHARS
+        if not (sized and type(order_id) is str and 0 < len(order_id) <= 4096):
+            return None
+    elif not (_text(token, MAX_TOKEN_CHARS, 1) and _text(order_id, 4096, 1)):
         return None
     side = data.get("side")
     if side is not None:

@@ -251,7 +251,8 @@ class CancelService:
         """Everything decided before anything is sent: venue, id shape, fields, token."""
         spec, adapter = supported_adapter(self.registry, req.type)
         require_order_id_shape(spec, req.order)
-        _require_fields(spec, req.order)
+        if spec.required_fields:  # most venues need nothing beyond the id
+            _require_fields(spec, req.order)
         creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
         key_id = venue_key_id(spec, creds)
         # Where a venue limits and bans by IP (Binance), its back-off applies to every key sent from this gateway.
@@ -261,8 +262,10 @@ class CancelService:
     def admit_now(self, prepared: Prepared) -> None:
         """`admit` with in-process coordination (`coordination.local`), which answers without I/O: no await."""
         coordination = self.coordination
-        _raise_if_blocked(prepared.spec, coordination.check_now(prepared.back_off_id))  # type: ignore[attr-defined]
         spec = prepared.spec
+        blocked = coordination.check_now(prepared.back_off_id)  # type: ignore[attr-defined]
+        if blocked is not None:
+            _raise_if_blocked(spec, blocked)
         if self.key_budgets and spec.key_budget is not None:
             rate, burst = spec.key_budget
             wait = coordination.take_token_now(f"budget:{prepared.back_off_id}", rate, burst)  # type: ignore[attr-defined]

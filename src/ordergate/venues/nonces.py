@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ordergate.venues.transport import NotDelivered
 
@@ -22,6 +22,10 @@ def slot_of(api_key: str) -> bytes:
 
 
 class _Hold:
+    """One turn with a key. A key nobody else holds or awaits is entered without any lock operation or extra
+    coroutine (the common case: many accounts, each with a request at a time); otherwise the turn is awaited in
+    arrival order (`NonceGate._wait_turn`)."""
+
     __slots__ = ("_gate", "_slot", "_state")
 
     def __init__(self, gate: NonceGate, slot: bytes) -> None:
@@ -30,12 +34,32 @@ class _Hold:
         self._state: _KeyState | None = None
 
     async def __aenter__(self) -> Callable[[], int]:
-        state = self._state = await self._gate._acquire(self._slot)
-        return lambda: self._gate._next(state)
+        gate = self._gate
+        states = gate._states
+        state = states.get(self._slot)
+        if state is None:
+            state = states[self._slot] = _KeyState()
+        else:
+            states.move_to_end(self._slot)
+        state.users += 1
+        if state.users > 1:
+            await gate._wait_turn(state)
+        self._state = state
+        return self.next_nonce
+
+    def next_nonce(self) -> int:
+        state = self._state
+        assert state is not None
+        nonce = self._gate._clock()
+        if nonce <= state.last_nonce:
+            nonce = state.last_nonce + 1
+        state.last_nonce = nonce
+        return nonce
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._state is not None
-        self._gate._release(self._state)
+        state = self._state
+        assert state is not None
+        self._gate._pass_turn(state)
 
 
 def _microseconds() -> int:
@@ -44,9 +68,9 @@ def _microseconds() -> int:
 
 @dataclass(slots=True)
 class _KeyState:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_nonce: int = 0
-    users: int = 0  # holders plus waiters; an entry in use is never evicted
+    users: int = 0  # the holder plus waiters; an entry in use is never evicted
+    waiters: deque[asyncio.Future[None]] | None = None  # in arrival order; a waiter's future resolves on its turn
 
 
 class NonceGate:
@@ -79,39 +103,42 @@ class NonceGate:
         @asynccontextmanager: it is on every signed request's path.)"""
         return _Hold(self, slot if slot is not None else slot_of(api_key))
 
-    async def _acquire(self, slot: bytes) -> _KeyState:
-        state = self._states.get(slot)
-        if state is None:
-            state = self._states[slot] = _KeyState()
-        self._states.move_to_end(slot)
-        state.users += 1
+    async def _wait_turn(self, state: _KeyState) -> None:
+        """Wait until the holder (and every earlier waiter) has passed the turn on; `state.users` already counts
+        this waiter. On a timeout or cancellation the waiter leaves the queue, and a turn handed to it in the
+        meantime goes to the next one, so the key is never left held by nobody."""
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if state.waiters is None:
+            state.waiters = deque()
+        state.waiters.append(turn)
         try:
-            if state.users == 1:
-                # Nobody holds or awaits this key, so acquire() returns at once: skip wait_for, which costs a
-                # task per call (the common case with many accounts).
-                await state.lock.acquire()
+            await asyncio.wait_for(turn, self._wait_timeout_s)
+        except BaseException as exc:
+            if turn.done() and not turn.cancelled():
+                self._pass_turn(state)  # handed to us as we gave up
             else:
-                try:
-                    await asyncio.wait_for(state.lock.acquire(), self._wait_timeout_s)
-                except TimeoutError:
-                    # Nothing was sent, so this is the same situation as a venue that cannot be reached.
-                    raise NotDelivered(f"{self._venue} key queue wait exceeded") from None
-        except BaseException:
-            self._done(state)
+                if turn in state.waiters:
+                    state.waiters.remove(turn)
+                self._leave(state)
+            if isinstance(exc, TimeoutError):
+                # Nothing was sent, so this is the same situation as a venue that cannot be reached.
+                raise NotDelivered(f"{self._venue} key queue wait exceeded") from None
             raise
-        return state
 
-    def _release(self, state: _KeyState) -> None:
-        state.lock.release()
-        self._done(state)
+    def _pass_turn(self, state: _KeyState) -> None:
+        """The holder is done: the first waiter still waiting holds the key next."""
+        waiters = state.waiters
+        while waiters:
+            turn = waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                break
+        self._leave(state)
 
-    def _done(self, state: _KeyState) -> None:
+    def _leave(self, state: _KeyState) -> None:
         state.users -= 1
-        self._evict()
-
-    def _next(self, state: _KeyState) -> int:
-        state.last_nonce = max(self._clock(), state.last_nonce + 1)
-        return state.last_nonce
+        if len(self._states) > self._max_keys:
+            self._evict()
 
     def _evict(self) -> None:
         while len(self._states) > self._max_keys:
