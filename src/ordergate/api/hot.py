@@ -165,7 +165,7 @@ class HotEndpoint:
             status,
             trace.last_status,
             trace.requests,
-            round((time.perf_counter() - started) * 1000, 3),
+            round((time.perf_counter() - started) * 1_000_000) / 1000,  # ms to the µs; round(x, 3) costs 2.5x
             datetime.now(UTC),
             None,
             1,

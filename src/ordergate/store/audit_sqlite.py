@@ -76,7 +76,10 @@ class SqliteRows:
         """The row as SQLAlchemy's SQLite DateTime stores it ("YYYY-MM-DD HH:MM:SS.ffffff", no offset, as UTC).
         Raises for a created_at that is not a datetime, as SQLAlchemy's DateTime type does."""
         i = self._created_at
-        created = row[i]
+        return (*row[:i], self.created_text(row[i]), *row[i + 1 :])
+
+    def created_text(self, created: object) -> str:
+        """created_at as `params` stores it."""
         if not isinstance(created, datetime):
             raise TypeError("created_at must be a datetime")
         if created.tzinfo is None:
@@ -88,20 +91,29 @@ class SqliteRows:
                 self._prefix = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S.")
                 self._second = seconds
             text = f"{self._prefix}{micro:06d}"
-        return (*row[:i], text, *row[i + 1 :])
+        return text
 
     def insert_all(self, conn: sqlite3.Connection, params: list[tuple[object, ...]]) -> None:
-        start, total = 0, len(params)
-        while start < total:
-            size = 1 << min((total - start).bit_length() - 1, 8)  # the largest power of two left, at most 256
-            flat = list(chain.from_iterable(params[start : start + size]))
-            conn.execute(self.insert(size), flat)
+        self._insert_flat(conn, list(chain.from_iterable(params)), len(params))
+
+    def _insert_flat(self, conn: sqlite3.Connection, flat: list[object], rows: int) -> None:
+        """`rows` rows' values, one after another in `flat`."""
+        width = len(self._fields)
+        start = 0
+        while start < rows:
+            size = 1 << min((rows - start).bit_length() - 1, 8)  # the largest power of two left, at most 256
+            conn.execute(self.insert(size), flat if size == rows else flat[start * width : (start + size) * width])
             start += size
 
     def write_all(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
         """All of `rows` in one transaction, or none (raises)."""
         try:
-            self.insert_all(conn, [self.params(row) for row in rows])
+            # The rows' values in one list (in C), each created_at then replaced by its text: no tuple per row.
+            flat = list(chain.from_iterable(rows))
+            created_text = self.created_text
+            for j in range(self._created_at, len(flat), len(self._fields)):
+                flat[j] = created_text(flat[j])
+            self._insert_flat(conn, flat, len(rows))
             conn.commit()
         except BaseException:
             with contextlib.suppress(Exception):
