@@ -174,7 +174,10 @@ class HotEndpoint:
             if aggregated:
                 await gateway.audit.record_aggregated(AuditRecord(*row), source_of_scope(scope))  # type: ignore[arg-type]
             else:
-                await gateway.audit.record_row(row)
+                try:
+                    await gateway.audit.submit(row)
+                except Exception as exc:  # not committed: spooled instead, or raised again (a 500 below)
+                    await gateway.audit.recover(row, exc)
         except Exception:
             log.exception("audit row could not be written", extra={"request_id": rid})
             # The client still learns what happened at the venue; the 500 says the record is missing.

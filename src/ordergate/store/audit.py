@@ -192,16 +192,26 @@ class AuditLog:
 
     async def record_row(self, row: tuple[object, ...]) -> None:
         """`record` for a row tuple in AuditRecord's field order (created_at set): what the hot path builds."""
-        row = sanitised_row(row)
         try:
-            if self._thread_writer is not None:
-                await self._thread_writer.write(row)
-            else:
-                await self._commit(row)
-        except Exception:
-            if self._spool is None:
-                raise
-            await self._spool.append(_record_of(row))
+            await self.submit(row)
+        except Exception as exc:
+            await self.recover(row, exc)
+
+    def submit(self, row: tuple[object, ...]) -> Awaitable[None]:
+        """`record_row` in two steps, for the hot path: await this, and on an exception `recover`. With SQLite
+        the awaitable is the row's own future in the open batch, so no coroutine sits between the request and
+        the commit (each one would be entered, and passed through on resumption, for every request)."""
+        row = sanitised_row(row)
+        if self._thread_writer is not None:
+            return self._thread_writer.submit(row)
+        return self._commit(row)
+
+    async def recover(self, row: tuple[object, ...], exc: Exception) -> None:
+        """After `submit`'s awaitable raised `exc`: the row goes to the spool, or `exc` is raised when there is
+        none."""
+        if self._spool is None:
+            raise exc
+        await self._spool.append(_record_of(sanitised_row(row)))
 
     async def record_aggregated(self, rec: AuditRecord, source: str) -> None:
         """Failed client authentication is what a flood from one address looks like, and a row per request would

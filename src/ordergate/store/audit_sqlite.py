@@ -155,25 +155,30 @@ class SqliteRows:
         return errors
 
 
-class _SharedFuture(asyncio.Future):  # type: ignore[type-arg]
-    """Awaited by every request of a batch: a cancelled request must not cancel its batch-mates' answer, so
-    cancel() refuses (the task is then cancelled once the batch is written), which costs less than a shield
-    per request."""
-
-    def cancel(self, msg: object = None) -> bool:
-        return False
-
-
 class _Batch:
-    """The rows one event loop has submitted since its last write; one future answers them all, with each
-    row's error (None = written) at the row's index."""
+    """The rows one event loop has submitted since its last write, each with the future its request awaits
+    (its own: a cancelled request cancels only its own wait; its row is written with the batch all the same)."""
 
-    __slots__ = ("done", "loop", "rows")
+    __slots__ = ("loop", "rows", "waiters")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.rows: list[tuple[object, ...]] = []
-        self.done: asyncio.Future[list[BaseException | None]] = _SharedFuture(loop=loop)
+        self.waiters: list[asyncio.Future[None]] = []
+
+    def settle(self, errors: list[BaseException | None] | None) -> None:
+        """Answer each row's request: `errors` holds each row's error (None = written); None means all written."""
+        if errors is None:
+            for waiter in self.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            return
+        for waiter, error in zip(self.waiters, errors, strict=True):
+            if not waiter.done():
+                if error is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(error)
 
 
 _CHECKPOINT = object()  # a request to the writer thread
@@ -197,18 +202,22 @@ class SqliteAuditWriter:
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
-    async def write(self, row: tuple[object, ...]) -> None:
+    def submit(self, row: tuple[object, ...]) -> asyncio.Future[None]:
+        """Add `row` to this loop's open batch; the future resolves once the batch is committed (or fails with
+        the row's error). A plain function returning a future: the request awaits it with no coroutine between."""
         loop = asyncio.get_running_loop()
         batch = self._open.get(loop)
         if batch is None:
             batch = self._open[loop] = _Batch(loop)
             if loop not in self._busy and loop not in self._scheduled:
                 self._schedule(loop)
-        index = len(batch.rows)
+        waiter = loop.create_future()
         batch.rows.append(row)
-        error = (await batch.done)[index]
-        if error is not None:
-            raise error
+        batch.waiters.append(waiter)
+        return waiter
+
+    async def write(self, row: tuple[object, ...]) -> None:
+        await self.submit(row)
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         self._scheduled.add(loop)
@@ -236,7 +245,7 @@ class SqliteAuditWriter:
                 # much as the thread's write, so the thread takes the batches for a while before the loop retries.
                 self._loop_after = loop.time() + _LOOP_BACK_OFF_S
             else:
-                batch.done.set_result([None] * len(rows))
+                batch.settle(None)
                 self._maybe_checkpoint(loop)
                 return
         self._busy.add(loop)
@@ -262,8 +271,7 @@ class SqliteAuditWriter:
     def _written(self, batch: _Batch, errors: list[BaseException | None]) -> None:
         loop = batch.loop
         self._busy.discard(loop)
-        if not batch.done.done():
-            batch.done.set_result(errors)
+        batch.settle(errors)
         if loop in self._open and loop not in self._scheduled:
             self._schedule(loop)
 
