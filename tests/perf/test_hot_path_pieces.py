@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Callable
@@ -212,3 +213,19 @@ def test_none_is_still_stored_as_null_with_the_audit_adapter_registered() -> Non
     conn.execute("CREATE TABLE t (a, b)")
     conn.execute("INSERT INTO t VALUES (?, ?)", (None, "x"))
     assert conn.execute("SELECT a IS NULL, typeof(a), b FROM t").fetchall() == [(1, "null", "x")]
+
+
+def test_request_ids_are_128_random_bits_and_a_forked_child_draws_its_own() -> None:
+    from ordergate.api import attempt
+
+    ids = {attempt.new_request_id() for _ in range(1000)}  # crosses several refills of the pool
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first id must not be the parent's next one
+        os.write(write, attempt.new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child != attempt.new_request_id()
