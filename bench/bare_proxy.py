@@ -220,6 +220,7 @@ def main() -> None:
         port=args.port,
         log_level="warning",
         access_log=False,
+        proxy_headers=False,
         timeout_graceful_shutdown=15,
         loop=args.loop,
         http=args.http,

@@ -99,6 +99,9 @@ def server_options(host: str, port: int, *, max_header_bytes: int, log_level: st
         "port": port,
         "log_level": log_level,
         "access_log": False,
+        # uvicorn would otherwise take the client address from X-Forwarded-For on connections from 127.0.0.1:
+        # ordergate has no trusted-proxy setting (SourceGuard and the audit rows' source are the TCP peer).
+        "proxy_headers": False,
         "timeout_graceful_shutdown": 15,
         "log_config": log_config,
         "http": BoundedHttpTools if BoundedHttpTools is not None else "h11",
