@@ -155,7 +155,11 @@ class Transport:
                     await self.health.answered(trace.venue)
                 if 300 <= resp.status < 400:
                     raise VenueRedirected(resp.status)
-                payload = await self._read_capped(resp)
+                declared = resp.content_length
+                if declared is not None and declared <= self._max_response and "Content-Encoding" not in resp.headers:
+                    payload = await resp.read()  # exactly `declared` bytes, within the cap: one read
+                else:
+                    payload = await self._read_capped(resp)
                 # aiohttp's read-only, case-insensitive header view: it outlives the response, no copy needed.
                 return UpstreamResponse(resp.status, resp.headers, payload, (time.perf_counter() - started) * 1000)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
@@ -186,9 +190,6 @@ class Transport:
         if declared is not None and declared > self._max_response:
             resp.close()
             raise ResponseTooLarge(f"answer of {declared} bytes")
-        if declared is not None and "Content-Encoding" not in resp.headers:
-            # The body is exactly `declared` bytes, within the cap: one read instead of a chunk loop.
-            return await resp.read()
         payload = bytearray()
         async for chunk in resp.content.iter_chunked(64 * 1024):
             payload += chunk
