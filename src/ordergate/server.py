@@ -24,25 +24,29 @@ except ImportError:  # uvicorn without httptools parses with h11, which enforces
 
 
 if HttpToolsProtocol is not None:
+    _Base = HttpToolsProtocol
 
     class _HeadTooLarge(httptools.HttpParserError):
         pass
 
     class BoundedHttpTools(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+        """The base class is called directly, not through super(), which builds an object per call: these run
+        for every request, on_header for every header field. Fields are counted from uvicorn's own list."""
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
+            _Base.__init__(self, *args, **kwargs)
             self._max_head = self.config.h11_max_incomplete_event_size or 64 * 1024
             self._in_head = True  # a connection starts with a request head
             self._head_bytes = 0
-            self._header_count = 0
             self._began = False
+            self._too_many = False
 
         def data_received(self, data: bytes) -> None:
             in_head_before = self._in_head
             self._began = False
             try:
-                super().data_received(data)
-            except _HeadTooLarge:  # pragma: no cover - uvicorn catches parser errors itself (see on_header)
+                _Base.data_received(self, data)
+            except _HeadTooLarge:  # pragma: no cover - uvicorn catches parser errors itself (see on_headers_complete)
                 self._refuse()
                 return
             if self.transport.is_closing():
@@ -56,33 +60,32 @@ if HttpToolsProtocol is not None:
                     self._refuse()
 
         def send_400_response(self, msg: str) -> None:
-            if self._header_count > MAX_HEADER_COUNT:
+            if self._too_many:
                 self._refuse()
                 return
-            super().send_400_response(msg)
+            _Base.send_400_response(self, msg)
 
         def on_message_begin(self) -> None:
             self._began = True
             self._in_head = True
             self._head_bytes = 0
-            self._header_count = 0
-            super().on_message_begin()
+            _Base.on_message_begin(self)
 
         def on_header(self, name: bytes, value: bytes) -> None:
-            self._header_count += 1
-            if self._header_count > MAX_HEADER_COUNT:
+            if len(self.headers) >= MAX_HEADER_COUNT:  # uvicorn's list of this request's fields so far
                 # uvicorn turns a parser error into its 400 path, which send_400_response makes a 431.
+                self._too_many = True
                 raise _HeadTooLarge("too many header fields")
-            super().on_header(name, value)
+            _Base.on_header(self, name, value)
 
         def on_headers_complete(self) -> None:
             self._in_head = False
-            super().on_headers_complete()
+            _Base.on_headers_complete(self)
 
         def on_message_complete(self) -> None:
             self._in_head = True
             self._head_bytes = 0
-            super().on_message_complete()
+            _Base.on_message_complete(self)
 
         def _refuse(self) -> None:
             self.logger.warning("request head too large: refused with 431")

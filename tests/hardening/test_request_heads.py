@@ -88,3 +88,12 @@ def test_x_forwarded_for_is_not_believed_even_from_localhost(sandbox_port: int, 
             sources = [r[0] for r in conn.execute("SELECT source FROM audit_events WHERE source IS NOT NULL")]
         time.sleep(0.05)
     assert sources and spoofed not in sources and "127.0.0.1" in sources
+
+
+def test_the_field_count_bound_is_exact(sandbox_port: int) -> None:
+    def head(fields: int) -> bytes:  # Host and Connection plus `fields - 2` more
+        extra = b"".join(b"X-H%d: v\r\n" % i for i in range(fields - 2))
+        return b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra + b"\r\n"
+
+    assert _send_head(sandbox_port, head(100)).startswith(b"HTTP/1.1 200 ")
+    assert _send_head(sandbox_port, head(101)).startswith(b"HTTP/1.1 431 ")
