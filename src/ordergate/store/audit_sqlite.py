@@ -39,6 +39,14 @@ _MAX_BATCH = 500
 _GATHER_S = 0.002
 _CHECKPOINT_EVERY_S = 1.0
 _LOOP_BACK_OFF_S = 1.0
+# A batch whose write lock is held elsewhere is tried again on the loop this often, this many times, then handed to
+# the thread (which waits for the lock): another worker's commit holds it for well under a millisecond.
+_RETRY_S = 0.0005
+_LOOP_ATTEMPTS = 40
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 # sqlite3 binds int, float, str and bytes directly, but sends every None through its adapter lookup, which
 # raises and formats an AttributeError (no `__adapt__` on the protocol) before binding NULL: ~2,500 instructions
@@ -159,12 +167,13 @@ class _Batch:
     """The rows one event loop has submitted since its last write, each with the future its request awaits
     (its own: a cancelled request cancels only its own wait; its row is written with the batch all the same)."""
 
-    __slots__ = ("loop", "rows", "waiters")
+    __slots__ = ("attempts", "loop", "rows", "waiters")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.rows: list[tuple[object, ...]] = []
         self.waiters: list[asyncio.Future[None]] = []
+        self.attempts = 0  # refused BEGINs on the loop (another connection held the write lock)
 
     def settle(self, errors: list[BaseException | None] | None) -> None:
         """Answer each row's request: `errors` holds each row's error (None = written); None means all written."""
@@ -237,17 +246,34 @@ class SqliteAuditWriter:
         rows = batch.rows
         self._next_at[loop] = loop.time() + _GATHER_S if len(rows) > 1 else 0.0
         if len(rows) <= _MAX_BATCH and loop.time() >= self._loop_after:
+            conn = self._loop_connection(loop)
             try:
-                self._rows.write_all(self._loop_connection(loop), rows)
-            except Exception as exc:  # noqa: BLE001 - the thread retries it, waiting and row by row
+                # The write lock first, before any row is bound: refused at once while another connection (another
+                # worker, typically, for the ~50 µs of its commit) holds it.
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _busy(exc) and batch.attempts < _LOOP_ATTEMPTS:
+                    # Tried again on the loop shortly, rows arriving meanwhile joining the batch: a hand-off to the
+                    # thread costs more than a few refused BEGINs. A lock held longer goes to the thread below.
+                    batch.attempts += 1
+                    self._open[loop] = batch
+                    self._scheduled.add(loop)
+                    loop.call_later(_RETRY_S, self._flush, loop)
+                    return
                 log.debug("audit batch handed to the writer thread: %s", exc)
-                # Another writer holds the lock (another worker process, typically): a failed attempt costs as
-                # much as the thread's write, so the thread takes the batches for a while before the loop retries.
-                self._loop_after = loop.time() + _LOOP_BACK_OFF_S
+                if not _busy(exc):
+                    self._loop_after = loop.time() + _LOOP_BACK_OFF_S
             else:
-                batch.settle(None)
-                self._maybe_checkpoint(loop)
-                return
+                try:
+                    self._rows.write_all(conn, rows)
+                except Exception as exc:  # noqa: BLE001 - the thread retries it, waiting and row by row
+                    log.debug("audit batch handed to the writer thread: %s", exc)
+                    # Not a lock (that was taken): the thread takes the batches for a while before the loop retries.
+                    self._loop_after = loop.time() + _LOOP_BACK_OFF_S
+                else:
+                    batch.settle(None)
+                    self._maybe_checkpoint(loop)
+                    return
         self._busy.add(loop)
         self._queue.put(batch)
 
