@@ -229,3 +229,11 @@ def test_request_ids_are_128_random_bits_and_a_forked_child_draws_its_own() -> N
     os.waitpid(pid, 0)
     child = os.read(read, 64).decode()
     assert child != attempt.new_request_id()
+
+
+@given(st.text(max_size=12), st.text(max_size=24))
+def test_bybit_cancel_body_is_json_dumps_byte_for_byte(symbol: str, order_id: str) -> None:
+    from ordergate.venues.bybit.adapter import cancel_body
+
+    expected = json.dumps({"category": "spot", "symbol": symbol, "orderId": order_id}, separators=(",", ":"))
+    assert cancel_body(symbol, order_id) == expected.encode()

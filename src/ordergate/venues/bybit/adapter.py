@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
+from json.encoder import encode_basestring_ascii
 from typing import Any
 from urllib.parse import urlencode
 
@@ -77,8 +78,14 @@ class _CancelPending(Exception):
 
 
 def cancel_body(symbol: str, order_id: str) -> bytes:
-    """The exact JSON that is signed and sent: compact, in the documented field order."""
-    return json.dumps({"category": CATEGORY, "symbol": symbol, "orderId": order_id}, separators=(",", ":")).encode()
+    """The exact JSON that is signed and sent: compact, in the documented field order. Byte for byte what
+    json.dumps of {"category", "symbol", "orderId"} with separators (",", ":") gives, from a template."""
+    return (
+        _CANCEL_HEAD + encode_basestring_ascii(symbol) + ',"orderId":' + encode_basestring_ascii(order_id) + "}"
+    ).encode()
+
+
+_CANCEL_HEAD = '{"category":' + encode_basestring_ascii(CATEGORY) + ',"symbol":'
 
 
 def cancel_batch_body(orders: Sequence[tuple[str, str]]) -> bytes:
