@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ordergate.coordination import Coordination, LocalCoordination
@@ -222,6 +223,7 @@ class CancelService:
         # Once a venue says "slow down" or "locked" for a key, ordergate answers for it until Retry-After passes:
         # calling again would only deepen the user's ban.
         self.coordination = coordination or LocalCoordination()
+        self._routes: dict[IntegrationType, tuple[VenueSpec, Adapter, Callable[[str], object] | None]] = {}
 
     async def cancel(
         self, client_id: str, req: CancelRequest, *, wait_s: float = 0.0, pace_s: float = 0.0
@@ -249,8 +251,12 @@ class CancelService:
 
     def prepare(self, client_id: str, req: CancelRequest) -> Prepared:
         """Everything decided before anything is sent: venue, id shape, fields, token."""
-        spec, adapter = supported_adapter(self.registry, req.type)
-        require_order_id_shape(spec, req.order)
+        route = self._routes.get(req.type)
+        if route is None:
+            route = self._route(req.type)
+        spec, adapter, admits = route
+        if admits is not None and not admits(req.order.id):
+            require_order_id_shape(spec, req.order)  # raises, with the venue's example
         if spec.required_fields:  # most venues need nothing beyond the id
             _require_fields(spec, req.order)
         creds = open_credentials(self.sealer, client_id, req.type, req.auth_token)
@@ -258,6 +264,13 @@ class CancelService:
         # Where a venue limits and bans by IP (Binance), its back-off applies to every key sent from this gateway.
         back_off_id = venue_back_off_id(spec, adapter.base_url) if spec.limits_per_ip else key_id
         return Prepared(req, spec, adapter, creds, key_id, back_off_id)
+
+    def _route(self, integration: IntegrationType) -> tuple[VenueSpec, Adapter, Callable[[str], object] | None]:
+        """What `prepare` needs of a type, kept once a type has a supported adapter (the registry keeps adapters
+        for the process's life): spec, adapter and its order id check, with no call per request to find them."""
+        spec, adapter = supported_adapter(self.registry, integration)
+        route = self._routes[integration] = (spec, adapter, spec.order_id.matcher() if spec.order_id else None)
+        return route
 
     def admit_now(self, prepared: Prepared) -> None:
         """`admit` with in-process coordination (`coordination.local`), which answers without I/O: no await."""

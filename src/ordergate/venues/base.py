@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -38,6 +39,10 @@ class OrderIdShape:
 
     def admits(self, order_id: str) -> bool:
         return _compiled(self.pattern).fullmatch(order_id) is not None
+
+    def matcher(self) -> Callable[[str], object]:
+        """The compiled check itself: truthy exactly when `admits`."""
+        return _compiled(self.pattern).fullmatch
 
 
 # A UUID in its canonical text form, as Alpaca, Coinbase and others issue order ids.

@@ -74,7 +74,7 @@ _JOINED = re.compile(r"[A-Za-z0-9_.~=&-]*")
 def form_encode(fields: list[tuple[str, str]]) -> bytes:
     """`urlencode(fields).encode()`, byte for byte; fields made only of characters it leaves alone (order ids,
     nonces) are joined directly, at a sixth of its cost."""
-    joined = "&".join([f"{name}={value}" for name, value in fields])
+    joined = "&".join(map("=".join, fields))  # in C: no comprehension frame
     # Safe characters only, and no "=" or "&" but the joining ones (a value holding one must be escaped).
     if _JOINED.fullmatch(joined) and joined.count("=") == len(fields) and joined.count("&") == len(fields) - 1:
         return joined.encode()
