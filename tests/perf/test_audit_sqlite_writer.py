@@ -4,6 +4,7 @@ the writer thread when it could (another connection holds the write lock); check
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import time
@@ -45,6 +46,10 @@ async def _log(tmp_path: Path) -> tuple[AuditLog, Path]:
     log = AuditLog(sessions(engine), engine=engine, spool_dir=tmp_path / "spool")
     await log.start()
     return log, db
+
+
+def _size(path: str) -> int:
+    return os.path.getsize(path)
 
 
 def _count(db: Path) -> int:
@@ -157,3 +162,23 @@ async def test_created_at_is_stored_as_sqlalchemy_stores_it(tmp_path: Path) -> N
         datetime(2026, 1, 2, 3, 4, 5, 7),
     ]
     await log.stop()
+
+
+async def test_a_wal_past_its_bound_is_truncated_by_the_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under steady load passive checkpoints never let SQLite restart the WAL, so it grew without bound; past
+    `_WAL_TRUNCATE_BYTES` the thread's checkpoint empties it (here the bound is one page)."""
+    monkeypatch.setattr(audit_sqlite, "_CHECKPOINT_EVERY_S", 0.0)
+    log, db = await _log(tmp_path)
+    wal = f"{db}-wal"
+    for i in range(20):
+        await asyncio.gather(*(log.record_row(_row(i * 50 + j)) for j in range(50)))
+    grown = _size(wal)
+    monkeypatch.setattr(audit_sqlite, "_WAL_TRUNCATE_BYTES", 4096)
+    for i in range(5):
+        await log.record_row(_row(5000 + i))
+    await log.stop()  # the checkpoints queued before the stop have run
+    assert grown > 4096
+    assert _size(wal) < grown
+    assert _count(db) == 1005

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -38,6 +39,7 @@ _MAX_BATCH = 500
 # One request alone is never delayed.
 _GATHER_S = 0.002
 _CHECKPOINT_EVERY_S = 1.0
+_WAL_TRUNCATE_BYTES = 64 << 20
 _LOOP_BACK_OFF_S = 1.0
 # A batch whose write lock is held elsewhere is tried again on the loop this often, this many times, then handed to
 # the thread (which waits for the lock): another worker's commit holds it for well under a millisecond.
@@ -288,6 +290,17 @@ class SqliteAuditWriter:
             self._conns[loop] = conn
         return conn
 
+    def _checkpoint_mode(self) -> str:
+        """PASSIVE, which never waits, while the WAL is small. Under steady load a passive checkpoint never catches
+        up (new batches commit while it copies and syncs), so SQLite never restarts the WAL and it grew ~6 MB a
+        second (184 MB in 30 s at 4,500 cancels/s, measured). Past `_WAL_TRUNCATE_BYTES` a TRUNCATE checkpoint
+        holds writers off while it finishes (the loop retries its batch meanwhile, then hands it here) and empties
+        the WAL file."""
+        with contextlib.suppress(OSError):
+            if os.path.getsize(f"{self._path}-wal") > _WAL_TRUNCATE_BYTES:
+                return "TRUNCATE"
+        return "PASSIVE"
+
     def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
         if now >= self._checkpoint_at:
@@ -325,7 +338,7 @@ class SqliteAuditWriter:
                 with contextlib.suppress(Exception):
                     if pooled is None:
                         pooled = self._engine.raw_connection()
-                    pooled.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+                    pooled.driver_connection.execute(f"PRAGMA wal_checkpoint({self._checkpoint_mode()})")  # type: ignore[union-attr]
                 continue
             assert isinstance(batch, _Batch)
             errors: list[BaseException | None] = []
