@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import socket
+from pathlib import Path
 
-from tests.conftest import GatewayHarness
+from ordergate.domain.integrations import IntegrationType
+from ordergate.venues.kraken.simulator import KrakenSimulator
+from tests.conftest import GatewayHarness, gateway_harness
 
 AUTH = "/api/v1/authenticate"
 
@@ -95,3 +99,25 @@ async def test_validation_and_unsupported(gw: GatewayHarness) -> None:
     assert resp.status_code == 400 and resp.json()["errorType"] == "authenticationNotSupported"
     resp = await _auth(gw, {}, {"type": "kraken", "username": "k", "password": "s"})
     assert resp.status_code == 401 and resp.json()["errorType"] == "invalidClientCredentials"
+
+
+async def test_an_unreachable_venue_is_a_502_not_an_internal_error(
+    tmp_path: Path, kraken: tuple[KrakenSimulator, str]
+) -> None:
+    """Found by schemathesis: a venue that cannot be reached during connect was an unhandled error (500)."""
+    sim, url = kraken
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    async with gateway_harness(tmp_path, sim, url, base_urls={IntegrationType.kraken: closed}) as gw:
+        headers = await gw.client()
+        resp = await _auth(gw, headers, {"type": "kraken", "username": "k", "password": "c2VjcmV0"})
+        assert resp.status_code == 502, resp.text
+        assert resp.json()["errorType"] == "institutionUnavailable"
+        assert "accountTokens" not in resp.text or resp.json()["content"] is None
+        row = (await gw.gateway.audit.tail(1))[0]
+        assert (row.endpoint, row.error_type) == ("authenticate", "institutionUnavailable")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again when the block ends: nothing listens there

@@ -3,6 +3,7 @@ invalid input is rejected. Run over real HTTP against the production app (Kraken
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -30,8 +31,21 @@ from ordergate.venues.kraken.simulator import KrakenSimulator
 from tests.reliability import report
 from tests.support.servers import serve_asgi
 
+
+@schemathesis.check
+def not_an_internal_error(ctx: Any, response: Any, case: Any) -> bool | None:
+    """not_a_server_error, but for the venue's own failure: /authenticate verifies the credentials it is given with
+    the venue, and every venue but Kraken here is its production host, which this machine cannot reach; ordergate
+    then answers its documented 502 `institutionUnavailable` (an unhandled error, 500, was found this way)."""
+    if response.status_code == 502 and case.operation.path == "/api/v1/authenticate":
+        with contextlib.suppress(ValueError, AttributeError):
+            if response.json().get("errorType") == "institutionUnavailable":
+                return None
+    return not_a_server_error(ctx, response, case)  # type: ignore[no-any-return]
+
+
 CHECKS = [
-    not_a_server_error,
+    not_an_internal_error,
     response_schema_conformance,
     status_code_conformance,
     content_type_conformance,

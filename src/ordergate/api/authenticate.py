@@ -17,12 +17,13 @@ from ordergate.api.models import B2BBrokerAuthRequest
 from ordergate.api.parsing import UnencodableBody, read_json_object, validate
 from ordergate.api.transactions import GatewayDep
 from ordergate.domain.cancel import refuse_if_no_cancel_api, refuse_if_unconfigured
-from ordergate.domain.errors import ErrorType, GatewayError
+from ordergate.domain.errors import ErrorType, GatewayError, UnknownOrderAtVenue
 from ordergate.domain.orders import Credentials
 from ordergate.gateway import Gateway
 from ordergate.store.clients import Scope
 from ordergate.tokens import InvalidToken, TokenTooLarge
 from ordergate.venues.base import ChallengeIssued, Connected, ConnectStep
+from ordergate.venues.transport import NotDelivered, OutcomeUnknown
 
 router = APIRouter()
 _USER_ID_MAX = 50
@@ -67,6 +68,12 @@ async def _connect(gateway: Gateway, client_id: str, data: dict, request_id: str
     )
     try:
         result = await adapter.connect(creds, step)
+    except (NotDelivered, OutcomeUnknown, UnknownOrderAtVenue):
+        # The venue could not be reached or its answer was lost: nothing was sealed, the client may retry.
+        raise GatewayError(
+            ErrorType.institutionUnavailable,
+            "The institution could not be reached to verify the credentials; nothing was connected. Retry shortly.",
+        ) from None
     except GatewayError as exc:
         if exc.error_type is ErrorType.mfaRequired:
             return envelope.ok(
