@@ -55,6 +55,8 @@ class LocalCoordination:
     def __init__(self) -> None:
         self._buckets: dict[tuple[float, int], TokenBuckets] = {}
         self._cooldowns = Cooldowns()
+        # (seconds left, reason) while `key` is blocked, else None: the cool-downs' own method, one call per cancel.
+        self.check_now: Callable[[str], tuple[float, str] | None] = self._cooldowns.check
 
     def take_token_now(self, key: str, rate: float, burst: int) -> float:
         buckets = self._buckets.get((rate, burst))
@@ -67,9 +69,6 @@ class LocalCoordination:
 
     async def block(self, key: str, seconds: float, reason: str) -> None:
         self._cooldowns.block(key, seconds, reason)
-
-    def check_now(self, key: str) -> tuple[float, str] | None:
-        return self._cooldowns.check(key)
 
     async def check(self, key: str) -> tuple[float, str] | None:
         return self._cooldowns.check(key)

@@ -30,20 +30,22 @@ if HttpToolsProtocol is not None:
         pass
 
     class BoundedHttpTools(HttpToolsProtocol):  # type: ignore[misc,valid-type]
-        """The base class is called directly, not through super(), which builds an object per call: these run
-        for every request, on_header for every header field. Fields are counted from uvicorn's own list."""
+        """The base class is called directly, not through super(), which builds an object per call; and only
+        three callbacks are wrapped (not on_header, which runs for every field): these run for every request.
+        Fields are counted from uvicorn's own list once the head is complete; the byte bound has already kept
+        that list small (a field costs at least 4 bytes of the head)."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             _Base.__init__(self, *args, **kwargs)
             self._max_head = self.config.h11_max_incomplete_event_size or 64 * 1024
             self._in_head = True  # a connection starts with a request head
             self._head_bytes = 0
-            self._began = False
+            self._heads = 0  # request heads completed on this connection
             self._too_many = False
 
         def data_received(self, data: bytes) -> None:
             in_head_before = self._in_head
-            self._began = False
+            heads_before = self._heads
             try:
                 _Base.data_received(self, data)
             except _HeadTooLarge:  # pragma: no cover - uvicorn catches parser errors itself (see on_headers_complete)
@@ -54,7 +56,7 @@ if HttpToolsProtocol is not None:
             # Only whole chunks spent inside one unfinished head are counted (httptools gives no offsets), so
             # pipelined requests never count against each other; the bound is therefore `max` plus at most one
             # read (256 KiB), against an unbounded buffer before.
-            if self._in_head and in_head_before and not self._began:
+            if self._in_head and in_head_before and self._heads == heads_before:
                 self._head_bytes += len(data)
                 if self._head_bytes > self._max_head:
                     self._refuse()
@@ -65,21 +67,13 @@ if HttpToolsProtocol is not None:
                 return
             _Base.send_400_response(self, msg)
 
-        def on_message_begin(self) -> None:
-            self._began = True
-            self._in_head = True
-            self._head_bytes = 0
-            _Base.on_message_begin(self)
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            if len(self.headers) >= MAX_HEADER_COUNT:  # uvicorn's list of this request's fields so far
+        def on_headers_complete(self) -> None:
+            if len(self.headers) > MAX_HEADER_COUNT:  # uvicorn's list of this request's fields
                 # uvicorn turns a parser error into its 400 path, which send_400_response makes a 431.
                 self._too_many = True
                 raise _HeadTooLarge("too many header fields")
-            _Base.on_header(self, name, value)
-
-        def on_headers_complete(self) -> None:
             self._in_head = False
+            self._heads += 1
             _Base.on_headers_complete(self)
 
         def on_message_complete(self) -> None:

@@ -95,9 +95,12 @@ async def admit(client: Client, scope: Scope, limit: ClientLimit | None) -> None
 
 def admit_now(client: Client, scope: Scope, limit: ClientLimit | None) -> None:
     """`admit` when the limit is kept in process (`coordination.local`, or no limit): no await."""
-    _require_scope(client, scope)
+    if scope not in client.scopes:
+        _require_scope(client, scope)
     if limit is not None and limit.rate > 0:
-        _raise_if_limited(limit, limit.coordination.take_token_now(client.id, limit.rate, limit.burst))  # type: ignore[attr-defined]
+        wait = limit.coordination.take_token_now(client.id, limit.rate, limit.burst)  # type: ignore[attr-defined]
+        if wait:
+            _raise_if_limited(limit, wait)
 
 
 def _require_scope(client: Client, scope: Scope) -> None:

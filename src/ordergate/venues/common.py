@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import re
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -68,14 +67,17 @@ def key_fingerprint(prefix: str, key: str) -> str:
 
 
 # What urlencode leaves as it is (letters, digits and "_.-~"), plus the "=" and "&" that join fields.
-_JOINED = re.compile(r"[A-Za-z0-9_.~=&-]*")
+_JOINED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~=&"
 
 
 def form_encode(fields: list[tuple[str, str]]) -> bytes:
     """`urlencode(fields).encode()`, byte for byte; fields made only of characters it leaves alone (order ids,
     nonces) are joined directly, at a sixth of its cost."""
     joined = "&".join(map("=".join, fields))  # in C: no comprehension frame
-    # Safe characters only, and no "=" or "&" but the joining ones (a value holding one must be escaped).
-    if _JOINED.fullmatch(joined) and joined.count("=") == len(fields) and joined.count("&") == len(fields) - 1:
-        return joined.encode()
+    if joined.isascii():
+        raw = joined.encode("ascii")
+        # Safe characters only (deleting them leaves nothing: a table lookup per byte, where a regex took ~80
+        # instructions per character), and no "=" or "&" but the joining ones (a value holding one is escaped).
+        if not raw.translate(None, _JOINED) and raw.count(b"=") == len(fields) and raw.count(b"&") == len(fields) - 1:
+            return raw
     return urlencode(fields).encode()

@@ -59,7 +59,11 @@ class _Hold:
     async def __aexit__(self, *exc: object) -> None:
         state = self._state
         assert state is not None
-        self._gate._pass_turn(state)
+        gate = self._gate
+        if state.waiters or len(gate._states) > gate._max_keys:
+            gate._pass_turn(state)
+        else:  # `_pass_turn` with nobody waiting and nothing to evict, without its two calls
+            state.users -= 1
 
 
 def _microseconds() -> int:
