@@ -356,9 +356,8 @@ def measure(
         "upstream_errors": upstream_errors,
         "upstream_cancels": stats1["cancels"] - stats0["cancels"],
         "cpu_us_per_cancel": round((cpu1 - cpu0) / n * 1e6, 1) if server else None,
-        "sys_us_per_cancel": round((sys1 - sys0) / n * 1e6, 1)
-        if server
-        else None,  # of cpu_us_per_cancel: in the kernel
+        # Of cpu_us_per_cancel, the part spent in the kernel.
+        "sys_us_per_cancel": round((sys1 - sys0) / n * 1e6, 1) if server else None,
         "upstream_cpu_us_per_cancel": round((up1 - up0) / n * 1e6, 1),
         "loader_cpu_us_per_cancel": round(res["loader_cpu_s"] / n * 1e6, 1),
         "machine_busy_pct": round(100 * (busy1 - busy0) / max(all1 - all0, 1), 1),

@@ -30,10 +30,9 @@ if HttpToolsProtocol is not None:
         pass
 
     class BoundedHttpTools(HttpToolsProtocol):  # type: ignore[misc,valid-type]
-        """The base class is called directly, not through super(), which builds an object per call; and only
-        three callbacks are wrapped (not on_header, which runs for every field): these run for every request.
-        Fields are counted from uvicorn's own list once the head is complete; the byte bound has already kept
-        that list small (a field costs at least 4 bytes of the head)."""
+        """The base class is called directly, not through super(), which builds an object per call: these run
+        for every request, on_header for every header field. Fields are counted from uvicorn's own list as they
+        arrive, so a flood of tiny fields never holds more than `MAX_HEADER_COUNT` of them."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             _Base.__init__(self, *args, **kwargs)
@@ -67,11 +66,14 @@ if HttpToolsProtocol is not None:
                 return
             _Base.send_400_response(self, msg)
 
-        def on_headers_complete(self) -> None:
-            if len(self.headers) > MAX_HEADER_COUNT:  # uvicorn's list of this request's fields
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if len(self.headers) >= MAX_HEADER_COUNT:  # uvicorn's list of this request's fields so far
                 # uvicorn turns a parser error into its 400 path, which send_400_response makes a 431.
                 self._too_many = True
                 raise _HeadTooLarge("too many header fields")
+            _Base.on_header(self, name, value)
+
+        def on_headers_complete(self) -> None:
             self._in_head = False
             self._heads += 1
             _Base.on_headers_complete(self)
