@@ -13,6 +13,8 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# A WAL that grew while a reader kept checkpoints from restarting it is cut back to this size once it restarts.
+WAL_LIMIT_BYTES = 64 << 20
 
 
 def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -21,6 +23,7 @@ def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     cur.close()
 
 
