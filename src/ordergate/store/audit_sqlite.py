@@ -12,7 +12,8 @@ What could block the loop is kept off it:
   write lock, or anything else goes wrong, the batch goes to the writer thread, whose connection waits (30 s), and
   retries row by row there, so one refused row does not take its batch-mates down;
 - the loop's connection never checkpoints (wal_autocheckpoint 0, where the fsyncs of WAL mode happen): the thread
-  checkpoints once a second while rows are written (`_checkpoint`), holding writers off for ~3 ms at most.
+  checkpoints once a second while rows are written (`_checkpoint`), holding writers off for a few ms (~3 ms
+  measured; up to `_RESTART_WAIT_MS` more while a reader is still in the WAL).
 The row is committed before the request's future resolves, so before its response leaves.
 """
 
