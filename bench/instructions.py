@@ -75,7 +75,9 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--tree", action="append", default=[], help="name=path/to/src: another ordergate to count")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory (callgrind files, for callgrind_annotate)")
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the work directory (callgrind files, for callgrind_annotate)"
+    )
     args = ap.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)

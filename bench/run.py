@@ -14,7 +14,16 @@ Processes (each its own, so CPU and memory are measured per process from /proc):
 - ordergate_2w  `ordergate serve --workers 2`, for the scaling figure.
 - ordergate_bybit / bare_proxy_bybit  the second venue (Bybit v5, JSON + HMAC-SHA256) at concurrency 64: the same
              ordergate process and a bare proxy variant, against `bench/upstream.py --venue bybit`.
+- ordergate_2w_helpers_batch  the same two workers at concurrency 64 with the helpers run as SCHED_BATCH (below).
 Load: wrk (C, one thread, a Lua script, bench/cancel.lua) when installed, else bench/loadgen.py.
+
+The helpers (load generator and upstreams) share the machine's two cores with the process under test. With two busy
+workers, each wake-up of wrk or the upstream preempts a worker (`preempted_per_100`: ~65-75 per 100 cancels, against
+0-2 with one worker or the bare proxy, where a core is free for the helpers). `ordergate_2w_helpers_batch` runs the
+helpers as SCHED_BATCH (a woken helper waits for the next tick or an idle core instead of preempting), to show what
+the co-location costs. It is a diagnostic, not the figure: on an Intel Xeon it cut the workers' CPU per cancel by
+~7%, on an AMD EPYC it raised it by ~15% (the delayed helpers leave cores idle and each wake-up of the workers finds
+fewer events), so the bench measures with the helpers at normal priority, as a deployment's neighbours would be.
 See bench/README.md for the method and the choices it measured.
 """
 
@@ -97,6 +106,34 @@ def cpu_times(pid: int) -> tuple[float, float]:
 
 def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
+
+
+def context_switches(pid: int) -> tuple[int, int]:
+    """(voluntary, involuntary) context switches of every thread of the process and its live descendants."""
+    vol = invol = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):
+                with contextlib.suppress(OSError), open(f"/proc/{p}/task/{task}/status") as fh:
+                    for line in fh:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            vol += int(line.split()[1])
+                        elif line.startswith("nonvoluntary_ctxt_switches:"):
+                            invol += int(line.split()[1])
+    return vol, invol
+
+
+def schedule_as_batch(pid: int, batch: bool = True) -> None:
+    """SCHED_BATCH (or SCHED_OTHER again) for every thread of `pid`: see the module docstring."""
+    policy = os.SCHED_BATCH if batch else os.SCHED_OTHER
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setscheduler(int(task), policy, os.sched_param(0))
+
+
+def _batch_child() -> None:
+    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -251,7 +288,7 @@ class Load:
     bybit_tokens: list[str] | None = None
     runs: int = 0
 
-    def run(self, mode: str, url: str, concurrency: int, duration_s: int) -> dict[str, Any]:
+    def run(self, mode: str, url: str, concurrency: int, duration_s: int, batch: bool = False) -> dict[str, Any]:
         self.runs += 1
         tag = f"{os.getpid() % 100:02d}R{self.runs % 100:02d}"  # 5 characters: a Kraken txid's first group
         if self.loader == "wrk":
@@ -275,7 +312,9 @@ class Load:
                 *args,
             ]
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, check=True, preexec_fn=_batch_child if batch else None
+            )
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
             if line is None:
@@ -294,7 +333,11 @@ class Load:
             venue="bybit" if mode == "gateway_bybit" else "kraken",
         )
         before = resource.getrusage(resource.RUSAGE_SELF)
-        result = asyncio.run(loadgen.run(target, concurrency, duration_s=duration_s))
+        schedule_as_batch(os.getpid(), batch)
+        try:
+            result = asyncio.run(loadgen.run(target, concurrency, duration_s=duration_s))
+        finally:
+            schedule_as_batch(os.getpid(), False)
         after = resource.getrusage(resource.RUSAGE_SELF)
         result["loader_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         return result
@@ -322,20 +365,24 @@ def measure(
     rep: int,
     duration_s: int,
     warmup_s: int,
+    helpers_batch: bool = False,
 ) -> dict[str, Any]:
     mode = "direct" if variant == "direct" else "gateway_bybit" if variant.endswith("_bybit") else "gateway"
     url = upstream.url if server is None else server.url
+    schedule_as_batch(upstream.pid, helpers_batch)
     settle(upstream)
     if warmup_s > 0:
-        load.run(mode, url, concurrency, warmup_s)
+        load.run(mode, url, concurrency, warmup_s, helpers_batch)
         settle(upstream)
     stats0 = get_json(upstream.url + "/_stats")
     user0, sys0 = cpu_times(server.pid) if server else (0.0, 0.0)
+    vol0, invol0 = context_switches(server.pid) if server else (0, 0)
     up0 = cpu_seconds(upstream.pid)
     busy0, all0 = machine_busy()
-    res = load.run(mode, url, concurrency, duration_s)
+    res = load.run(mode, url, concurrency, duration_s, helpers_batch)
     busy1, all1 = machine_busy()
     user1, sys1 = cpu_times(server.pid) if server else (0.0, 0.0)
+    vol1, invol1 = context_switches(server.pid) if server else (0, 0)
     cpu0, cpu1 = user0 + sys0, user1 + sys1
     up1 = cpu_seconds(upstream.pid)
     stats1 = get_json(upstream.url + "/_stats")
@@ -347,6 +394,7 @@ def measure(
         "variant": variant,
         "concurrency": concurrency,
         "rep": rep,
+        "helpers": "batch" if helpers_batch else "normal",
         "requests": res["requests"],
         "seconds": round(seconds, 3),
         "cancels_per_s": round(res["good"] / seconds, 1),
@@ -358,14 +406,19 @@ def measure(
         "cpu_us_per_cancel": round((cpu1 - cpu0) / n * 1e6, 1) if server else None,
         # Of cpu_us_per_cancel, the part spent in the kernel.
         "sys_us_per_cancel": round((sys1 - sys0) / n * 1e6, 1) if server else None,
+        # Per 100 cancels: how often the gateway's threads gave up the CPU (waiting) or had it taken away.
+        "switches_per_100": round((vol1 - vol0) / n * 100, 1) if server else None,
+        "preempted_per_100": round((invol1 - invol0) / n * 100, 1) if server else None,
         "upstream_cpu_us_per_cancel": round((up1 - up0) / n * 1e6, 1),
         "loader_cpu_us_per_cancel": round(res["loader_cpu_s"] / n * 1e6, 1),
         "machine_busy_pct": round(100 * (busy1 - busy0) / max(all1 - all0, 1), 1),
         "peak_rss_mb": round(peak_rss_mb(server.pid), 1) if server else None,
     }
     print(
-        f"  {variant:13} c={concurrency:<3} rep={rep}  {row['cancels_per_s']:>8.1f}/s  p50 {row['p50_ms']:>7.2f} ms"
-        f"  p99 {row['p99_ms']:>7.2f} ms  cpu {row['cpu_us_per_cancel'] or 0:>6.1f} µs  errors {errors}"
+        f"  {variant:16} c={concurrency:<3} rep={rep}  {row['cancels_per_s']:>8.1f}/s  p50 {row['p50_ms']:>7.2f} ms"
+        f"  p99 {row['p99_ms']:>7.2f} ms  cpu {row['cpu_us_per_cancel'] or 0:>6.1f} µs"
+        f" (sys {row['sys_us_per_cancel'] or 0}, upstream {row['upstream_cpu_us_per_cancel']},"
+        f" load {row['loader_cpu_us_per_cancel']})  preempted {row['preempted_per_100']}/100  errors {errors}"
         f"  busy {row['machine_busy_pct']}%",
         flush=True,
     )
@@ -650,7 +703,7 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
 
 
 def _median(rows: list[dict[str, Any]], key: str) -> float | None:
-    vals = [r[key] for r in rows if r[key] is not None]
+    vals = [r[key] for r in rows if r.get(key) is not None]
     return round(statistics.median(vals), 3) if vals else None
 
 
@@ -667,6 +720,8 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]
             "p99_ms": _median(rows, "p99_ms"),
             "cpu_us_per_cancel": _median(rows, "cpu_us_per_cancel"),
             "sys_us_per_cancel": _median(rows, "sys_us_per_cancel"),
+            "switches_per_100": _median(rows, "switches_per_100"),
+            "preempted_per_100": _median(rows, "preempted_per_100"),
             "upstream_cpu_us_per_cancel": _median(rows, "upstream_cpu_us_per_cancel"),
             "loader_cpu_us_per_cancel": _median(rows, "loader_cpu_us_per_cancel"),
             "machine_busy_pct": _median(rows, "machine_busy_pct"),
@@ -702,7 +757,19 @@ def worker_figures(summary: dict[str, Any], concurrency: list[int]) -> dict[str,
             "others_cpu_us_per_cancel": round(
                 two_s["upstream_cpu_us_per_cancel"] + two_s["loader_cpu_us_per_cancel"], 1
             ),
+            "preempted_per_100_one": one["preempted_per_100"],
+            "preempted_per_100_two": two_s["preempted_per_100"],
         }
+        batch = summary.get("ordergate_2w_helpers_batch", {}).get(str(c))
+        if batch:
+            out["by_concurrency"][str(c)]["helpers_batch"] = {
+                "two_workers": batch["cancels_per_s"],
+                "scaling": _ratio(batch["cancels_per_s"], one["cancels_per_s"]),
+                "cpu_per_cancel_ratio": _ratio(batch["cpu_us_per_cancel"], one["cpu_us_per_cancel"]),
+                "p99_ratio": _ratio(batch["p99_ms"], one["p99_ms"]),
+                "machine_busy_pct_two": batch["machine_busy_pct"],
+                "preempted_per_100_two": batch["preempted_per_100"],
+            }
     return out
 
 
@@ -770,8 +837,17 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"- c={cc}: {v['one_worker']:.0f}/s → {v['two_workers']:.0f}/s = **{v['scaling']}×**{extra} "
                 f"(machine busy {v['machine_busy_pct_one']:.0f}% → {v['machine_busy_pct_two']:.0f}%; "
-                f"upstream + load generator use {v['others_cpu_us_per_cancel']:.0f} µs CPU per cancel)"
+                f"upstream + load generator use {v['others_cpu_us_per_cancel']:.0f} µs CPU per cancel; workers "
+                f"preempted {v.get('preempted_per_100_two')} times per 100 cancels)"
             )
+            n = v.get("helpers_batch")
+            if n:
+                lines.append(
+                    f"  - diagnostic, the helpers as SCHED_BATCH (workers preempted "
+                    f"{n['preempted_per_100_two']} times per 100 cancels): {n['two_workers']:.0f}/s = "
+                    f"{n['scaling']}×, CPU per cancel {n['cpu_per_cancel_ratio']}×, p99 {n['p99_ratio']}× "
+                    f"(machine busy {n['machine_busy_pct_two']:.0f}%)"
+                )
         lines.append("")
     s = results.get("cold_accounts")
     if s:
@@ -902,6 +978,10 @@ def main() -> int:
                     if rep > reps and c != ratio_c:
                         continue
                     runs.append(measure(load, "ordergate_2w", two, upstream, c, rep, duration, warmup))
+                    if c == ratio_c:
+                        runs.append(
+                            measure(load, "ordergate_2w_helpers_batch", two, upstream, c, rep, duration, warmup, True)
+                        )
             two.stop()
             workers = {"by_concurrency": {}}
 
