@@ -17,17 +17,23 @@ With `--venue bybit` it does the same for Bybit v5 (the benchmark's second venue
 The options other than the defaults exist for bench/choices.py, which measures the server and client choices
 on this baseline: `--server granian`, `--loop asyncio --http h11` (uvicorn without uvloop/httptools),
 `--client httpx`.
+
+`--workers N` runs N processes, each serving on its own `SO_REUSEPORT` socket, as `ordergate serve --workers N`
+does: the bare proxy's own two-worker figure, against which the gateway's scaling is read.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import gc
 import hashlib
 import hmac
 import json
 import os
+import signal
+import socket
 import sys
 import time
 from typing import Any
@@ -176,6 +182,7 @@ def main() -> None:
     parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp")
     parser.add_argument("--venue", choices=("kraken", "bybit"), default="kraken")
     parser.add_argument("--default-gc", action="store_true", help="keep Python's default GC thresholds")
+    parser.add_argument("--workers", type=int, default=1, help="processes, each on its own SO_REUSEPORT socket")
     args = parser.parse_args()
     if args.server == "granian":
         env = {
@@ -214,17 +221,44 @@ def main() -> None:
         gc.freeze()
         gc.set_threshold(20_000, 10, 10)
     # The same uvicorn options `ordergate serve` uses (loop and http left to uvicorn's "auto": uvloop, httptools).
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=15,
-        loop=args.loop,
-        http=args.http,
-    )
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 15,
+        "loop": args.loop,
+        "http": args.http,
+    }
+    if args.workers <= 1:
+        uvicorn.run(app, host=args.host, port=args.port, **options)
+    else:
+        serve_workers(app, args.host, args.port, args.workers, options)
+
+
+def serve_workers(app: BareProxy, host: str, port: int, workers: int, options: dict[str, Any]) -> None:
+    """`workers` forked processes, each a uvicorn server on its own SO_REUSEPORT socket (what ordergate's
+    supervisor gives each worker); SIGTERM or SIGINT here is passed on to them, and this process waits for them."""
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+            os._exit(0)
+        children.append(pid)
+
+    def stop(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        os.waitpid(child, 0)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """`make bench`: ordergate vs a bare proxy vs the upstream itself, in one run, on this machine.
 
-    python bench/run.py                 # full run (~7 minutes): writes bench/results.json and bench/RESULTS.md
+    python bench/run.py                 # full run (~11 minutes): writes bench/results.json and bench/RESULTS.md
     python bench/run.py --short --out DIR   # a few seconds per step, one concurrency, one repetition
 
 Processes (each its own, so CPU and memory are measured per process from /proc):
@@ -14,6 +14,9 @@ Processes (each its own, so CPU and memory are measured per process from /proc):
 - ordergate_2w  `ordergate serve --workers 2`, for the scaling figure.
 - ordergate_bybit / bare_proxy_bybit  the second venue (Bybit v5, JSON + HMAC-SHA256) at concurrency 64: the same
              ordergate process and a bare proxy variant, against `bench/upstream.py --venue bybit`.
+- ordergate_1w  the one-worker process again, interleaved with the two-worker runs: the scaling figure's denominator.
+- bare_proxy_2w / bare_proxy_1w  `bench/bare_proxy.py --workers 2` at concurrency 64, interleaved with the bare
+             proxy's one process: the baseline's own two-process figure.
 - ordergate_2w_helpers_batch  the same two workers at concurrency 64 with the helpers run as SCHED_BATCH (below).
 Load: wrk (C, one thread, a Lua script, bench/cancel.lua) when installed, else bench/loadgen.py.
 
@@ -744,7 +747,8 @@ def worker_figures(summary: dict[str, Any], concurrency: list[int]) -> dict[str,
         "by_concurrency": {},
     }
     for c in [c for c in (64, 256) if c in concurrency] or [concurrency[-1]]:
-        one, two_s = summary["ordergate"][str(c)], summary["ordergate_2w"][str(c)]
+        one = summary.get("ordergate_1w", summary["ordergate"])[str(c)]
+        two_s = summary["ordergate_2w"][str(c)]
         out["by_concurrency"][str(c)] = {
             "one_worker": one["cancels_per_s"],
             "two_workers": two_s["cancels_per_s"],
@@ -760,6 +764,18 @@ def worker_figures(summary: dict[str, Any], concurrency: list[int]) -> dict[str,
             "preempted_per_100_one": one["preempted_per_100"],
             "preempted_per_100_two": two_s["preempted_per_100"],
         }
+        bare_one = summary.get("bare_proxy_1w", summary.get("bare_proxy", {})).get(str(c))
+        bare_two = summary.get("bare_proxy_2w", {}).get(str(c))
+        if bare_one and bare_two:
+            out["by_concurrency"][str(c)]["bare_proxy"] = {
+                "one_worker": bare_one["cancels_per_s"],
+                "two_workers": bare_two["cancels_per_s"],
+                "scaling": _ratio(bare_two["cancels_per_s"], bare_one["cancels_per_s"]),
+                "cpu_per_cancel_ratio": _ratio(bare_two["cpu_us_per_cancel"], bare_one["cpu_us_per_cancel"]),
+                "p99_ratio": _ratio(bare_two["p99_ms"], bare_one["p99_ms"]),
+                "machine_busy_pct_two": bare_two["machine_busy_pct"],
+                "preempted_per_100_two": bare_two["preempted_per_100"],
+            }
         batch = summary.get("ordergate_2w_helpers_batch", {}).get(str(c))
         if batch:
             out["by_concurrency"][str(c)]["helpers_batch"] = {
@@ -826,7 +842,7 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     w = results.get("workers")
     if w and not w.get("skipped"):
-        lines += ["Two workers (`ordergate serve --workers 2`) vs one, same run:", ""]
+        lines += ["Two workers (`ordergate serve --workers 2`) vs one, interleaved in the same run:", ""]
         for cc, v in w["by_concurrency"].items():
             extra = ""
             if v.get("cpu_per_cancel_ratio") is not None:
@@ -840,6 +856,14 @@ def markdown(results: dict[str, Any]) -> str:
                 f"upstream + load generator use {v['others_cpu_us_per_cancel']:.0f} µs CPU per cancel; workers "
                 f"preempted {v.get('preempted_per_100_two')} times per 100 cancels)"
             )
+            b = v.get("bare_proxy")
+            if b:
+                lines.append(
+                    f"  - the bare proxy, two processes vs one, interleaved: {b['one_worker']:.0f}/s → "
+                    f"{b['two_workers']:.0f}/s = {b['scaling']}×, CPU per cancel {b['cpu_per_cancel_ratio']}×, p99 "
+                    f"{b['p99_ratio']}× (machine busy {b['machine_busy_pct_two']:.0f}%; preempted "
+                    f"{b['preempted_per_100_two']} times per 100 cancels)"
+                )
             n = v.get("helpers_batch")
             if n:
                 lines.append(
@@ -968,21 +992,36 @@ def main() -> int:
 
         workers: dict[str, Any] = {"skipped": "--no-workers or --short"}
         if not (args.no_workers or short):
-            targets["ordergate"].stop()  # type: ignore[union-attr]  # leave the cores to the two workers
+            # One worker is measured again here, interleaved with two (`ordergate_1w`): the scaling ratio then
+            # compares runs minutes apart at most, not the two phases of the run. An idle server uses no core.
             two = fx.start_ordergate("ordergate_2w", workdir, "--workers", "2")
             servers.append(two)
+            bare_two = fx.start_bare("bare_proxy_2w", workdir, "--workers", "2") if "bare_proxy" in variants else None
+            if bare_two is not None:
+                servers.append(bare_two)
             wc = [c for c in (64, 256) if c in concurrency] or [concurrency[-1]]
             print(f"two workers: c={wc} x {reps} reps ({ratio_reps} at c={ratio_c})", flush=True)
             for rep in range(1, ratio_reps + 1):
                 for c in wc:
                     if rep > reps and c != ratio_c:
                         continue
-                    runs.append(measure(load, "ordergate_2w", two, upstream, c, rep, duration, warmup))
+                    plan: list[tuple[str, Server | None, bool]] = [
+                        ("ordergate_1w", targets["ordergate"], False),
+                        ("ordergate_2w", two, False),
+                    ]
                     if c == ratio_c:
-                        runs.append(
-                            measure(load, "ordergate_2w_helpers_batch", two, upstream, c, rep, duration, warmup, True)
-                        )
+                        plan.append(("ordergate_2w_helpers_batch", two, True))
+                        if bare_two is not None:
+                            plan += [
+                                ("bare_proxy_1w", targets["bare_proxy"], False),
+                                ("bare_proxy_2w", bare_two, False),
+                            ]
+                    shift = (rep - 1) % len(plan)
+                    for variant, server, batch in plan[shift:] + plan[:shift]:
+                        runs.append(measure(load, variant, server, upstream, c, rep, duration, warmup, batch))
             two.stop()
+            if bare_two is not None:
+                bare_two.stop()
             workers = {"by_concurrency": {}}
 
         summary = summarize(runs)
