@@ -740,52 +740,43 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a is not None and b else None
 
 
+def _scaling(one: dict[str, Any], two: dict[str, Any]) -> dict[str, Any]:
+    """Two processes' summary row against one's."""
+    return {
+        "one_worker": one["cancels_per_s"],
+        "two_workers": two["cancels_per_s"],
+        "scaling": _ratio(two["cancels_per_s"], one["cancels_per_s"]),
+        "cpu_per_cancel_ratio": _ratio(two["cpu_us_per_cancel"], one["cpu_us_per_cancel"]),
+        "p99_ratio": _ratio(two["p99_ms"], one["p99_ms"]),
+        "machine_busy_pct_one": one["machine_busy_pct"],
+        "machine_busy_pct_two": two["machine_busy_pct"],
+        "preempted_per_100_one": one["preempted_per_100"],
+        "preempted_per_100_two": two["preempted_per_100"],
+    }
+
+
 def worker_figures(summary: dict[str, Any], concurrency: list[int]) -> dict[str, Any]:
-    """Two workers vs one (targets: throughput ≥ 1.45×, CPU per cancel ≤ 1.1×, p99 ≤ 2×)."""
+    """Two workers vs one (targets: throughput ≥ 1.45×, CPU per cancel ≤ 1.1×, p99 ≤ 2×); the bare proxy's two
+    processes vs one; the diagnostic with the helpers as SCHED_BATCH."""
     out: dict[str, Any] = {
         "targets": {"scaling": ">= 1.45", "cpu_per_cancel_ratio": "<= 1.1", "p99_ratio": "<= 2"},
         "by_concurrency": {},
     }
     for c in [c for c in (64, 256) if c in concurrency] or [concurrency[-1]]:
         one = summary.get("ordergate_1w", summary["ordergate"])[str(c)]
-        two_s = summary["ordergate_2w"][str(c)]
-        out["by_concurrency"][str(c)] = {
-            "one_worker": one["cancels_per_s"],
-            "two_workers": two_s["cancels_per_s"],
-            "scaling": _ratio(two_s["cancels_per_s"], one["cancels_per_s"]),
-            "cpu_per_cancel_ratio": _ratio(two_s["cpu_us_per_cancel"], one["cpu_us_per_cancel"]),
-            "p99_ratio": _ratio(two_s["p99_ms"], one["p99_ms"]),
-            "machine_busy_pct_one": one["machine_busy_pct"],
-            "machine_busy_pct_two": two_s["machine_busy_pct"],
-            "gateway_cpu_us_per_cancel_two": two_s["cpu_us_per_cancel"],
-            "others_cpu_us_per_cancel": round(
-                two_s["upstream_cpu_us_per_cancel"] + two_s["loader_cpu_us_per_cancel"], 1
-            ),
-            "preempted_per_100_one": one["preempted_per_100"],
-            "preempted_per_100_two": two_s["preempted_per_100"],
+        two = summary["ordergate_2w"][str(c)]
+        figures = out["by_concurrency"][str(c)] = {
+            **_scaling(one, two),
+            "gateway_cpu_us_per_cancel_two": two["cpu_us_per_cancel"],
+            "others_cpu_us_per_cancel": round(two["upstream_cpu_us_per_cancel"] + two["loader_cpu_us_per_cancel"], 1),
         }
         bare_one = summary.get("bare_proxy_1w", summary.get("bare_proxy", {})).get(str(c))
         bare_two = summary.get("bare_proxy_2w", {}).get(str(c))
         if bare_one and bare_two:
-            out["by_concurrency"][str(c)]["bare_proxy"] = {
-                "one_worker": bare_one["cancels_per_s"],
-                "two_workers": bare_two["cancels_per_s"],
-                "scaling": _ratio(bare_two["cancels_per_s"], bare_one["cancels_per_s"]),
-                "cpu_per_cancel_ratio": _ratio(bare_two["cpu_us_per_cancel"], bare_one["cpu_us_per_cancel"]),
-                "p99_ratio": _ratio(bare_two["p99_ms"], bare_one["p99_ms"]),
-                "machine_busy_pct_two": bare_two["machine_busy_pct"],
-                "preempted_per_100_two": bare_two["preempted_per_100"],
-            }
+            figures["bare_proxy"] = _scaling(bare_one, bare_two)
         batch = summary.get("ordergate_2w_helpers_batch", {}).get(str(c))
         if batch:
-            out["by_concurrency"][str(c)]["helpers_batch"] = {
-                "two_workers": batch["cancels_per_s"],
-                "scaling": _ratio(batch["cancels_per_s"], one["cancels_per_s"]),
-                "cpu_per_cancel_ratio": _ratio(batch["cpu_us_per_cancel"], one["cpu_us_per_cancel"]),
-                "p99_ratio": _ratio(batch["p99_ms"], one["p99_ms"]),
-                "machine_busy_pct_two": batch["machine_busy_pct"],
-                "preempted_per_100_two": batch["preempted_per_100"],
-            }
+            figures["helpers_batch"] = _scaling(one, batch)
     return out
 
 
