@@ -33,9 +33,9 @@ import hmac
 import json
 import os
 import signal
-import socket
 import sys
 import time
+import traceback
 from typing import Any
 from urllib.parse import urlencode
 
@@ -238,16 +238,21 @@ def main() -> None:
 def serve_workers(app: BareProxy, host: str, port: int, workers: int, options: dict[str, Any]) -> None:
     """`workers` forked processes, each a uvicorn server on its own SO_REUSEPORT socket (what ordergate's
     supervisor gives each worker); SIGTERM or SIGINT here is passed on to them, and this process waits for them."""
+    from ordergate.server import reuseport_socket  # the socket each ordergate worker binds
+
     children = []
     for _ in range(workers):
         pid = os.fork()
         if pid == 0:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((host, port))
-            uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
-            os._exit(0)
+            status = 1
+            try:  # a child never returns into this loop, whatever happens to its server
+                uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[reuseport_socket(host, port)])
+                status = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stderr.flush()
+                os._exit(status)
         children.append(pid)
 
     def stop(signum: int, _frame: object) -> None:
@@ -257,8 +262,9 @@ def serve_workers(app: BareProxy, host: str, port: int, workers: int, options: d
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for child in children:
-        os.waitpid(child, 0)
+    failed = [child for child in children if os.waitpid(child, 0)[1] != 0]
+    if failed:
+        sys.exit(f"bare proxy: {len(failed)} of {workers} worker processes failed")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ Processes (each its own, so CPU and memory are measured per process from /proc):
 Load: wrk (C, one thread, a Lua script, bench/cancel.lua) when installed, else bench/loadgen.py.
 
 The helpers (load generator and upstreams) share the machine's two cores with the process under test. With two busy
-workers, each wake-up of wrk or the upstream preempts a worker (`preempted_per_100`: ~65-75 per 100 cancels, against
+workers, each wake-up of wrk or the upstream preempts a worker (`preempted_per_100`: ~60-75 per 100 cancels, against
 0-2 with one worker or the bare proxy, where a core is free for the helpers). `ordergate_2w_helpers_batch` runs the
 helpers as SCHED_BATCH (a woken helper waits for the next tick or an idle core instead of preempting), to show what
 the co-location costs. It is a diagnostic, not the figure: on an Intel Xeon it cut the workers' CPU per cancel by
