@@ -12,7 +12,7 @@ def fast_loads(decoder: json.JSONDecoder) -> Callable[[str], Any]:
     """`decoder.decode`, with the same results and errors. `decode` matches a whitespace regex before and after
     the value and goes through two Python methods; a body without surrounding whitespace (what clients and
     venues send) is one call of the scanner, and anything else goes to `decode` itself."""
-    scan = make_scanner(decoder)
+    scan = make_scanner(decoder)  # type: ignore[arg-type]  # typeshed types it as the class, not the C function
     decode = decoder.decode
 
     def loads(text: str) -> Any:

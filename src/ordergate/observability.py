@@ -109,9 +109,9 @@ def flush_metrics() -> None:
         child = UPSTREAM_SECONDS.labels(venue, outcome)
         # prometheus_client has no public call to add n observations at once; its own observe() does exactly this.
         child._sum.inc(tally[0])
-        for bucket, n in zip(child._buckets, tally[1:], strict=True):
-            if n:
-                bucket.inc(n)
+        for bucket, observed in zip(child._buckets, tally[1:], strict=True):
+            if observed:
+                bucket.inc(observed)
     for endpoint, gauge in _in_flight.items():
         IN_FLIGHT.labels(endpoint).set(gauge.n)
 

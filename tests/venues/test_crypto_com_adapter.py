@@ -324,11 +324,13 @@ async def test_the_request_sent_is_the_documented_shape(sim: CryptoComSimulator,
         )
         return await original(method, url, headers=headers, body=body)
 
-    adapter.transport.send = spy  # type: ignore[method-assign]
+    # The adapter's transport replaced by one whose send is the spy (a compiled Transport's methods are fixed).
+    real = adapter.transport
+    adapter.transport = type("SpyTransport", (), {"send": staticmethod(spy)})()  # type: ignore[assignment]
     try:
         await adapter.cancel(creds, ref(order_id))
     finally:
-        del adapter.transport.send
+        adapter.transport = real
     body = json.loads(captured[0])
     assert set(body) == {"id", "method", "api_key", "params", "nonce", "sig"}
     assert (body["method"], body["api_key"], body["params"]) == (CANCEL, creds.api_key, {"order_id": order_id})

@@ -228,11 +228,11 @@ class HotEndpoint:
             else:
                 await admit(client, self.scope, limit)
         # Then the body.
-        limit = gateway.settings.max_body_bytes
+        max_body = gateway.settings.max_body_bytes
         ctype, clen = found[_CTYPE], found[_CLEN]
         declared = clen.decode("latin-1") if clen is not None else None
-        check_declared(ctype.decode("latin-1") if ctype is not None else "", declared, limit)
-        raw = await _read_body(receive, limit)
+        check_declared(ctype.decode("latin-1") if ctype is not None else "", declared, max_body)
+        raw = await _read_body(receive, max_body)
         try:
             data = parse_json_object(raw)
         except UnencodableBody as exc:

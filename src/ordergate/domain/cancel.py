@@ -177,9 +177,7 @@ def venue_wide_types(registry: VenueRegistry, spec: VenueSpec, base_url: str) ->
     return [
         t
         for t in IntegrationType
-        if registry.spec(t).family == spec.family
-        and registry.base_url(t) is not None
-        and registry.base_url(t).rstrip("/") == base_url
+        if registry.spec(t).family == spec.family and (registry.base_url(t) or "").rstrip("/") == base_url
     ]
 
 

@@ -215,8 +215,8 @@ class SqliteAuditWriter:
         self._conns: dict[asyncio.AbstractEventLoop, sqlite3.Connection] = {}
         self._checkpoint_at = 0.0
         self._loop_after = 0.0  # loop time before which batches go straight to the thread
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-        self._thread.start()
+        self._writer_thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._writer_thread.start()
 
     def submit(self, row: tuple[object, ...]) -> asyncio.Future[None]:
         """Add `row` to this loop's open batch; the future resolves once the batch is committed (or fails with
@@ -288,7 +288,7 @@ class SqliteAuditWriter:
         conn = self._conns.get(loop)
         if conn is None:
             # Only ever used on `loop`'s thread; check_same_thread is off so that stop() can close it from another.
-            conn = sqlite3.connect(self._path, timeout=0, check_same_thread=False)
+            conn = sqlite3.connect(self._path, timeout=0, check_same_thread=False)  # type: ignore[arg-type]
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=0")
             conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -334,7 +334,7 @@ class SqliteAuditWriter:
             self._queue.put(batch)
         # The sentinel queues behind every batch already handed over, so those are written first.
         self._queue.put(None)
-        await asyncio.to_thread(self._thread.join)
+        await asyncio.to_thread(self._writer_thread.join)
         for conn in self._conns.values():
             with contextlib.suppress(Exception):
                 conn.close()

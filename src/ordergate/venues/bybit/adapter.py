@@ -241,7 +241,8 @@ class BybitAdapter(Adapter):
         /realtime listed already; a page with room left after dropping them asks for the next /history page, at most
         LIST_REQUESTS_PER_PHASE times, so a page is full unless the walk ends (not a page of 0 with a cursor)."""
         symbol = _symbol_from(query.symbol_pair) if query.symbol_pair else None
-        cursor, orders = query.cursor or {}, []
+        cursor = query.cursor or {}
+        orders: list[OrderSnapshot] = []
         for phase in listing.phases(query):
             room = query.count - len(orders)
             if room <= 0:
@@ -308,7 +309,8 @@ class BybitAdapter(Adapter):
     async def _open_order_symbol(self, creds: Credentials, order_id: str) -> str:
         """Without symbolPair: find the order first. A final or unknown order is left to the cancel service."""
         status, entry = await self._find(creds, REALTIME_PATH, order_id)
-        if entry is None or STATUS_MAP.get(str(entry.get("orderStatus"))) not in (*_LIVE, None):
+        mapped = STATUS_MAP.get(str(entry.get("orderStatus"))) if entry is not None else None
+        if entry is None or (mapped is not None and mapped not in _LIVE):  # an unmapped status is tried
             raise UnknownOrderAtVenue(status, "no open Bybit order with this id")
         symbol = normalize_symbol(str(entry.get("symbol") or ""))
         if symbol is None:

@@ -472,7 +472,8 @@ def _snapshot(order_id: str, entry: dict[str, Any]) -> OrderSnapshot:
     status = STATUS_MAP.get(venue_status, OrderStatus.unknown)
     if venue_status in LIVE_STATUSES and filled:
         status = OrderStatus.partiallyFilled
-    descr = entry.get("descr") if isinstance(entry.get("descr"), dict) else {}
+    given = entry.get("descr")
+    descr: dict[str, Any] = given if isinstance(given, dict) else {}
     pair = str(descr.get("pair") or "")
     base, quote = split_pair(pair)
     side = str(descr.get("type") or "")
