@@ -63,6 +63,8 @@ def test_a_source_edited_after_the_build_makes_the_build_stale(tmp_path: Path) -
     assert not _compiled_build_is_current(tmp_path)
     (tmp_path / "_compiled.json").write_text("{not json")
     assert not _compiled_build_is_current(tmp_path)
+    (tmp_path / "_compiled.json").write_text("{}\n")  # what a build writes first: cut short, it is not current
+    assert not _compiled_build_is_current(tmp_path)
     (tmp_path / "_compiled.json").unlink()
     assert _compiled_build_is_current(tmp_path)  # no build at all: the sources are what is imported anyway
 

@@ -77,6 +77,8 @@ def build() -> int:
         print("tools/compile.py: no C compiler or Python headers; ordergate runs from its sources", file=sys.stderr)
         return 0
     digests = source_digests()
+    # A record without sources until the build completes: a build cut short is never taken for a current one.
+    STAMP.write_text("{}\n")
     with tempfile.TemporaryDirectory(prefix="ordergate-mypyc-") as work:
         # mypyc writes its C and object files under the working directory's build/ and each extension module in
         # place (the relative path it was given), so it runs in a scratch directory whose `ordergate` is the real

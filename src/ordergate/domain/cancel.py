@@ -177,7 +177,9 @@ def venue_wide_types(registry: VenueRegistry, spec: VenueSpec, base_url: str) ->
     return [
         t
         for t in IntegrationType
-        if registry.spec(t).family == spec.family and (registry.base_url(t) or "").rstrip("/") == base_url
+        if registry.spec(t).family == spec.family
+        and (url := registry.base_url(t)) is not None
+        and url.rstrip("/") == base_url
     ]
 
 
