@@ -53,7 +53,7 @@ LIST_DETAILS_MUST_AGREE = frozenset(
     {"id", "status", "symbol", "paymentSymbol", "amount", "createdTimestamp", "brokerType", "assetType"}
 )  # fmt: skip
 LIST = "/api/v1/transactions/list"
-TIMEOUT_S = 0.5  # the gateway's upstream read timeout in these scenarios
+TIMEOUT_S = 1.0  # the gateway's upstream read timeout in these scenarios: well above a loaded CI runner's slowest answer
 
 
 class VenueConformance:
@@ -201,7 +201,7 @@ class VenueConformance:
         assert kit.sim.status(order_id).value == "inProgress"
 
     async def test_read_timeout_after_the_venue_cancelled_is_ok(self, kit: _Kit) -> None:
-        account, order_id, extra = kit.fault("delay_after", seconds=TIMEOUT_S * 3)
+        account, order_id, extra = kit.fault("delay_after", seconds=TIMEOUT_S * 2)
         if self.purges_cancelled_orders:
             kit.sim.fill(order_id, "0.5")
         resp = await kit.cancel(account, order_id, extra)

@@ -41,7 +41,7 @@ class TestCoinbaseExchange(VenueConformance):
         assert counts == (2, 1)
 
     @pytest.mark.parametrize(
-        "fault", [{"kind": "delay_after", "seconds": TIMEOUT_S * 3}, {"kind": "http_error", "process": True}]
+        "fault", [{"kind": "delay_after", "seconds": TIMEOUT_S * 2}, {"kind": "http_error", "process": True}]
     )
     async def test_lost_or_failed_answer_for_an_order_our_cancel_purged_is_504(self, kit: Any, fault: Any) -> None:
         # Coinbase no longer shows the order: our cancel most likely removed it, but "never placed" looks the same.
