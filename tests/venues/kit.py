@@ -53,7 +53,7 @@ LIST_DETAILS_MUST_AGREE = frozenset(
     {"id", "status", "symbol", "paymentSymbol", "amount", "createdTimestamp", "brokerType", "assetType"}
 )  # fmt: skip
 LIST = "/api/v1/transactions/list"
-TIMEOUT_S = 1.0  # the gateway's upstream read timeout in these scenarios: well above a loaded CI runner's slowest answer
+TIMEOUT_S = 1.0  # the gateway's upstream read timeout in these scenarios: above a loaded CI runner's slowest answer
 
 
 class VenueConformance:
