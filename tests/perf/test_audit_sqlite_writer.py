@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ordergate.store import audit_sqlite
 from ordergate.store import db as db_module
@@ -242,3 +244,31 @@ async def test_a_reader_in_the_wal_delays_no_write_and_the_wal_is_cut_back_after
     assert grown > 256 * 1024
     assert cut_back <= 64 * 1024
     assert _count(db) == written
+
+
+_ZONES = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30)), None])
+
+
+@given(
+    st.lists(
+        st.tuples(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(9998, 12, 31)), _ZONES), max_size=40
+    ),
+    st.lists(st.integers(min_value=0, max_value=2_000_000), max_size=40),
+)
+def test_created_text_matches_isoformat_in_utc_whatever_came_before(
+    moments: list[tuple[datetime, timezone | None]], steps_us: list[int]
+) -> None:
+    """The text is cached per UTC second: rows in the same second, the next one, an earlier one, another zone
+    and naive rows in any order all give what isoformat gives for the moment in UTC."""
+    rows = audit_sqlite.SqliteRows("t", ["id", "created_at"])
+    base = datetime(2026, 12, 6, 23, 59, 58, 999_999, UTC)
+    stream = [base + timedelta(microseconds=sum(steps_us[: i + 1])) for i in range(len(steps_us))]
+    stream += [m.replace(tzinfo=z) for m, z in moments]
+    stream += [
+        datetime.max.replace(tzinfo=UTC),
+        datetime.max.replace(microsecond=0, tzinfo=UTC),
+        stream[0] if stream else base,
+    ]
+    for moment in stream:
+        utc = moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+        assert rows.created_text(moment) == utc.isoformat(" ", "microseconds")
