@@ -62,7 +62,7 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 sqlite3.register_adapter(type(None), lambda value: value)
 
 _ONE_SECOND = timedelta(seconds=1)
-_LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=UTC)  # where adding a second overflows
+_LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=UTC)
 
 
 class SqliteRows:
@@ -105,13 +105,13 @@ class SqliteRows:
         if tz is None:
             return created.isoformat(" ", "microseconds")  # naive: taken as UTC, as SQLAlchemy does
         # Rows of one second share their prefix: two comparisons of datetimes in one zone instead of timestamp()
-        # or isoformat (~7,000 instructions each, isoformat's eight sprintf calls).
+        # or isoformat per row (thousands of instructions each; isoformat makes eight sprintf calls).
         utc = created if tz is UTC else created.astimezone(UTC)
         if not self._second_start <= utc < self._second_end:
             start = utc.replace(microsecond=0)
             self._prefix = start.strftime("%Y-%m-%d %H:%M:%S.")
-            end = start + _ONE_SECOND if start < _LAST_SECOND else _LAST_SECOND.replace(microsecond=999_999)
-            self._second_start, self._second_end = start, end
+            # The last second datetime holds cannot be followed by another: its window stays empty (never cached).
+            self._second_start, self._second_end = start, start + _ONE_SECOND if start < _LAST_SECOND else start
         return self._prefix + str(utc.microsecond + 1_000_000)[1:]
 
     def insert_all(self, conn: sqlite3.Connection, params: list[tuple[object, ...]]) -> None:
