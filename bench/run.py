@@ -4,8 +4,10 @@
     python bench/run.py --short --out DIR   # a few seconds per step, one concurrency, one repetition
 
 Processes (each its own, so CPU and memory are measured per process from /proc):
-- upstream   bench/upstream.py: a minimal Kraken-compatible server that verifies every signature and nonce and
-             answers success for any txid (see its docstring for why not the simulator);
+- upstream   bench/upstream.c (built with the system's C compiler and OpenSSL; bench/upstream.py, the same checks
+             and answers, where it cannot be built): a minimal Kraken-compatible server that verifies every
+             signature and nonce and answers success for any txid (see upstream.py's docstring for why not the
+             simulator, upstream.c's for why C);
 - ordergate  `ordergate serve` in production mode: ORDERGATE_TOKEN_KEYS, a temp SQLite file, the upstream as
              ORDERGATE_BASE_URL_KRAKEN; one client from `ordergate clients create --json`, tokens from
              `ordergate tokens seal --json`;
@@ -18,7 +20,8 @@ Processes (each its own, so CPU and memory are measured per process from /proc):
 - bare_proxy_2w / bare_proxy_1w  `bench/bare_proxy.py --workers 2` at concurrency 64, interleaved with the bare
              proxy's one process: the baseline's own two-process figure.
 - ordergate_2w_helpers_batch  the same two workers at concurrency 64 with the helpers run as SCHED_BATCH (below).
-Load: wrk (C, one thread, a Lua script, bench/cancel.lua) when installed, else bench/loadgen.py.
+Load: wrk (C, one thread, a Lua script, bench/cancel.lua, which formats each token's request once and appends only
+the order id's counter per request) when installed, else bench/loadgen.py.
 
 The helpers (load generator and upstreams) share the machine's two cores with the process under test. With two busy
 workers, each wake-up of wrk or the upstream preempts a worker (`preempted_per_100`: ~60-75 per 100 cancels, against
@@ -210,6 +213,27 @@ def get_json(url: str) -> Any:
 def new_key() -> tuple[str, str]:
     # Kraken's shapes: a 56-character API key, a base64 64-byte private key.
     return base64.b64encode(os.urandom(42)).decode(), base64.b64encode(os.urandom(64)).decode()
+
+
+def build_upstream(workdir: Path) -> Path | None:
+    """bench/upstream.c built into workdir (`cc -O2 ... -lcrypto`), or None where no C compiler or OpenSSL headers
+    exist: then the Python upstream serves, with the same checks and answers (tests/test_bench_upstream_c.py)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        print("no C compiler: the upstream is bench/upstream.py", flush=True)
+        return None
+    out = workdir / "upstream"
+    done = subprocess.run(
+        [cc, "-O2", "-o", str(out), str(BENCH / "upstream.c"), "-lcrypto"], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        print(f"bench/upstream.c did not build ({done.stderr.strip()[-300:]}): the upstream is bench/upstream.py")
+        return None
+    return out
+
+
+def upstream_cmd(binary: Path | None) -> list[str]:
+    return [str(binary)] if binary else [sys.executable, str(BENCH / "upstream.py")]
 
 
 def gateway_build(env: dict[str, str]) -> str:
@@ -544,6 +568,7 @@ class Fixture:
     bare_keys_file: Path
     bybit_upstream: Server
     bybit_bare_keys_file: Path
+    upstream_source: str  # "bench/upstream.c" or "bench/upstream.py"
 
     def start_ordergate(self, name: str, workdir: Path, *serve_args: str) -> Server:
         port = free_port()
@@ -594,12 +619,12 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
     (workdir / "accounts.json").write_text(json.dumps(accounts))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERGATE_")}
+    binary = build_upstream(workdir)
     up_port = free_port()
     upstream = start(
         "upstream",
         [
-            sys.executable,
-            str(BENCH / "upstream.py"),
+            *upstream_cmd(binary),
             "--port",
             str(up_port),
             "--accounts",
@@ -618,8 +643,7 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
     bybit_upstream = start(
         "upstream_bybit",
         [
-            sys.executable,
-            str(BENCH / "upstream.py"),
+            *upstream_cmd(binary),
             "--port",
             str(by_port),
             "--accounts",
@@ -706,6 +730,7 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
         workdir / "bare_keys.json",
         bybit_upstream,
         workdir / "bybit_bare_keys.json",
+        "bench/upstream.c" if binary else "bench/upstream.py",
     )
 
 
@@ -1072,7 +1097,7 @@ def main() -> int:
                 "ratio_reps": ratio_reps,
                 "concurrency": concurrency,
                 "keys": nkeys,
-                "upstream": "bench/upstream.py (verifies API-Sign and nonces, answers count=1 for any txid)",
+                "upstream": f"{fx.upstream_source} (verifies API-Sign and nonces, answers count=1 for any txid)",
                 "direct": "pre-signed CancelOrder requests on replay-marked keys (signature verified, nonce not)",
                 "wall_s": None,
                 "note": args.note,

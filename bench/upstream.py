@@ -17,6 +17,11 @@ Why not the simulator: it takes a lock, keeps every order and rebuilds the Krake
 costs more CPU than a proxy on a 2-core machine; this server (raw asyncio protocol + httptools + uvloop)
 spends ~30 µs per request, so it does not dominate the cores the gateway runs on.
 
+bench/upstream.c is the same server in C (under half this one's CPU per request: a sixth of its user time, the same
+kernel time), which bench/run.py builds and
+measures with where it can; this one is its reference: tests/test_bench_upstream_c.py sends both the same requests
+and compares every answer.
+
 With `--venue bybit` it checks what Bybit v5 checks on `POST /v5/order/cancel`: a known `X-BAPI-API-KEY`, a
 `X-BAPI-TIMESTAMP` inside `[now - X-BAPI-RECV-WINDOW, now + 1000 ms)`, `X-BAPI-SIGN` = hex(HMAC-SHA256(secret,
 timestamp + apiKey + recvWindow + body)) over the exact body received, and a body naming `category`, `symbol`
