@@ -608,7 +608,7 @@ class Fixture:
         )
 
 
-def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fixture:
+def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server], upstream_impl: str = "auto") -> Fixture:
     """Keys (warm, cold, direct), the upstream, an API client, sealed tokens and the load generator's files."""
     warm_keys = [new_key() for _ in range(nkeys)]
     cold_keys = [new_key() for _ in range(nkeys)]
@@ -619,7 +619,9 @@ def prepare(workdir: Path, nkeys: int, loader: str, servers: list[Server]) -> Fi
     (workdir / "accounts.json").write_text(json.dumps(accounts))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERGATE_")}
-    binary = build_upstream(workdir)
+    binary = build_upstream(workdir) if upstream_impl != "python" else None
+    if upstream_impl == "c" and binary is None:
+        raise RuntimeError("--upstream c: bench/upstream.c did not build")
     up_port = free_port()
     upstream = start(
         "upstream",
@@ -930,6 +932,12 @@ def main() -> int:
     ap.add_argument("--short", action="store_true", help="a few seconds: one concurrency, one repetition")
     ap.add_argument("--out", type=Path, default=BENCH, help="where results.json and RESULTS.md go")
     ap.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument(
+        "--upstream",
+        choices=("auto", "c", "python"),
+        default="auto",
+        help="bench/upstream.c where it builds (auto), or always one of the two (the same checks and answers)",
+    )
     ap.add_argument("--duration", type=int, help="seconds per measured run")
     ap.add_argument("--warmup", type=int, help="seconds of discarded load before each run")
     ap.add_argument("--reps", type=int)
@@ -979,7 +987,7 @@ def main() -> int:
     servers: list[Server] = []
     began = time.monotonic()
     try:
-        fx = prepare(workdir, nkeys, loader, servers)
+        fx = prepare(workdir, nkeys, loader, servers, args.upstream)
         upstream, load, db_path = fx.upstream, fx.load, fx.db_path
         cold_tokens, cold_keys = fx.cold_tokens, fx.cold_keys
 
