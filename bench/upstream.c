@@ -94,33 +94,27 @@ static void die(const char *what) {
     exit(2);
 }
 
-/* RFC 2104: the key padded to the hash's block (hashed first if longer), XORed with 0x36 and 0x5c. */
-static void keyed_sha512(Keyed *k, const unsigned char *key, size_t len) {
-    unsigned char block[SHA512_CBLOCK] = {0}, pad[SHA512_CBLOCK];
-    if (len > sizeof block)
-        SHA512(key, len, block);
+/* RFC 2104: the key padded to the hash's block (hashed first if longer), XORed with 0x36 (inner) and 0x5c (outer);
+ * SHA-512 for Kraken, SHA-256 for Bybit. */
+static void keyed(Keyed *k, const unsigned char *key, size_t len, int sha512) {
+    unsigned char block[SHA512_CBLOCK] = {0}, inner[SHA512_CBLOCK], outer[SHA512_CBLOCK];
+    size_t size = sha512 ? SHA512_CBLOCK : SHA256_CBLOCK;
+    if (len > size)
+        (sha512 ? SHA512 : SHA256)(key, len, block);
     else
         memcpy(block, key, len);
-    for (size_t i = 0; i < sizeof block; i++) pad[i] = block[i] ^ 0x36;
-    SHA512_Init(&k->sha512.inner);
-    SHA512_Update(&k->sha512.inner, pad, sizeof pad);
-    for (size_t i = 0; i < sizeof block; i++) pad[i] = block[i] ^ 0x5c;
-    SHA512_Init(&k->sha512.outer);
-    SHA512_Update(&k->sha512.outer, pad, sizeof pad);
-}
-
-static void keyed_sha256(Keyed *k, const unsigned char *key, size_t len) {
-    unsigned char block[SHA256_CBLOCK] = {0}, pad[SHA256_CBLOCK];
-    if (len > sizeof block)
-        SHA256(key, len, block);
-    else
-        memcpy(block, key, len);
-    for (size_t i = 0; i < sizeof block; i++) pad[i] = block[i] ^ 0x36;
-    SHA256_Init(&k->sha256.inner);
-    SHA256_Update(&k->sha256.inner, pad, sizeof pad);
-    for (size_t i = 0; i < sizeof block; i++) pad[i] = block[i] ^ 0x5c;
-    SHA256_Init(&k->sha256.outer);
-    SHA256_Update(&k->sha256.outer, pad, sizeof pad);
+    for (size_t i = 0; i < size; i++) inner[i] = block[i] ^ 0x36, outer[i] = block[i] ^ 0x5c;
+    if (sha512) {
+        SHA512_Init(&k->sha512.inner);
+        SHA512_Update(&k->sha512.inner, inner, size);
+        SHA512_Init(&k->sha512.outer);
+        SHA512_Update(&k->sha512.outer, outer, size);
+    } else {
+        SHA256_Init(&k->sha256.inner);
+        SHA256_Update(&k->sha256.inner, inner, size);
+        SHA256_Init(&k->sha256.outer);
+        SHA256_Update(&k->sha256.outer, outer, size);
+    }
 }
 
 static void hmac_sha512(const Keyed *k, const void *msg, size_t len, unsigned char out[SHA512_DIGEST_LENGTH]) {
@@ -200,13 +194,13 @@ static void load_accounts(const char *path) {
         a->key_len = key_len;
         a->replay = replay && flag_len == 0 && strncmp(replay, "true", 4) == 0;
         if (bybit) { /* Bybit's HMAC key is the secret's text */
-            keyed_sha256(&a->hmac, (unsigned char *)secret, secret_len);
+            keyed(&a->hmac, (unsigned char *)secret, secret_len, 0);
         } else { /* Kraken's is the base64-decoded private key */
             unsigned char *raw = malloc(secret_len + 3);
             int n = EVP_DecodeBlock(raw, (unsigned char *)secret, (int)secret_len);
             if (n < 0) die("accounts file: a secret that is not base64");
             while (secret_len > 0 && secret[secret_len - 1] == '=') secret_len--, n--;
-            keyed_sha512(&a->hmac, raw, n);
+            keyed(&a->hmac, raw, n, 1);
             free(raw);
         }
         free(secret);

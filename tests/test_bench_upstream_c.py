@@ -27,8 +27,11 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 import run as bench_run  # noqa: E402 - bench/ is not a package
 
-KRAKEN_KEYS = [(base64.b64encode(os.urandom(42)).decode(), base64.b64encode(os.urandom(64)).decode()) for _ in range(3)]
-BYBIT_KEYS = [(os.urandom(9).hex().upper(), os.urandom(18).hex()) for _ in range(2)]
+# The second key of each venue has a secret longer than its hash's block (HMAC hashes such a key first).
+KRAKEN_KEYS = [
+    (base64.b64encode(os.urandom(42)).decode(), base64.b64encode(os.urandom(size)).decode()) for size in (64, 200, 64)
+]
+BYBIT_KEYS = [(os.urandom(9).hex().upper(), os.urandom(size).hex()) for size in (18, 50)]
 
 
 @pytest.fixture(scope="module")
