@@ -15,7 +15,7 @@ Processes (each its own, so CPU and memory are measured per process from /proc):
 - direct     no process: the load generator sends pre-signed Kraken requests straight to the upstream;
 - ordergate_2w  `ordergate serve --workers 2`, for the scaling figure.
 - ordergate_bybit / bare_proxy_bybit  the second venue (Bybit v5, JSON + HMAC-SHA256) at concurrency 64: the same
-             ordergate process and a bare proxy variant, against `bench/upstream.py --venue bybit`.
+             ordergate process and a bare proxy variant, against the upstream run with `--venue bybit`.
 - ordergate_1w  the one-worker process again, interleaved with the two-worker runs: the scaling figure's denominator.
 - bare_proxy_2w / bare_proxy_1w  `bench/bare_proxy.py --workers 2` at concurrency 64, interleaved with the bare
              proxy's one process: the baseline's own two-process figure.
