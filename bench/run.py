@@ -227,7 +227,10 @@ def build_upstream(workdir: Path) -> Path | None:
         [cc, "-O2", "-o", str(out), str(BENCH / "upstream.c"), "-lcrypto"], capture_output=True, text=True
     )
     if done.returncode != 0:
-        print(f"bench/upstream.c did not build ({done.stderr.strip()[-300:]}): the upstream is bench/upstream.py")
+        print(
+            f"bench/upstream.c did not build ({done.stderr.strip()[-300:]}): the upstream is bench/upstream.py",
+            flush=True,
+        )
         return None
     return out
 

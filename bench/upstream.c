@@ -65,7 +65,6 @@ typedef struct {
     size_t key_len;
     Keyed hmac;
     int replay;
-    int used; /* a by_key entry exists (at least one cancel counted) */
     char last_nonce[64]; /* decimal digits without leading zeros ("" = 0): nonces of any length compare exactly */
     unsigned long long cancels;
 } Account;
@@ -532,7 +531,6 @@ static int kraken(const char *method, const char *url, size_t url_len, const cha
     }
     cancels_done += count;
     acc->cancels += count;
-    acc->used = 1;
     if (count == 1)
         buf_add(out, OK_BODY, sizeof OK_BODY - 1);
     else
@@ -548,19 +546,15 @@ static unsigned long long now_ms(void) {
     return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int bybit_fail(Buf *body, int code, const char *message) {
-    char name[16];
-    snprintf(name, sizeof name, "%d", code);
-    /* the error names are a fixed set: keep one static string per code */
-    static const char *names[] = {"10001", "10002", "10003", "10004"};
-    const char *stored = name;
-    for (size_t i = 0; i < 4; i++)
-        if (strcmp(names[i], name) == 0) stored = names[i];
-    count_error(stored);
-    buf_printf(body, "{\"retCode\": %d, \"retMsg\": \"%s\", \"result\": {}, \"retExtInfo\": {}, \"time\": %llu}", code,
+/* `code` is a literal ("10001"): it names the error in /_stats, as the Python server's str(code) does. */
+static int bybit_fail(Buf *body, const char *code, const char *message) {
+    count_error(code);
+    buf_printf(body, "{\"retCode\": %s, \"retMsg\": \"%s\", \"result\": {}, \"retExtInfo\": {}, \"time\": %llu}", code,
                message, now_ms());
     return 0;
 }
+
+static const char BAD_TIMESTAMP[] = "invalid request, please check your server timestamp or recv_window param";
 
 static unsigned long long digits_value(const char *s, size_t n) {
     unsigned long long v = 0;
@@ -574,16 +568,16 @@ static int bybit_cancel(const char *method, const char *url, size_t url_len, con
     requests_seen++;
     static const char cancel_path[] = "/v5/order/cancel";
     if (strcmp(method, "POST") != 0 || url_len != sizeof cancel_path - 1 || memcmp(url, cancel_path, url_len) != 0)
-        return bybit_fail(out, 10001, "unknown path");
+        return bybit_fail(out, "10001", "unknown path");
     Account *acc = find_account(key, key_len);
-    if (!acc) return bybit_fail(out, 10003, "API key is invalid.");
+    if (!acc) return bybit_fail(out, "10003", "API key is invalid.");
     if (!window) window = "5000", window_len = 4;
     unsigned long long now = now_ms();
     if (!is_digits(stamp, stamp_len) || !is_digits(window, window_len) || stamp_len > 18 || window_len > 18)
-        return bybit_fail(out, 10002, "invalid request, please check your server timestamp or recv_window param");
+        return bybit_fail(out, "10002", BAD_TIMESTAMP);
     unsigned long long ts = digits_value(stamp, stamp_len), win = digits_value(window, window_len);
     if (!(now <= ts + win && ts < now + 1000))
-        return bybit_fail(out, 10002, "invalid request, please check your server timestamp or recv_window param");
+        return bybit_fail(out, "10002", BAD_TIMESTAMP);
     const void *parts[] = {stamp, key, window, body};
     const size_t lens[] = {stamp_len, key_len, window_len, body_len};
     unsigned char mac[SHA256_DIGEST_LENGTH];
@@ -594,7 +588,7 @@ static int bybit_cancel(const char *method, const char *url, size_t url_len, con
         expected[2 * i + 1] = "0123456789abcdef"[mac[i] & 15];
     }
     if (sign_len != sizeof expected || CRYPTO_memcmp(expected, sign, sign_len) != 0)
-        return bybit_fail(out, 10004, "error sign!");
+        return bybit_fail(out, "10004", "error sign!");
     Member m[3] = {{"orderId", 0, 0}, {"category", 0, 0}, {"symbol", 0, 0}};
     int ok = read_object(body, body_len, m, 3) && m[0].value && m[1].value && m[2].value && *m[0].value == '"' &&
              m[1].value_end - m[1].value == 6 && memcmp(m[1].value, "\"spot\"", 6) == 0;
@@ -605,10 +599,9 @@ static int bybit_cancel(const char *method, const char *url, size_t url_len, con
                (n == 1 && *v == '0') || (n == 5 && memcmp(v, "false", 5) == 0) ||
                (n == 4 && memcmp(v, "null", 4) == 0));
     }
-    if (!ok) return bybit_fail(out, 10001, "params error");
+    if (!ok) return bybit_fail(out, "10001", "params error");
     cancels_done++;
     acc->cancels++;
-    acc->used = 1;
     buf_str(out, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"orderId\":");
     buf_add(out, m[0].value, m[0].value_end - m[0].value); /* the body's own JSON string, already valid JSON */
     buf_printf(out, ",\"orderLinkId\":\"\"},\"retExtInfo\":{},\"time\":%llu}", now);
@@ -623,7 +616,7 @@ static void stats(Buf *out) {
     buf_str(out, "}, \"byKey\": {");
     int first = 1;
     for (size_t i = 0; i < table_size; i++)
-        if (accounts[i].key && accounts[i].used) {
+        if (accounts[i].key && accounts[i].cancels) { /* byKey names keys with a counted cancel */
             buf_printf(out, "%s\"%s\": %llu", first ? "" : ", ", accounts[i].key, accounts[i].cancels);
             first = 0;
         }
