@@ -24,6 +24,9 @@ from ordergate.venues.kraken.simulator import KrakenSimulator
 from tests.support.servers import serve_asgi
 
 CANCEL = "/api/v1/transactions/cancel"
+# The harness's upstream read timeout. A loaded shared CI runner once took over 0.5 s to answer a lookup, which
+# turned a 404 test into 502 ("lookup failed"); tests that want a timeout inject a delay longer than this.
+UPSTREAM_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +77,7 @@ async def gateway_harness(
         database_url=f"sqlite+aiosqlite:///{db_path}",
         token_keys=overrides.pop("token_keys", generate_key_spec("t1")),
         base_urls=overrides.pop("base_urls", {IntegrationType.kraken: sim_url, IntegrationType.krakenDirect: sim_url}),
-        upstream_timeout_s=overrides.pop("upstream_timeout_s", 0.5),
+        upstream_timeout_s=overrides.pop("upstream_timeout_s", UPSTREAM_TIMEOUT_S),
         audit_spool_dir=overrides.pop("audit_spool_dir", str(tmp_path / "spool")),
         **overrides,
     )

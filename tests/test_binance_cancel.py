@@ -83,7 +83,7 @@ async def test_filled_order_is_409_success_after_a_lookup(scene: Scene) -> None:
 
 async def test_unknown_order_is_404_after_a_lookup(scene: Scene) -> None:
     resp = await scene.cancel("424242", symbolPair="btc-usdt")
-    assert resp.status_code == 404
+    assert resp.status_code == 404, resp.text
     assert resp.json()["errorType"] == "orderNotFound"
 
 

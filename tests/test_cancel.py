@@ -13,7 +13,7 @@ import pytest
 
 from ordergate.domain.integrations import IntegrationType
 from ordergate.venues.kraken.simulator import Fault
-from tests.conftest import GatewayHarness, gateway_harness
+from tests.conftest import UPSTREAM_TIMEOUT_S, GatewayHarness, gateway_harness
 
 
 def _body(token: str, txid: str, integration: str = "kraken", **extra: object) -> dict:
@@ -238,7 +238,7 @@ async def test_edge_502_that_did_cancel_is_ok(gw: GatewayHarness) -> None:
 
 async def test_read_timeout_after_the_cancel_took_effect_is_ok(gw: GatewayHarness) -> None:
     headers, key, token, txid = await _setup(gw)
-    gw.sim.inject(Fault(kind="delay_after", op="CancelOrder", api_key=key, seconds=1.5))
+    gw.sim.inject(Fault(kind="delay_after", op="CancelOrder", api_key=key, seconds=UPSTREAM_TIMEOUT_S * 2))
     resp = await gw.cancel(headers, **_body(token, txid))
     assert resp.status_code == 200, resp.text
     assert resp.json()["content"]["status"] == "cancelled"
