@@ -43,7 +43,7 @@ from ordergate.domain.integrations import IntegrationType
 from ordergate.domain.orders import Credentials
 from ordergate.venues.catalog import SPECS
 from ordergate.venues.simkit import Fault, SimAccount, SimulatorBase
-from tests.conftest import CANCEL, GatewayHarness, gateway_harness
+from tests.conftest import CANCEL, UPSTREAM_TIMEOUT_S, GatewayHarness, gateway_harness
 from tests.support.servers import serve_asgi
 
 DETAILS = "/api/v1/transactions/details"
@@ -53,7 +53,7 @@ LIST_DETAILS_MUST_AGREE = frozenset(
     {"id", "status", "symbol", "paymentSymbol", "amount", "createdTimestamp", "brokerType", "assetType"}
 )  # fmt: skip
 LIST = "/api/v1/transactions/list"
-TIMEOUT_S = 1.0  # the gateway's upstream read timeout in these scenarios: above a loaded CI runner's slowest answer
+TIMEOUT_S = UPSTREAM_TIMEOUT_S  # the harness's upstream read timeout, above a loaded CI runner's slowest answer
 
 
 class VenueConformance:
