@@ -53,7 +53,6 @@ LIST_DETAILS_MUST_AGREE = frozenset(
     {"id", "status", "symbol", "paymentSymbol", "amount", "createdTimestamp", "brokerType", "assetType"}
 )  # fmt: skip
 LIST = "/api/v1/transactions/list"
-TIMEOUT_S = UPSTREAM_TIMEOUT_S  # the harness's upstream read timeout, above a loaded CI runner's slowest answer
 
 
 class VenueConformance:
@@ -95,13 +94,7 @@ class VenueConformance:
     @pytest.fixture
     async def kit(self, tmp_path: Path, venue: tuple[SimulatorBase, str]) -> AsyncIterator[_Kit]:
         sim, url = venue
-        async with gateway_harness(
-            tmp_path,
-            sim,
-            url,
-            base_urls={self.integration: url},
-            upstream_timeout_s=TIMEOUT_S,  # type: ignore[arg-type]
-        ) as gw:
+        async with gateway_harness(tmp_path, sim, url, base_urls={self.integration: url}) as gw:  # type: ignore[arg-type]
             yield _Kit(self, gw, sim, await gw.client())
 
     # -- scenarios -------------------------------------------------------------------------------------
@@ -201,7 +194,7 @@ class VenueConformance:
         assert kit.sim.status(order_id).value == "inProgress"
 
     async def test_read_timeout_after_the_venue_cancelled_is_ok(self, kit: _Kit) -> None:
-        account, order_id, extra = kit.fault("delay_after", seconds=TIMEOUT_S * 2)
+        account, order_id, extra = kit.fault("delay_after", seconds=UPSTREAM_TIMEOUT_S * 2)
         if self.purges_cancelled_orders:
             kit.sim.fill(order_id, "0.5")
         resp = await kit.cancel(account, order_id, extra)

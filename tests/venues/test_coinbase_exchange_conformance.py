@@ -10,7 +10,8 @@ from ordergate.domain.integrations import IntegrationType
 from ordergate.venues.coinbase_exchange.constants import RATE_LIMIT_RETRY_AFTER_S
 from ordergate.venues.coinbase_exchange.simulator import CoinbaseExchangeSimulator
 from ordergate.venues.simkit import SimulatorBase
-from tests.venues.kit import TIMEOUT_S, VenueConformance
+from tests.conftest import UPSTREAM_TIMEOUT_S
+from tests.venues.kit import VenueConformance
 
 
 class TestCoinbaseExchange(VenueConformance):
@@ -41,7 +42,7 @@ class TestCoinbaseExchange(VenueConformance):
         assert counts == (2, 1)
 
     @pytest.mark.parametrize(
-        "fault", [{"kind": "delay_after", "seconds": TIMEOUT_S * 2}, {"kind": "http_error", "process": True}]
+        "fault", [{"kind": "delay_after", "seconds": UPSTREAM_TIMEOUT_S * 2}, {"kind": "http_error", "process": True}]
     )
     async def test_lost_or_failed_answer_for_an_order_our_cancel_purged_is_504(self, kit: Any, fault: Any) -> None:
         # Coinbase no longer shows the order: our cancel most likely removed it, but "never placed" looks the same.
