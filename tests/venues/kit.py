@@ -447,18 +447,24 @@ class _Kit:
 
 def _unknown_like(order_id: str) -> str:
     """An id of the venue's shape that it never issued: the first character (a venue's prefix, such as Kraken's
-    `O`) kept, every other one swapped for another of its class (digit, hex letter, other letter), case kept."""
+    `O`) kept, every other one swapped for another of its class (digit, hex letter, other letter), case kept.
 
-    def swap(c: str) -> str:
-        if c.isdigit():
-            return "7" if c != "7" else "3"
-        if c.lower() in "abcdef":
-            other = "e" if c.lower() != "e" else "d"
-            return other.upper() if c.isupper() else other
-        if c.isalpha():
-            other = "q" if c.lower() != "q" else "r"
-            return other.upper() if c.isupper() else other
-        return c
-
-    swapped = order_id[:1] + "".join(swap(c) for c in order_id[1:])
+    Digits become 7s (3s for a 7). A numeric id must stay a signed 64-bit integer, as every numeric venue's id is
+    one: where 7s would leave that range (a 19-digit id starting with 9), digits become 1s (2s for a 1) instead."""
+    for digit, spare in (("7", "3"), ("1", "2")):
+        swapped = order_id[:1] + "".join(_swap(c, digit, spare) for c in order_id[1:])
+        if not swapped.isdigit() or int(swapped) < 2**63:
+            break
     return swapped if swapped != order_id else order_id[:-1] + ("3" if order_id[-1:] != "3" else "7")
+
+
+def _swap(c: str, digit: str, spare: str) -> str:
+    if c.isdigit():
+        return digit if c != digit else spare
+    if c.lower() in "abcdef":
+        other = "e" if c.lower() != "e" else "d"
+        return other.upper() if c.isupper() else other
+    if c.isalpha():
+        other = "q" if c.lower() != "q" else "r"
+        return other.upper() if c.isupper() else other
+    return c
